@@ -1,0 +1,1 @@
+"""Probation inspection analytics."""

@@ -1,0 +1,74 @@
+"""Compare a case table with the published figures the synthetic sample is calibrated to.
+
+Used by the tests (the bundled sample must land within tolerance) and by `probation sample`
+to print the calibration achieved. Works on any frame holding canonical case columns, so the
+same check can later run on the pipeline's accepted cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pipeline import refdata
+
+
+def _selection(target: dict) -> pl.Expr:
+    cond = pl.lit(True)
+    if target["inspection_type"]:
+        cond &= pl.col("inspection_type").is_in(target["inspection_type"].split(";"))
+    if target["region"]:
+        cond &= pl.col("region") == target["region"]
+    for bound, column, op in (
+        ("published_from", "publication_date", "ge"),
+        ("published_to", "publication_date", "le"),
+        ("fieldwork_from", "fieldwork_start", "ge"),
+        ("fieldwork_to", "fieldwork_start", "le"),
+    ):
+        if target[bound]:
+            value = dt.date.fromisoformat(target[bound])
+            cond &= getattr(pl.col(column), op)(value)
+    return cond
+
+
+def calibration_report(cases: pl.DataFrame) -> pl.DataFrame:
+    """One row per calibration target: target, sample value, counts and whether it is met.
+
+    Key-question measures are % yes of (yes + no); enquiry measures are % made among cases
+    with the matching concern flagged (the enquiry was relevant).
+    """
+    rows = []
+    for target in refdata.calibration_targets().to_dicts():
+        selected = cases.filter(_selection(target))
+        if target["measure"] == "kq":
+            answers = selected[target["key_question"]]
+        else:
+            flag = "da_concern" if target["measure"] == "da_enquiry" else "cs_concern"
+            answers = selected.filter(pl.col(flag) == "true")[target["measure"]]
+        n_yes = int((answers == "yes").sum())
+        n_no = int((answers == "no").sum())
+        n = n_yes + n_no
+        pct = 100 * n_yes / n if n else None
+        goal, tol = target["target_pct"], target["tolerance_pp"]
+        if pct is None:
+            met = False
+        elif target["comparison"] == "below":
+            met = pct < goal
+        else:
+            met = abs(pct - goal) <= tol
+        rows.append(
+            {
+                "target_id": target["target_id"],
+                "measure": target["key_question"] or target["measure"],
+                "selection": target["selection"],
+                "comparison": target["comparison"],
+                "target_pct": goal,
+                "tolerance_pp": tol,
+                "sample_pct": pct,
+                "n_applicable": n,
+                "met": met,
+                "source": target["source"],
+            }
+        )
+    return pl.DataFrame(rows)

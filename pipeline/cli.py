@@ -1,0 +1,135 @@
+"""`probation`: the one entry point for every job (also `python -m pipeline`).
+
+The CLI is the top layer: it configures logging once, turns user input into stage calls, prints
+summaries and maps failures to exit codes (0 success, 1 internal error, 2 unusable input).
+Stages never print or exit; they return results or raise.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline import paths
+from pipeline.sample import DEFAULT_SEED
+
+app = typer.Typer(
+    name="probation",
+    help=(
+        "Probation inspection analytics: synthetic sample, pipeline, trend tables, bulletins."
+        "\n\n"
+        "Typical day: `probation sample` (or drop an export in data/raw/), then `probation run`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+EXIT_OK, EXIT_INTERNAL, EXIT_UNUSABLE_INPUT = 0, 1, 2
+
+
+def _configure_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option(help="Folder to write the export files into.")] = (
+        paths.SAMPLE_DIR
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = (
+        DEFAULT_SEED
+    ),
+    scale: Annotated[
+        float,
+        typer.Option(help="Multiplies cases per inspection; 100 gives about 13 million answers."),
+    ] = 1.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+) -> None:
+    """Write the seeded synthetic sample (CSV and XLSX exports in the data contract's form).
+
+    The sample is NOT real data: it mirrors the inspection programme's structure and is
+    calibrated to a few published national figures, printed at the end.
+    """
+    from pipeline import calibration
+    from pipeline.sample import generate_sample
+
+    _configure_logging(quiet, False)
+    if scale <= 0:
+        console.print("[red]error:[/red] --scale must be positive")
+        raise typer.Exit(EXIT_UNUSABLE_INPUT)
+    with console.status(f"generating synthetic sample (seed {seed}, scale {scale})..."):
+        summary = generate_sample(out, seed=seed, scale=scale)
+    if quiet:
+        return
+    table = Table(title=f"Synthetic sample written to {out}", title_justify="left")
+    for col in ("file", "rows", "invalid rows planted"):
+        table.add_column(col, justify="right" if col != "file" else "left")
+    for name, rows in summary.files.items():
+        planted = sum(len(v) for v in summary.injected[name].values())
+        table.add_row(name, f"{rows:,}", f"{planted:,}")
+    console.print(table)
+    console.print(f"{summary.n_cases:,} cases, {summary.n_answers:,} key-question answers.")
+    if scale == 1.0:
+        from pipeline.sample import canonical_cases
+
+        report = calibration.calibration_report(canonical_cases(seed=seed, scale=scale))
+        cal = Table(title="Calibration against published figures", title_justify="left")
+        for col in ("target", "published %", "sample %", "n", "met"):
+            cal.add_column(col, justify="left" if col == "target" else "right")
+        for row in report.iter_rows(named=True):
+            sample_pct = "-" if row["sample_pct"] is None else f"{row['sample_pct']:.1f}"
+            bound = "< " if row["comparison"] == "below" else "± " + f"{row['tolerance_pp']:g} "
+            cal.add_row(
+                row["target_id"],
+                f"{bound}{row['target_pct']:g}",
+                sample_pct,
+                f"{row['n_applicable']:,}",
+                "yes" if row["met"] else "[red]NO[/red]",
+            )
+        console.print(cal)
+
+
+@app.command()
+def run(
+    raw: Annotated[Path, typer.Option(help="Folder of case exports (and published/).")] = (
+        paths.RAW_DIR
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for tables and the DuckDB database.")] = (
+        paths.PROCESSED_DIR
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug detail.")] = False,
+) -> None:
+    """Ingest, validate, clean and store case exports and published figures."""
+    _configure_logging(quiet, verbose)
+    console.print(
+        "[yellow]probation run is not built yet[/yellow] (issue: pipeline stages). "
+        f"Nothing was read from {raw} or written to {out}."
+    )
+    raise typer.Exit(EXIT_UNUSABLE_INPUT)
+
+
+def main() -> None:
+    """Console-script entry: run the app, turning unexpected errors into exit code 1."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # an internal error: say so plainly, keep the detail for -v
+        logging.getLogger("pipeline").debug("internal error", exc_info=True)
+        console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}")
+        console.print("Re-run with --verbose for the traceback, and please report it.")
+        sys.exit(EXIT_INTERNAL)

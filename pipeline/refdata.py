@@ -1,0 +1,242 @@
+"""Reference data: regions, units, key questions, dates, rating bands, codes.
+
+The facts live in CSV files under `pipeline/reference/` (each row names its source); this module
+only loads them, checks they are internally consistent, and exposes them with the types analysis
+needs. Loading is lazy and cached, so importing the package reads nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import cache
+
+import polars as pl
+
+from pipeline.paths import REFERENCE_DIR
+
+KEY_QUESTIONS: tuple[str, ...] = tuple(
+    f"{standard}_{theme}"
+    for standard in ("assessment", "planning", "implementation", "reviewing")
+    for theme in ("engagement", "desistance", "safety")
+)
+"""The 12 case-supervision key questions, as contract column names (standard x lens)."""
+
+THEMES: tuple[str, ...] = ("engagement", "desistance", "safety")
+STANDARDS: tuple[str, ...] = ("assessment", "planning", "implementation", "reviewing")
+
+
+class ReferenceDataError(ValueError):
+    """A reference table is missing, malformed or inconsistent with another one."""
+
+
+def _read(name: str, **kwargs: object) -> pl.DataFrame:
+    path = REFERENCE_DIR / name
+    if not path.exists():
+        raise ReferenceDataError(f"reference table missing: {path}")
+    return pl.read_csv(path, infer_schema_length=0, **kwargs)  # all text; cast explicitly below
+
+
+def normalise_label(text: str) -> str:
+    """Fold a free-text label (region, header) to a comparable key.
+
+    Lower case, '&' read as 'and', every run of non-alphanumerics becomes one space. Shared by
+    region-alias matching so that 'Kent, Surrey & Sussex' and 'kent surrey and sussex' meet.
+    """
+    text = text.strip().lower().replace("&", " and ")
+    return re.sub(r"[^0-9a-z+]+", " ", text).strip()
+
+
+@cache
+def regions() -> pl.DataFrame:
+    """The 12 regions of the Probation Service (from June 2021), with URL-safe slugs."""
+    df = _read("regions.csv").with_columns(pl.col("name_verified") == "true")
+    if df.height != 12 or df["region"].n_unique() != 12 or df["slug"].n_unique() != 12:
+        raise ReferenceDataError("regions.csv must list 12 distinct regions and slugs")
+    return df
+
+
+def region_names() -> list[str]:
+    """Region names in reference order."""
+    return regions()["region"].to_list()
+
+
+@cache
+def region_aliases() -> dict[str, str]:
+    """Normalised alias -> canonical region name (includes every canonical name)."""
+    df = _read("region_aliases.csv")
+    known = set(region_names())
+    unknown = set(df["region"]) - known
+    if unknown:
+        raise ReferenceDataError(f"region_aliases.csv maps to unknown regions: {sorted(unknown)}")
+    mapping = {normalise_label(r): r for r in known}
+    for alias, region in df.select("alias", "region").iter_rows():
+        key = normalise_label(alias)
+        if mapping.get(key, region) != region:
+            raise ReferenceDataError(f"alias {alias!r} maps to two regions")
+        mapping[key] = region
+    return mapping
+
+
+def region_slug(region: str) -> str:
+    """The file-system slug of a canonical region (or 'england-and-wales' for the nation)."""
+    if region == "England and Wales":
+        return "england-and-wales"
+    slugs = dict(regions().select("region", "slug").iter_rows())
+    if region not in slugs:
+        raise KeyError(f"not one of the 12 regions: {region!r}")
+    return slugs[region]
+
+
+@cache
+def pre_unification_units() -> pl.DataFrame:
+    """21 CRCs and the NPS divisions, with the region each maps to (mapping unverified)."""
+    df = _read("units_pre_unification.csv").with_columns(
+        pl.col("mapping_verified") == "true", pl.col("name_verified") == "true"
+    )
+    if df.filter(pl.col("provider") == "CRC").height != 21:
+        raise ReferenceDataError("units_pre_unification.csv must list the 21 CRCs")
+    _check_regions(df, "region", "units_pre_unification.csv")
+    return df
+
+
+@cache
+def pdus() -> pl.DataFrame:
+    """Probation delivery units by region (names seen in sources are flagged verified)."""
+    df = _read("pdus.csv").with_columns(pl.col("name_verified") == "true")
+    _check_regions(df, "region", "pdus.csv")
+    return df
+
+
+@cache
+def key_questions() -> pl.DataFrame:
+    """Key-question catalogue: one row per framework x key question asked."""
+    df = _read("key_questions.csv").with_columns(pl.col("wording_verified") == "true")
+    bad = set(df["key_question"]) - set(KEY_QUESTIONS)
+    if bad:
+        raise ReferenceDataError(f"key_questions.csv has unknown key questions: {sorted(bad)}")
+    if df.select("framework", "key_question").is_duplicated().any():
+        raise ReferenceDataError("key_questions.csv repeats a framework x key question")
+    return df
+
+
+def questions_asked(framework: str) -> list[str]:
+    """Key questions a framework asks, in catalogue order."""
+    df = key_questions().filter(pl.col("framework") == framework)
+    return df["key_question"].to_list()
+
+
+@cache
+def codes() -> dict[str, list[str]]:
+    """Allowed codes per coded contract column, in display order."""
+    df = _read("codes.csv").with_columns(pl.col("order").cast(pl.Int32)).sort("column", "order")
+    return {
+        column: group["code"].to_list()
+        for (column,), group in df.group_by("column", maintain_order=True)
+    }
+
+
+@cache
+def answer_variants() -> dict[str, str]:
+    """Tolerated answer spellings (lower-cased, trimmed) -> canonical yes/no/na."""
+    df = _read("answer_variants.csv")
+    return dict(df.select("variant", "answer").iter_rows())
+
+
+@cache
+def boolean_variants() -> dict[str, bool]:
+    """Tolerated boolean spellings (lower-cased, trimmed) -> True/False."""
+    df = _read("answer_variants.csv").filter(pl.col("boolean") != "")
+    return {v: b == "true" for v, b in df.select("variant", "boolean").iter_rows()}
+
+
+@cache
+def key_dates() -> dict[str, dt.date]:
+    """Named key dates (unification, inspection pause, ...) as dates."""
+    df = _read("key_dates.csv")
+    return {n: dt.date.fromisoformat(d) for n, d in df.select("name", "date").iter_rows()}
+
+
+def unification_date() -> dt.date:
+    """26 June 2021: the CRC/NPS split ended and one Probation Service began."""
+    return key_dates()["unification"]
+
+
+@cache
+def frameworks() -> pl.DataFrame:
+    """Inspection frameworks (standards versions) and the programmes that used them."""
+    return _read("frameworks.csv").with_columns(pl.col("n_rated_standards").cast(pl.Int32))
+
+
+@cache
+def rating_bands() -> pl.DataFrame:
+    """Key-question % -> rating bands per framework, with their `verified` flag."""
+    return _read("rating_bands.csv").with_columns(
+        pl.col("min_pct").cast(pl.Float64), pl.col("verified") == "true"
+    )
+
+
+@cache
+def overall_bands() -> pl.DataFrame:
+    """Score -> overall rating bands, only for frameworks where they are configured."""
+    return _read("overall_bands.csv").with_columns(
+        pl.col("n_standards", "max_score", "min_score").cast(pl.Int32),
+        pl.col("verified") == "true",
+    )
+
+
+@cache
+def rating_scores() -> pl.DataFrame:
+    """Rating labels with their rank and points (points unverified)."""
+    return _read("rating_scores.csv").with_columns(
+        pl.col("rank", "score").cast(pl.Int32), pl.col("verified") == "true"
+    )
+
+
+@cache
+def calibration_targets() -> pl.DataFrame:
+    """Published figures the synthetic sample is calibrated to, with tolerances and sources."""
+    return _read("calibration_targets.csv").with_columns(
+        pl.col("target_pct", "tolerance_pp").cast(pl.Float64)
+    )
+
+
+@cache
+def sample_design() -> pl.DataFrame:
+    """Design sufficiency (%) per programme x provider x measure used by the generator."""
+    return _read("sample_design.csv").with_columns(pl.col("design_pct").cast(pl.Float64))
+
+
+@cache
+def sample_region_effects() -> dict[str, float]:
+    """Region logit offsets used by the generator (two anchored, the rest assumed)."""
+    df = _read("sample_region_effects.csv")
+    _check_regions(df, "region", "sample_region_effects.csv")
+    return {r: float(v) for r, v in df.select("region", "logit_offset").iter_rows()}
+
+
+@cache
+def sample_region_effects_notes() -> dict[str, str]:
+    """Region -> note saying whether its generator offset is anchored to a published figure."""
+    return dict(_read("sample_region_effects.csv").select("region", "note").iter_rows())
+
+
+def _check_regions(df: pl.DataFrame, column: str, name: str) -> None:
+    unknown = set(df[column]) - set(region_names())
+    if unknown:
+        raise ReferenceDataError(f"{name}: unknown regions {sorted(unknown)}")
+
+
+@cache
+def contract_columns() -> pl.DataFrame:
+    """The case-level data contract: column, type, required, description (DATA_CONTRACT.md)."""
+    df = _read("contract_columns.csv").with_columns(pl.col("required") == "true")
+    kq = df.filter(pl.col("type") == "answer", pl.col("column").is_in(KEY_QUESTIONS))
+    if kq.height != len(KEY_QUESTIONS):
+        raise ReferenceDataError("contract_columns.csv must list the 12 key questions")
+    return df
+
+
+def required_columns() -> list[str]:
+    """Columns a case file must have; a file lacking any is rejected whole."""
+    return contract_columns().filter(pl.col("required"))["column"].to_list()

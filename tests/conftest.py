@@ -1,0 +1,24 @@
+"""Shared fixtures: the default synthetic sample is generated once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline import sample
+
+
+@pytest.fixture(scope="session")
+def default_cases() -> pl.DataFrame:
+    """Canonical cases of the bundled sample (default seed, scale 1)."""
+    return sample.canonical_cases()
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample written to a temporary folder."""
+    out = tmp_path_factory.mktemp("sample")
+    sample.generate_sample(out)
+    return out

@@ -1,0 +1,41 @@
+"""The `probation` command line: help, sample job, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_the_jobs() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for job in ("sample", "run"):
+        assert job in result.output
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and "sample" in result.stdout
+
+
+def test_sample_job_writes_files_and_reports_calibration(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sample", "--out", str(tmp_path), "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "crc_nps_2018_2021.csv").exists()
+    assert "Calibration against published figures" in result.output
+    assert "NO" not in result.output
+
+
+def test_sample_rejects_bad_scale(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sample", "--out", str(tmp_path), "--scale", "0"])
+    assert result.exit_code == 2
+    assert "--scale must be positive" in result.output

@@ -110,13 +110,103 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug detail.")] = False,
 ) -> None:
-    """Ingest, validate, clean and store case exports and published figures."""
+    """Ingest, validate, clean and store every case export under --raw.
+
+    Writes cases, answers, inspections, rejected rows (with every reason), published figures,
+    probation.duckdb and manifest.json to --out. Exit 0 on success (quarantined rows are
+    reported, not fatal), 2 when the input is unusable, 1 on an internal error.
+    """
+    from pipeline.run import UnusableInputError, run_pipeline
+
     _configure_logging(quiet, verbose)
+    try:
+        if quiet:
+            result = run_pipeline(raw, out)
+        else:
+            with console.status("starting") as status:
+                result = run_pipeline(raw, out, on_stage=lambda name: status.update(f"{name}..."))
+    except UnusableInputError as exc:
+        console.print(f"[red]unusable input:[/red] {exc}")
+        raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
+    if not quiet:
+        _print_accounts(result.accounts, f"Read {len(result.accounts)} case file(s) from {raw}")
+        _print_rejections(result.rejected_by_rule, result.rows_rejected)
+        console.print(
+            f"Wrote {len(result.outputs)} files to {out}: "
+            + ", ".join(f"{k} ({v:,} rows)" for k, v in result.table_rows.items())
+        )
+        console.print(
+            "Stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+        )
+
+
+@app.command("validate")
+def validate_files(
+    files: Annotated[list[Path], typer.Argument(help="Case files (CSV, XLSX, Parquet).")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each rejected row.")] = (
+        False
+    ),
+) -> None:
+    """Report what a run would accept and reject, without writing anything."""
+    from pipeline import ingest, validate
+
+    _configure_logging(False, False)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        console.print("[red]not found:[/red] " + ", ".join(str(m) for m in missing))
+        raise typer.Exit(EXIT_UNUSABLE_INPUT)
+    reads = []
+    for path in files:
+        read = ingest.read_case_file(path)
+        read.display_name = str(path)
+        if read.frame is not None:
+            read.frame = read.frame.with_columns(source_file=pl_lit(str(path)))
+        reads.append(read)
+    result = validate.validate(reads)
+    _print_accounts(result.accounts, "Validation (nothing written)")
+    _print_rejections(result.rejected_by_rule(), sum(a.rows_rejected for a in result.accounts))
+    if verbose and result.rejected.height:
+        for f, r, reasons in result.rejected.select(
+            "source_file", "source_row", "reasons"
+        ).iter_rows():
+            console.print(f"  {f} row {r}: {reasons}")
+    if all(r.rejected for r in reads):
+        raise typer.Exit(EXIT_UNUSABLE_INPUT)
+
+
+def pl_lit(value: str):  # small helper so the CLI does not import polars at module load
+    import polars as pl
+
+    return pl.lit(value)
+
+
+def _print_accounts(accounts: list, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for col in ("file", "read", "accepted", "rejected", "note"):
+        table.add_column(col, justify="left" if col in ("file", "note") else "right")
+    for a in accounts:
+        note = a.file_error or (
+            f"{a.blank_rows_skipped} blank row(s) skipped" if a.blank_rows_skipped else ""
+        )
+        table.add_row(
+            a.source_file, f"{a.rows_read:,}", f"{a.rows_accepted:,}", f"{a.rows_rejected:,}", note
+        )
+    total = [
+        sum(getattr(a, k) for a in accounts)
+        for k in ("rows_read", "rows_accepted", "rows_rejected")
+    ]
+    table.add_row("[bold]total[/bold]", *(f"{t:,}" for t in total), "")
+    console.print(table)
+
+
+def _print_rejections(by_rule: dict[str, int], n_rejected: int) -> None:
+    if not by_rule:
+        console.print("No rows rejected.")
+        return
     console.print(
-        "[yellow]probation run is not built yet[/yellow] (issue: pipeline stages). "
-        f"Nothing was read from {raw} or written to {out}."
+        f"{n_rejected:,} row(s) quarantined (see rejected.csv); by rule: "
+        + ", ".join(f"{rule} {n:,}" for rule, n in by_rule.items())
     )
-    raise typer.Exit(EXIT_UNUSABLE_INPUT)
 
 
 def main() -> None:

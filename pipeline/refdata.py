@@ -240,3 +240,9 @@ def contract_columns() -> pl.DataFrame:
 def required_columns() -> list[str]:
     """Columns a case file must have; a file lacking any is rejected whole."""
     return contract_columns().filter(pl.col("required"))["column"].to_list()
+
+
+@cache
+def programmes() -> pl.DataFrame:
+    """(inspection_type, framework) -> inspection programme id, label and display order."""
+    return _read("programmes.csv").with_columns(pl.col("order").cast(pl.Int32))

@@ -680,7 +680,7 @@ def _inject_invalid(
     """Corrupt a few rows, each breaking exactly one contract rule.
 
     Returns the columns as Python lists (an XLSX export may now hold text in a date column)
-    and, per rule, the 1-based data rows corrupted.
+    and, per rule, the source rows corrupted (header = row 1, first data row = 2).
     """
     n = frame.height
     n_bad = max(len(INVALID_KINDS), round(0.0025 * n))
@@ -724,7 +724,7 @@ def _inject_invalid(
         elif kind == "no_key_question_answered":
             for kq in KEY_QUESTIONS:
                 rows[kq][i] = None
-        injected[kind].append(i + 1)
+        injected[kind].append(i + 2)  # source row: the header is row 1
     return rows, injected
 
 
@@ -840,7 +840,7 @@ def generate_sample(out_dir: Path, seed: int = DEFAULT_SEED, scale: float = 1.0)
             }
             for name, rows in summary.files.items()
         },
-        "row_numbering": "1-based data rows (the header is row 0)",
+        "row_numbering": "source rows as a spreadsheet shows them: the header is row 1",
     }
     (out_dir / "sample_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     (out_dir / "README.md").write_text(SAMPLE_README.format(seed=seed, scale=scale))

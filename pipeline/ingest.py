@@ -1,0 +1,208 @@
+"""Ingest: find case exports, read them as text, map headers, keep provenance.
+
+Everything is read as text so that validation sees exactly what the file held (a date typed as
+'31/02/2019' must reach the quarantine file as written, not as a null). Each record keeps its
+source file, sheet and 1-based source row (the header is row 1, as a spreadsheet shows it).
+A file that cannot be used at all (unreadable, or missing required columns) is rejected whole
+with one message; its rows are counted as read and rejected so the accounting still adds up.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+import pyarrow.parquet as pq
+
+from pipeline import refdata
+
+log = logging.getLogger(__name__)
+
+CASE_SUFFIXES = (".csv", ".xlsx", ".parquet")
+PUBLISHED_SUBDIR = "published"
+PROVENANCE = ("source_file", "sheet", "source_row")
+
+
+@dataclass
+class FileRead:
+    """The outcome of reading one file: its records (text) or why it was rejected whole."""
+
+    path: Path
+    display_name: str
+    sheet: str | None = None
+    encoding: str | None = None
+    rows_read: int = 0
+    blank_rows: int = 0  # wholly empty rows (e.g. trailing rows in a sheet): not records
+    frame: pl.DataFrame | None = None
+    error: str | None = None
+    unmapped_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> bool:
+        return self.error is not None
+
+
+def canonical_header(name: str) -> str:
+    """Map a header to its canonical form: case-insensitive; spaces, hyphens, dots become '_'."""
+    name = name.replace("\ufeff", "").strip().lower()
+    name = re.sub(r"[^0-9a-z+]+", "_", name)
+    return name.strip("_")
+
+
+def find_case_files(raw_dir: Path) -> list[Path]:
+    """Every CSV, XLSX and Parquet file under `raw_dir`, except published aggregates.
+
+    Sorted by relative path so that 'first occurrence' (for duplicates) is well defined.
+    Hidden files and Excel lock files (~$name.xlsx) are skipped.
+    """
+    files = []
+    for path in raw_dir.rglob("*"):
+        rel = path.relative_to(raw_dir)
+        if not path.is_file() or path.suffix.lower() not in CASE_SUFFIXES:
+            continue
+        if rel.parts[0] == PUBLISHED_SUBDIR or any(p.startswith((".", "~$")) for p in rel.parts):
+            continue
+        files.append(path)
+    return sorted(files, key=lambda p: p.relative_to(raw_dir).as_posix())
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    """Decode CSV bytes: UTF-8 (with or without BOM), else Windows-1252, else Latin-1."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "latin-1"
+
+
+def _read_csv(path: Path) -> tuple[list[str], pl.DataFrame, str]:
+    text, encoding = _decode(path.read_bytes())
+    data = text.encode("utf-8") if encoding != "utf-8" else path.read_bytes()
+    frame = pl.read_csv(data, has_header=False, infer_schema_length=0)
+    if frame.height == 0:
+        return [], frame, encoding
+    header = [str(v) if v is not None else "" for v in frame.row(0)]
+    return header, frame.slice(1), encoding
+
+
+def _pick_sheet(names: list[str]) -> str:
+    for name in names:
+        if name.strip().lower() == "cases":
+            return name
+    return names[0]
+
+
+def _read_xlsx(path: Path) -> tuple[list[str], pl.DataFrame, str]:
+    reader = fastexcel.read_excel(path)
+    sheet = _pick_sheet(reader.sheet_names)
+    loaded = reader.load_sheet(sheet, header_row=None, dtypes="string")
+    frame = pl.from_arrow(loaded.to_arrow())
+    assert isinstance(frame, pl.DataFrame)
+    if frame.height == 0:
+        return [], frame, sheet
+    header = [str(v) if v is not None else "" for v in frame.row(0)]
+    return header, frame.slice(1), sheet
+
+
+def _read_parquet(path: Path) -> tuple[list[str], pl.DataFrame]:
+    table = pq.read_table(path)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    # Text is the common currency: dates become ISO text, booleans 'true'/'false', numbers digits.
+    frame = frame.with_columns(pl.all().cast(pl.String))
+    return frame.columns, frame
+
+
+def read_case_file(path: Path, raw_dir: Path | None = None) -> FileRead:
+    """Read one case file into text columns with canonical names and provenance.
+
+    Never raises for bad input: an unreadable file or one missing required columns comes back
+    with `error` set (and `rows_read` counted where the rows could be counted).
+    """
+    display = path.relative_to(raw_dir).as_posix() if raw_dir else path.name
+    result = FileRead(path=path, display_name=display)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            header, body, result.encoding = _read_csv(path)
+        elif suffix == ".xlsx":
+            header, body, result.sheet = _read_xlsx(path)
+        elif suffix == ".parquet":
+            header, body = _read_parquet(path)
+        else:
+            result.error = f"{display}: not a CSV, XLSX or Parquet file"
+            return result
+    except Exception as exc:  # any reader failure is a property of the file, not a crash
+        result.error = f"{display}: could not be read ({type(exc).__name__}: {_short(exc)})"
+        return result
+
+    result.rows_read = body.height
+    if not header:
+        result.error = f"{display}: empty file (no header row)"
+        return result
+    mapped = [canonical_header(h) for h in header]
+    duplicates = sorted({m for m in mapped if m and mapped.count(m) > 1})
+    if duplicates:
+        result.error = (
+            f"{display}: the same column appears more than once after header matching: "
+            f"{', '.join(duplicates)}"
+        )
+        return result
+    required = refdata.required_columns()
+    missing = [c for c in required if c not in mapped]
+    if missing:
+        found = ", ".join(repr(h) for h in header if h) or "none"
+        result.error = (
+            f"{display}: missing required column(s): {', '.join(missing)}. Columns found: {found}"
+        )
+        return result
+
+    contract = refdata.contract_columns()["column"].to_list()
+    known = set(contract) | {"synthetic"}
+    result.unmapped_columns = [h for h, m in zip(header, mapped, strict=True) if m not in known]
+    body = body.rename(dict(zip(body.columns, mapped, strict=True)))
+    keep = [c for c in mapped if c in known]
+    frame = body.select(keep).with_columns(pl.all().cast(pl.String))
+    for column in contract:  # optional columns absent from the file are simply empty
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    if "synthetic" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("synthetic"))
+    frame = frame.select(
+        pl.lit(display).alias("source_file"),
+        pl.lit(result.sheet, dtype=pl.String).alias("sheet"),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("source_row"),
+        *contract,
+        "synthetic",
+    )
+    # Rows that are entirely blank (trailing rows a spreadsheet leaves behind) are not records.
+    blank = pl.all_horizontal(
+        pl.col([*contract, "synthetic"]).str.strip_chars().fill_null("") == ""
+    )
+    n_blank = frame.select(blank.sum()).item()
+    if n_blank:
+        log.info("%s: %d blank row(s) skipped", display, n_blank)
+        frame = frame.filter(~blank)
+        result.rows_read -= n_blank
+        result.blank_rows = n_blank
+    result.frame = frame
+    return result
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""
+
+
+def read_case_files(paths: list[Path], raw_dir: Path | None = None) -> list[FileRead]:
+    """Read several files; see `read_case_file`."""
+    return [read_case_file(p, raw_dir) for p in paths]

@@ -1,0 +1,319 @@
+"""Validate and quarantine: apply the data contract's row rules, normalise tolerated variants.
+
+Each rule is a named Polars expression evaluated over all records at once (no Python loop over
+rows). A record collects every reason it fails, so a user fixing an export sees all problems in
+one pass. Tolerated variants (answer and boolean spellings, region aliases, UK dates, Excel
+serial dates) are normalised, never rejected. Duplicates of (inspection_id, case_id) keep the
+first occurrence in file-then-row order and name it.
+
+Accounting is checked, not assumed: for every file, rows read = accepted + rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from pipeline import refdata
+from pipeline.ingest import PROVENANCE, FileRead
+from pipeline.refdata import KEY_QUESTIONS
+
+ANSWER = pl.Enum(["yes", "no", "na"])
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+UK_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
+SERIAL_DATE = r"^\d{1,6}(?:\.0+)?$"
+ANSWER_COLUMNS = (*KEY_QUESTIONS, "da_enquiry", "cs_enquiry")
+DATE_COLUMNS = ("fieldwork_start", "fieldwork_end", "publication_date", "start_date")
+BOOL_COLUMNS = ("da_concern", "cs_concern")
+CODED_COLUMNS = (
+    "inspection_type",
+    "framework",
+    "provider",
+    "case_type",
+    "question_set",
+    "rosh",
+    "mappa_level",
+    "gender",
+    "ethnicity",
+    "age_band",
+)
+TEXT_COLUMNS = ("inspection_id", "unit_name", "case_id")
+
+
+class AccountingError(RuntimeError):
+    """Rows read did not equal rows accepted plus rows rejected: a pipeline defect."""
+
+
+@dataclass
+class FileAccount:
+    """Per-file row accounting, stored in the manifest and printed at the end."""
+
+    source_file: str
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    blank_rows_skipped: int = 0
+    file_error: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    unmapped_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ValidationResult:
+    """Accepted records (normalised, typed), quarantined records (as read) and accounting."""
+
+    accepted: pl.DataFrame
+    rejected: pl.DataFrame
+    accounts: list[FileAccount]
+
+    @property
+    def rows_read(self) -> int:
+        return sum(a.rows_read for a in self.accounts)
+
+    def rejected_by_rule(self) -> dict[str, int]:
+        """Count of rejected rows per rule name (a row failing two rules counts in both)."""
+        if self.rejected.height == 0:
+            return {}
+        counts = (
+            self.rejected.select(pl.col("reasons").str.split("; ").alias("reason"))
+            .explode("reason")
+            .select(pl.col("reason").str.extract(r"^([a-z_]+)").alias("rule"))
+            .group_by("rule")
+            .len()
+            .sort("rule")
+        )
+        return dict(counts.iter_rows())
+
+
+# --- normalisation expressions ---------------------------------------------------------------
+
+
+def _clean(column: str) -> pl.Expr:
+    """Trimmed text; empty becomes null."""
+    text = pl.col(column).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _norm_answer(column: str) -> pl.Expr:
+    variants = refdata.answer_variants()
+    return _clean(column).str.to_lowercase().replace_strict(variants, default=None)
+
+
+def _norm_bool(column: str) -> pl.Expr:
+    variants = {k: ("true" if v else "false") for k, v in refdata.boolean_variants().items()}
+    return _clean(column).str.to_lowercase().replace_strict(variants, default=None) == "true"
+
+
+def _norm_code(column: str) -> pl.Expr:
+    allowed = refdata.codes()[column]
+    text = _clean(column)
+    if column == "provider":
+        text = text.str.to_uppercase()
+    else:
+        text = text.str.to_lowercase().str.replace_all(r"\s+", "_")
+    if column in ("framework", "mappa_level"):  # numbers that passed through a spreadsheet
+        text = text.str.replace(r"\.0+$", "")
+    return pl.when(text.is_in(allowed)).then(text).otherwise(None)
+
+
+def _norm_region() -> pl.Expr:
+    aliases = refdata.region_aliases()
+    key = (
+        _clean("region")
+        .str.to_lowercase()
+        .str.replace_all("&", " and ", literal=True)
+        .str.replace_all(r"[^0-9a-z+]+", " ")
+        .str.strip_chars()
+    )
+    return key.replace_strict(aliases, default=None)
+
+
+def _norm_date(column: str) -> pl.Expr:
+    """ISO dates (with an optional midnight time from spreadsheets), UK DD/MM/YYYY, Excel serials.
+
+    US month-first dates are never tried: '12/31/2020' is unparseable rather than misread.
+    Serial numbers are only accepted from XLSX sheets, where Excel stores dates that way.
+    """
+    text = _clean(column)
+    iso = pl.when(text.str.contains(ISO_DATE)).then(
+        text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    )
+    uk = pl.when(text.str.contains(UK_DATE)).then(text.str.to_date("%d/%m/%Y", strict=False))
+    days = text.str.replace(r"\.0+$", "").cast(pl.Int64, strict=False)
+    serial = pl.when(
+        pl.col("sheet").is_not_null() & text.str.contains(SERIAL_DATE) & days.is_between(1, 2958465)
+    ).then(pl.lit(EXCEL_EPOCH) + pl.duration(days=days))
+    return pl.coalesce(iso, uk, serial).cast(pl.Date)
+
+
+def normalised_columns() -> dict[str, pl.Expr]:
+    """Canonical column -> expression giving its normalised value from the raw text."""
+    exprs: dict[str, pl.Expr] = {c: _clean(c) for c in TEXT_COLUMNS}
+    exprs["region"] = _norm_region()
+    exprs.update({c: _norm_code(c) for c in CODED_COLUMNS})
+    exprs.update({c: _norm_date(c) for c in DATE_COLUMNS})
+    exprs.update({c: _norm_bool(c) for c in BOOL_COLUMNS})
+    exprs.update({c: _norm_answer(c) for c in ANSWER_COLUMNS})
+    return exprs
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+def _present(column: str) -> pl.Expr:
+    return _clean(column).is_not_null()
+
+
+def rule_expressions() -> list[pl.Expr]:
+    """Every row rule of the contract as an expression yielding a reason string or null.
+
+    Evaluated on a frame holding the raw text columns and normalised columns prefixed `n__`.
+    """
+    contract = refdata.contract_columns()
+    required = set(refdata.required_columns())
+    unification = refdata.unification_date()
+    reasons: list[pl.Expr] = []
+    for column in contract["column"]:
+        normalised = pl.col(f"n__{column}")
+        if column in required:
+            reasons.append(pl.when(~_present(column)).then(pl.lit(f"missing_value({column})")))
+        if column in DATE_COLUMNS:
+            reasons.append(
+                pl.when(_present(column) & normalised.is_null()).then(
+                    pl.lit(f"unparseable_date({column})")
+                )
+            )
+        elif column in (*CODED_COLUMNS, *ANSWER_COLUMNS, *BOOL_COLUMNS, "region"):
+            reasons.append(
+                pl.when(_present(column) & normalised.is_null()).then(
+                    pl.lit(f"unknown_code({column})")
+                )
+            )
+    start, fw_start, fw_end = (
+        pl.col(f"n__{c}") for c in ("start_date", "fieldwork_start", "fieldwork_end")
+    )
+    reasons.append(pl.when(start > fw_end).then(pl.lit("start_date_after_fieldwork_end")))
+    reasons.append(pl.when(fw_start > fw_end).then(pl.lit("fieldwork_start_after_end")))
+    provider = pl.col("n__provider")
+    inconsistent = (provider.is_in(["CRC", "NPS"]) & (fw_start >= unification)) | (
+        (provider == "PS") & (fw_start < unification)
+    )
+    reasons.append(pl.when(inconsistent).then(pl.lit("provider_inconsistent_with_dates")))
+    answered = pl.any_horizontal(_present(k) for k in KEY_QUESTIONS)
+    reasons.append(pl.when(~answered).then(pl.lit("no_key_question_answered")))
+    key_ok = pl.col("n__inspection_id").is_not_null() & pl.col("n__case_id").is_not_null()
+    key = ["n__inspection_id", "n__case_id"]
+    first_file = pl.col("source_file").first().over(key)
+    first_row = pl.col("source_row").first().over(key)
+    is_later = pl.col("_order") != pl.col("_order").min().over(key)
+    reasons.append(
+        pl.when(key_ok & is_later).then(
+            pl.format("duplicate_case(first: {} row {})", first_file, first_row)
+        )
+    )
+    return reasons
+
+
+# --- the stage -------------------------------------------------------------------------------
+
+
+def typed_accepted(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Normalised columns under their canonical names, with analysis types (enums, dates)."""
+    codes = refdata.codes()
+    casts: list[pl.Expr] = []
+    for column in refdata.contract_columns()["column"]:
+        value = pl.col(f"n__{column}")
+        if column == "region":
+            value = value.cast(pl.Enum(refdata.region_names()))
+        elif column == "mappa_level":
+            value = value.cast(pl.Int8)
+        elif column in CODED_COLUMNS:
+            value = value.cast(pl.Enum(codes[column]))
+        elif column in ANSWER_COLUMNS:
+            value = value.cast(ANSWER)
+        casts.append(value.alias(column))
+    synthetic = (
+        pl.col("synthetic")
+        .str.strip_chars()
+        .str.to_lowercase()
+        .is_in(["true", "yes", "y", "1"])
+        .fill_null(False)
+    )
+    return frame.select(*PROVENANCE, *casts, synthetic.alias("synthetic"))
+
+
+def validate(reads: list[FileRead]) -> ValidationResult:
+    """Split readable records into accepted (normalised) and rejected (with every reason)."""
+    contract = refdata.contract_columns()["column"].to_list()
+    usable = [r.frame for r in reads if r.frame is not None]
+    empty = pl.DataFrame(
+        schema={
+            "source_file": pl.String,
+            "sheet": pl.String,
+            "source_row": pl.Int64,
+            **dict.fromkeys(contract, pl.String),
+            "synthetic": pl.String,
+        }
+    )
+    records = pl.concat([empty, *usable], how="vertical_relaxed") if usable else empty
+    records = records.with_row_index("_order")
+    lazy = records.lazy().with_columns(
+        expr.alias(f"n__{c}") for c, expr in normalised_columns().items()
+    )
+    lazy = lazy.with_columns(pl.concat_list(rule_expressions()).list.drop_nulls().alias("reasons"))
+    checked = lazy.collect()
+    ok = checked["reasons"].list.len() == 0
+    accepted = typed_accepted(checked.filter(ok).lazy()).collect()
+    rejected = checked.filter(~ok).select(
+        *PROVENANCE,
+        pl.col("reasons").list.join("; "),
+        *contract,
+        "synthetic",
+    )
+    accounts = _account(reads, accepted, rejected)
+    return ValidationResult(accepted=accepted, rejected=rejected, accounts=accounts)
+
+
+def _account(
+    reads: list[FileRead], accepted: pl.DataFrame, rejected: pl.DataFrame
+) -> list[FileAccount]:
+    acc = dict(accepted.group_by("source_file").len().iter_rows())
+    rej = dict(rejected.group_by("source_file").len().iter_rows())
+    accounts = []
+    for read in reads:
+        name = read.display_name
+        if read.rejected:
+            account = FileAccount(
+                name,
+                read.rows_read,
+                0,
+                read.rows_read,
+                read.blank_rows,
+                read.error,
+                read.encoding,
+                read.sheet,
+                read.unmapped_columns,
+            )
+        else:
+            account = FileAccount(
+                name,
+                read.rows_read,
+                acc.get(name, 0),
+                rej.get(name, 0),
+                read.blank_rows,
+                None,
+                read.encoding,
+                read.sheet,
+                read.unmapped_columns,
+            )
+        if account.rows_read != account.rows_accepted + account.rows_rejected:
+            raise AccountingError(
+                f"{name}: read {account.rows_read} != accepted {account.rows_accepted} "
+                f"+ rejected {account.rows_rejected}"
+            )
+        accounts.append(account)
+    return accounts

@@ -1,0 +1,141 @@
+"""Ingest: file discovery, encodings, sheets, header matching, whole-file rejection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlsxwriter
+
+from pipeline import ingest
+from tests.helpers import rows_frame, valid_row, write_csv
+
+
+@pytest.mark.parametrize(
+    ("header", "canonical"),
+    [
+        ("Inspection ID", "inspection_id"),
+        ("fieldwork-start", "fieldwork_start"),
+        ("Case.ID", "case_id"),
+        ("  RoSH ", "rosh"),
+        ("\ufeffinspection_id", "inspection_id"),
+        ("PUBLICATION-DATE", "publication_date"),
+        ("Age band", "age_band"),
+    ],
+)
+def test_canonical_header(header: str, canonical: str) -> None:
+    assert ingest.canonical_header(header) == canonical
+
+
+def test_find_case_files_skips_published_hidden_and_lock_files(tmp_path: Path) -> None:
+    for name in [
+        "b.csv",
+        "a/x.xlsx",
+        "c.parquet",
+        "published/p.csv",
+        ".hidden.csv",
+        "~$open.xlsx",
+        "notes.txt",
+        "README.md",
+    ]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    found = [p.relative_to(tmp_path).as_posix() for p in ingest.find_case_files(tmp_path)]
+    assert found == ["a/x.xlsx", "b.csv", "c.parquet"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_csv_encodings(tmp_path: Path, encoding: str) -> None:
+    text = rows_frame([valid_row(unit_name="Siân's Zoë PDU")]).write_csv()
+    path = tmp_path / "e.csv"
+    path.write_bytes(text.encode(encoding))
+    read = ingest.read_case_file(path)
+    assert read.error is None
+    assert read.frame is not None and read.frame["unit_name"][0] == "Siân's Zoë PDU"
+    assert read.encoding == encoding
+
+
+def test_rows_keep_provenance(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", [valid_row(case_id="1"), valid_row(case_id="2")])
+    read = ingest.read_case_file(path, tmp_path)
+    assert read.frame is not None
+    assert read.frame["source_row"].to_list() == [2, 3]  # header is row 1
+    assert read.frame["source_file"].to_list() == ["p.csv", "p.csv"]
+
+
+def test_missing_required_columns_reject_the_whole_file(tmp_path: Path) -> None:
+    frame = rows_frame([valid_row()]).drop("case_id", "rosh")
+    path = tmp_path / "m.csv"
+    frame.write_csv(path)
+    read = ingest.read_case_file(path)
+    assert read.rejected and read.frame is None and read.rows_read == 1
+    assert "missing required column(s): case_id, rosh" in (read.error or "")
+    assert "'inspection_id'" in (read.error or "")  # the columns it did find are listed
+
+
+def test_duplicate_columns_after_matching_reject_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    text = rows_frame([valid_row()]).write_csv()
+    header, body = text.split("\n", 1)
+    path.write_text(header + ",Case ID\n" + body.replace("\n", ",X\n", 1))
+    read = ingest.read_case_file(path)
+    assert read.rejected and "case_id" in (read.error or "")
+
+
+def test_unreadable_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"this is not a zip file")
+    read = ingest.read_case_file(path)
+    assert read.rejected and "could not be read" in (read.error or "")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    read = ingest.read_case_file(path)
+    assert read.rejected and read.rows_read == 0
+
+
+def test_extra_columns_are_reported_and_ignored(tmp_path: Path) -> None:
+    frame = rows_frame([valid_row()]).with_columns(pl.lit("x").alias("Inspector notes"))
+    path = tmp_path / "x.csv"
+    frame.write_csv(path)
+    read = ingest.read_case_file(path)
+    assert read.unmapped_columns == ["Inspector notes"]
+    assert read.frame is not None and "inspector_notes" not in read.frame.columns
+
+
+def _write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> None:
+    wb = xlsxwriter.Workbook(str(path))
+    for name, rows in sheets.items():
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(rows):
+            ws.write_row(r, 0, row)
+    wb.close()
+
+
+def test_xlsx_uses_the_cases_sheet_else_the_first(tmp_path: Path) -> None:
+    frame = rows_frame([valid_row()])
+    table = [frame.columns, list(frame.row(0))]
+    _write_xlsx(tmp_path / "a.xlsx", {"About": [["notes"]], "Cases": table})
+    read = ingest.read_case_file(tmp_path / "a.xlsx")
+    assert read.sheet == "Cases" and read.frame is not None and read.frame.height == 1
+    _write_xlsx(tmp_path / "b.xlsx", {"Sheet1": table, "Other": [["x"]]})
+    read = ingest.read_case_file(tmp_path / "b.xlsx")
+    assert read.sheet == "Sheet1" and read.rows_read == 1
+
+
+def test_parquet_with_typed_columns(tmp_path: Path) -> None:
+    frame = rows_frame([valid_row()]).with_columns(
+        pl.col("fieldwork_start", "fieldwork_end", "start_date", "publication_date").str.to_date(),
+        pl.col("mappa_level").cast(pl.Int64),
+        pl.col("da_concern") == "true",
+    )
+    path = tmp_path / "t.parquet"
+    frame.write_parquet(path)
+    read = ingest.read_case_file(path)
+    assert read.error is None and read.frame is not None
+    row = read.frame.row(0, named=True)
+    assert row["fieldwork_start"] == "2022-05-09" and row["mappa_level"] == "0"
+    assert row["da_concern"] == "true"

@@ -1,0 +1,218 @@
+"""Validation: one test per row rule, one per tolerated variant, accounting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline import ingest, validate
+from pipeline.refdata import KEY_QUESTIONS
+from tests.helpers import valid_row, write_csv
+
+
+def _check(tmp_path: Path, rows: list[dict], name: str = "f.csv") -> validate.ValidationResult:
+    path = write_csv(tmp_path / name, rows)
+    return validate.validate([ingest.read_case_file(path, tmp_path)])
+
+
+def _reasons(result: validate.ValidationResult) -> list[str]:
+    return result.rejected["reasons"].to_list()
+
+
+def test_valid_row_is_accepted(tmp_path: Path) -> None:
+    result = _check(tmp_path, [valid_row()])
+    assert result.accepted.height == 1 and result.rejected.height == 0
+
+
+@pytest.mark.parametrize(
+    ("override", "reason"),
+    [
+        ({"rosh": "severe"}, "unknown_code(rosh)"),
+        ({"inspection_type": "prison"}, "unknown_code(inspection_type)"),
+        ({"case_type": "custody"}, "unknown_code(case_type)"),
+        ({"region": "Atlantis"}, "unknown_code(region)"),
+        ({"assessment_safety": "maybe"}, "unknown_code(assessment_safety)"),
+        ({"da_concern": "sometimes"}, "unknown_code(da_concern)"),
+        ({"mappa_level": "4"}, "unknown_code(mappa_level)"),
+        ({"start_date": "31/02/2021"}, "unparseable_date(start_date)"),
+        ({"start_date": "12/31/2021"}, "unparseable_date(start_date)"),  # US order: never read
+        ({"fieldwork_end": "soon"}, "unparseable_date(fieldwork_end)"),
+        ({"start_date": "2022-06-01"}, "start_date_after_fieldwork_end"),
+        ({"fieldwork_start": "2022-05-21"}, "fieldwork_start_after_end"),
+        ({"provider": "CRC"}, "provider_inconsistent_with_dates"),
+        (dict.fromkeys(KEY_QUESTIONS), "no_key_question_answered"),
+        ({"case_id": ""}, "missing_value(case_id)"),
+        ({"inspection_id": None}, "missing_value(inspection_id)"),
+    ],
+)
+def test_each_rule(tmp_path: Path, override: dict, reason: str) -> None:
+    result = _check(tmp_path, [valid_row(**override)])
+    assert _reasons(result) == [reason]
+    assert result.accepted.height == 0
+
+
+def test_ps_before_unification_is_inconsistent(tmp_path: Path) -> None:
+    row = valid_row(
+        fieldwork_start="2020-01-06",
+        fieldwork_end="2020-01-17",
+        start_date="2019-06-01",
+        framework="2018",
+        inspection_type="crc",
+    )
+    assert _reasons(_check(tmp_path, [row])) == ["provider_inconsistent_with_dates"]
+
+
+def test_unification_day_itself_is_post_unification(tmp_path: Path) -> None:
+    row = valid_row(
+        fieldwork_start="2021-06-26",
+        fieldwork_end="2021-07-09",
+        start_date="2021-01-01",
+        provider="CRC",
+    )
+    assert _reasons(_check(tmp_path, [row])) == ["provider_inconsistent_with_dates"]
+
+
+def test_a_row_collects_every_reason(tmp_path: Path) -> None:
+    row = valid_row(rosh="x", gender="robot", start_date="2023-01-01", provider="NPS")
+    assert _reasons(_check(tmp_path, [row])) == [
+        "unknown_code(rosh); unknown_code(gender); start_date_after_fieldwork_end; "
+        "provider_inconsistent_with_dates"
+    ]
+
+
+def test_duplicates_keep_the_first_and_name_it_across_files(tmp_path: Path) -> None:
+    write_csv(tmp_path / "a.csv", [valid_row(case_id="1"), valid_row(case_id="2")])
+    write_csv(tmp_path / "b.csv", [valid_row(case_id="2"), valid_row(case_id=" 1 ")])
+    reads = ingest.read_case_files(ingest.find_case_files(tmp_path), tmp_path)
+    result = validate.validate(reads)
+    assert sorted(result.accepted["case_id"]) == ["1", "2"]
+    assert set(result.accepted["source_file"]) == {"a.csv"}
+    assert _reasons(result) == [
+        "duplicate_case(first: a.csv row 3)",
+        "duplicate_case(first: a.csv row 2)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("column", "spelling", "expected"),
+    [
+        *[("assessment_safety", s, "yes") for s in ["Yes", "Y", "y", " YES ", "TRUE", "1"]],
+        *[("assessment_safety", s, "no") for s in ["No", "N", "false", "0", " no"]],
+        *[("assessment_safety", s, "na") for s in ["N/A", "NA", "n.a.", "n/a ", "Not applicable"]],
+        *[("da_concern", s, True) for s in ["TRUE", "Yes", "Y", "1"]],
+        *[("da_concern", s, False) for s in ["FALSE", "no", "n", "0"]],
+        ("region", "Yorkshire & Humber", "Yorkshire and the Humber"),
+        ("region", "KSS", "Kent, Surrey and Sussex"),
+        ("region", "Kent Surrey and Sussex", "Kent, Surrey and Sussex"),
+        ("region", "EASTERN", "East of England"),
+        ("region", "  london ", "London"),
+        ("provider", "ps", "PS"),
+        ("rosh", "Medium", "medium"),
+        ("rosh", "Very High", "very_high"),
+        ("framework", "2021.0", "2021"),
+        ("mappa_level", "1.0", 1),
+        ("start_date", "01/11/2021", dt.date(2021, 11, 1)),
+        ("start_date", "5/6/2021", dt.date(2021, 6, 5)),  # UK order: 5 June
+        ("start_date", "2021-11-01 00:00:00", dt.date(2021, 11, 1)),
+    ],
+)
+def test_tolerated_variants_are_normalised(
+    tmp_path: Path, column: str, spelling: str, expected: object
+) -> None:
+    result = _check(tmp_path, [valid_row(**{column: spelling})])
+    assert result.rejected.height == 0, _reasons(result)
+    value = result.accepted[column][0]
+    if isinstance(value, str) or hasattr(result.accepted[column].dtype, "categories"):
+        value = str(value)
+    assert value == expected
+
+
+def test_excel_serial_dates_only_from_spreadsheets(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    row = valid_row(start_date="44501")  # 2021-11-01 as an Excel serial
+    result = _check(tmp_path, [row])
+    assert _reasons(result) == ["unparseable_date(start_date)"], "a CSV number is not a date"
+    path = tmp_path / "s.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("cases")
+    ws.write_row(0, 0, list(row))
+    ws.write_row(1, 0, [int(v) if k == "start_date" else v for k, v in row.items()])
+    wb.close()
+    result = validate.validate([ingest.read_case_file(path)])
+    assert result.accepted["start_date"].to_list() == [dt.date(2021, 11, 1)]
+
+
+def test_empty_optional_fields_are_fine(tmp_path: Path) -> None:
+    row = valid_row(publication_date="", mappa_level=None, gender=None, da_enquiry="")
+    result = _check(tmp_path, [row])
+    assert result.rejected.height == 0
+    assert result.accepted.select("publication_date", "mappa_level", "gender").row(0) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_rejected_rows_keep_original_values(tmp_path: Path) -> None:
+    result = _check(tmp_path, [valid_row(rosh="  Severe!  ", start_date="31/02/2021")])
+    row = result.rejected.row(0, named=True)
+    assert row["rosh"] == "  Severe!  " and row["start_date"] == "31/02/2021"
+    assert (row["source_file"], row["source_row"]) == ("f.csv", 2)
+
+
+def test_accounting_adds_up_per_file(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "a.csv",
+        [valid_row(case_id=str(i)) for i in range(5)] + [valid_row(case_id="bad", rosh="?")],
+    )
+    (tmp_path / "b.csv").write_text("only,two\ncolumns,here\n")
+    reads = ingest.read_case_files(ingest.find_case_files(tmp_path), tmp_path)
+    result = validate.validate(reads)
+    by_file = {a.source_file: a for a in result.accounts}
+    assert (
+        by_file["a.csv"].rows_read,
+        by_file["a.csv"].rows_accepted,
+        by_file["a.csv"].rows_rejected,
+    ) == (6, 5, 1)
+    assert (by_file["b.csv"].rows_read, by_file["b.csv"].rows_rejected) == (1, 1)
+    assert by_file["b.csv"].file_error is not None
+
+
+def test_accounting_error_is_raised_when_rows_go_missing(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [valid_row(case_id="1"), valid_row(case_id="2")])
+    read = ingest.read_case_file(path, tmp_path)
+    read.rows_read = 3  # pretend the reader saw a row that never reached validation
+    with pytest.raises(validate.AccountingError, match="read 3"):
+        validate.validate([read])
+
+
+def test_sample_normalises_to_the_generators_canonical_values(
+    sample_dir: Path, default_cases: pl.DataFrame
+) -> None:
+    """Every non-planted sample row, after ingest and normalisation, equals what was drawn."""
+    reads = ingest.read_case_files(ingest.find_case_files(sample_dir), sample_dir)
+    result = validate.validate(reads)
+    import json
+
+    manifest = json.loads((sample_dir / "sample_manifest.json").read_text())
+    planted = sum(len(v) for f in manifest["files"].values() for v in f["invalid_rows"].values())
+    assert result.rejected.height == planted
+    key = ["inspection_id", "case_id"]
+    columns = [c for c in default_cases.columns if c not in ("synthetic", "export")]
+    got = (
+        result.accepted.select(columns)
+        .with_columns(pl.col(c).cast(pl.String) for c in columns)
+        .sort(key)
+    )
+    want = (
+        default_cases.select(columns)
+        .with_columns(pl.col(c).cast(pl.String) for c in columns)
+        .join(got.select(key), on=key, how="semi")
+        .sort(key)
+    )
+    assert got.height == want.height == result.accepted.height
+    assert got.equals(want)

@@ -10,7 +10,9 @@ with one message; its rows are counted as read and rejected so the accounting st
 from __future__ import annotations
 
 import logging
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,16 +59,29 @@ def find_case_files(raw_dir: Path) -> list[Path]:
     """Every CSV, XLSX and Parquet file under `raw_dir`, except published aggregates.
 
     Sorted by relative path so that 'first occurrence' (for duplicates) is well defined.
-    Hidden files and Excel lock files (~$name.xlsx) are skipped.
+    Hidden files and Excel lock files (~$name.xlsx) are skipped. Symlinked folders are
+    followed (data often lives elsewhere), each real folder once, so a link loop cannot recurse.
     """
     files = []
-    for path in raw_dir.rglob("*"):
-        rel = path.relative_to(raw_dir)
-        if not path.is_file() or path.suffix.lower() not in CASE_SUFFIXES:
+    seen: set[str] = set()
+    for folder, dirs, names in os.walk(raw_dir, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
             continue
-        if rel.parts[0] == PUBLISHED_SUBDIR or any(p.startswith((".", "~$")) for p in rel.parts):
-            continue
-        files.append(path)
+        seen.add(real)
+        rel_folder = Path(folder).relative_to(raw_dir)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and not (rel_folder == Path(".") and d == PUBLISHED_SUBDIR)
+        )
+        for name in names:
+            path = Path(folder) / name
+            if name.startswith((".", "~$")) or path.suffix.lower() not in CASE_SUFFIXES:
+                continue
+            if path.is_file():
+                files.append(path)
     return sorted(files, key=lambda p: p.relative_to(raw_dir).as_posix())
 
 
@@ -203,6 +218,12 @@ def _short(exc: Exception) -> str:
     return text[0][:200] if text else ""
 
 
-def read_case_files(paths: list[Path], raw_dir: Path | None = None) -> list[FileRead]:
-    """Read several files; see `read_case_file`."""
-    return [read_case_file(p, raw_dir) for p in paths]
+def read_case_files(
+    paths: list[Path], raw_dir: Path | None = None, workers: int | None = None
+) -> list[FileRead]:
+    """Read several files concurrently (the parsers release the GIL), keeping their order."""
+    workers = workers or min(len(paths), os.cpu_count() or 1) or 1
+    if workers == 1:
+        return [read_case_file(p, raw_dir) for p in paths]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda p: read_case_file(p, raw_dir), paths))

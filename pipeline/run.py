@@ -73,12 +73,17 @@ def run_pipeline(
         reads = _ingest(raw_dir)
     with stage("validate"):
         checked = validate.validate(reads)
+        for read in reads:  # raw text is no longer needed: free it before the big tables
+            read.frame = None
     with stage("clean"):
         derived = clean.derive(checked.accepted.lazy())
     with stage("tidy"):
+        derived = derived.sort(*tidy.CASE_KEY).collect().lazy()  # sorted once, used twice
         cases = tidy.cases_table(derived).collect()
         answers = tidy.answers_table(derived).collect()
         inspections = tidy.inspections_table(cases.lazy()).collect()
+        checked.accepted = checked.accepted.clear()
+        del derived
     with stage("published"):
         pub = published.read_published(raw_dir / ingest.PUBLISHED_SUBDIR, raw_dir)
     tables = {
@@ -89,13 +94,17 @@ def run_pipeline(
         "published": pub.table,
         "published_rejected": pub.rejected,
     }
+    table_rows = {name: frame.height for name, frame in tables.items()}
+    del cases, answers, inspections
     with stage("store"):
         staging = store.begin(out_dir)
-        for name, frame in tables.items():
-            store.write_parquet(frame, staging / f"{name}.parquet")
+        parquet = {}
+        for name in list(tables):
+            parquet[name] = staging / f"{name}.parquet"
+            store.write_parquet(tables.pop(name), parquet[name])
         store.write_csv(checked.rejected, staging / "rejected.csv")
         store.write_csv(pub.rejected, staging / "published_rejected.csv")
-        store.build_duckdb(staging / "probation.duckdb", tables)
+        store.build_duckdb(staging / "probation.duckdb", parquet)
     result = RunResult(
         out_dir=out_dir,
         accounts=checked.accounts,
@@ -103,7 +112,7 @@ def run_pipeline(
         rejected_by_rule=checked.rejected_by_rule(),
         outputs=[],
         timings=timings,
-        table_rows={name: frame.height for name, frame in tables.items()},
+        table_rows=table_rows,
     )
     _write_manifest(staging / "manifest.json", raw_dir, out_dir, reads, result, started)
     result.outputs = store.commit(staging, out_dir)

@@ -24,49 +24,45 @@ def cases_table(derived: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def answers_table(derived: pl.LazyFrame) -> pl.LazyFrame:
-    """Long answers: one row per case x key question with a recorded answer."""
-    catalogue = refdata.key_questions().select(
-        pl.col("framework"),
-        "key_question",
-        "kq_code",
-    )
-    generic = (
-        refdata.key_questions()
-        .select("key_question", "standard", "theme", "comparable_id")
-        .unique("key_question")
-    )
+    """Long answers: one row per case x key question with a recorded answer.
+
+    Built as one block per key question (the case keys plus that question's column), so
+    standard, theme and comparable id are constants of the block rather than lookups over ten
+    million rows, and no sort is needed: given cases sorted by (inspection_id, case_id), rows
+    come out ordered by (key_question, inspection_id, case_id). The framework's own question
+    code (e.g. 'C1' in the dynamic inspection) depends on framework x key question.
+    """
+    catalogue = refdata.key_questions()
+    generic = {
+        r["key_question"]: r for r in catalogue.unique("key_question", keep="first").to_dicts()
+    }
     kq_enum = pl.Enum(list(KEY_QUESTIONS))
-    long = (
-        derived.select(*CASE_KEY, pl.col("framework").cast(pl.String), *KEY_QUESTIONS)
-        .unpivot(
-            index=[*CASE_KEY, "framework"],
-            on=list(KEY_QUESTIONS),
-            variable_name="key_question",
-            value_name="answer",
+    blocks = []
+    for kq in KEY_QUESTIONS:
+        codes = {
+            f: c
+            for f, k, c in catalogue.select("framework", "key_question", "kq_code").iter_rows()
+            if k == kq
+        }
+        info = generic[kq]
+        blocks.append(
+            derived.select(*CASE_KEY, "framework", pl.col(kq).alias("answer"))
+            .filter(pl.col("answer").is_not_null())
+            .select(
+                *CASE_KEY,
+                "framework",
+                pl.lit(kq, dtype=kq_enum).alias("key_question"),
+                pl.col("framework")
+                .cast(pl.String)
+                .replace_strict(codes, default=None, return_dtype=pl.String)
+                .alias("kq_code"),
+                pl.lit(info["standard"], dtype=pl.Enum(list(refdata.STANDARDS))).alias("standard"),
+                pl.lit(info["theme"], dtype=pl.Enum(list(refdata.THEMES))).alias("theme"),
+                pl.lit(info["comparable_id"]).alias("comparable_id"),
+                "answer",
+            )
         )
-        .filter(pl.col("answer").is_not_null())
-    )
-    return (
-        long.join(generic.lazy(), on="key_question", how="left")
-        .join(catalogue.lazy(), on=["framework", "key_question"], how="left")
-        .with_columns(
-            pl.col("key_question").cast(kq_enum),
-            pl.col("standard").cast(pl.Enum(list(refdata.STANDARDS))),
-            pl.col("theme").cast(pl.Enum(list(refdata.THEMES))),
-            pl.col("framework").cast(pl.Enum(refdata.codes()["framework"])),
-        )
-        .select(
-            *CASE_KEY,
-            "framework",
-            "key_question",
-            "kq_code",
-            "standard",
-            "theme",
-            "comparable_id",
-            "answer",
-        )
-        .sort(*CASE_KEY, "key_question")
-    )
+    return pl.concat(blocks)
 
 
 def inspections_table(cases: pl.LazyFrame) -> pl.LazyFrame:

@@ -100,7 +100,11 @@ def _clean(column: str) -> pl.Expr:
 
 def _norm_answer(column: str) -> pl.Expr:
     variants = refdata.answer_variants()
-    return _clean(column).str.to_lowercase().replace_strict(variants, default=None)
+    return (
+        _clean(column)
+        .str.to_lowercase()
+        .replace_strict(variants, default=None, return_dtype=ANSWER)
+    )
 
 
 def _norm_bool(column: str) -> pl.Expr:
@@ -117,7 +121,9 @@ def _norm_code(column: str) -> pl.Expr:
         text = text.str.to_lowercase().str.replace_all(r"\s+", "_")
     if column in ("framework", "mappa_level"):  # numbers that passed through a spreadsheet
         text = text.str.replace(r"\.0+$", "")
-    return pl.when(text.is_in(allowed)).then(text).otherwise(None)
+    if column == "mappa_level":
+        return text.replace_strict({c: int(c) for c in allowed}, default=None, return_dtype=pl.Int8)
+    return text.replace_strict({c: c for c in allowed}, default=None, return_dtype=pl.Enum(allowed))
 
 
 def _norm_region() -> pl.Expr:
@@ -129,7 +135,7 @@ def _norm_region() -> pl.Expr:
         .str.replace_all(r"[^0-9a-z+]+", " ")
         .str.strip_chars()
     )
-    return key.replace_strict(aliases, default=None)
+    return key.replace_strict(aliases, default=None, return_dtype=pl.Enum(refdata.region_names()))
 
 
 def _norm_date(column: str) -> pl.Expr:
@@ -165,57 +171,109 @@ def normalised_columns() -> dict[str, pl.Expr]:
 
 
 def _present(column: str) -> pl.Expr:
-    return _clean(column).is_not_null()
+    """True where the raw cell holds something other than white space (precomputed)."""
+    return pl.col(f"p__{column}")
 
 
-def rule_expressions() -> list[pl.Expr]:
-    """Every row rule of the contract as an expression yielding a reason string or null.
+def _distinct_values(
+    records: pl.DataFrame, columns: list[str]
+) -> dict[tuple[str, bool], pl.Series]:
+    """Distinct raw values per column, split by spreadsheet vs text rows; one parallel query."""
+    from_sheet = pl.col("sheet").is_not_null()
+    exprs = []
+    for column in columns:
+        for sheet in (False, True):
+            rows = pl.col(column).filter(from_sheet if sheet else ~from_sheet)
+            exprs.append(rows.drop_nulls().unique().sort().implode().alias(f"{column}|{sheet}"))
+    row = records.lazy().select(exprs).collect().row(0, named=True)
+    return {
+        (k.split("|")[0], k.endswith("True")): pl.Series(k, v, dtype=pl.String)
+        for k, v in row.items()
+    }
 
-    Evaluated on a frame holding the raw text columns and normalised columns prefixed `n__`.
+
+def _by_distinct_values(
+    distinct: dict[tuple[str, bool], pl.Series], column: str, expr: pl.Expr
+) -> tuple[pl.Expr, pl.Expr]:
+    """Normalise a column by evaluating `expr` on its distinct raw values, then mapping back.
+
+    A million case rows hold a few dozen answer spellings, a dozen region spellings and a few
+    thousand dates, so string work runs on those, not on every row. Spreadsheet and text rows
+    are mapped separately, because Excel serial dates are only read from sheets.
+    Returns (normalised value, present) expressions over the full frame.
+    """
+
+    def lookup(sheet: bool) -> tuple[pl.Expr, pl.Expr]:
+        old = distinct[(column, sheet)]
+        values = pl.DataFrame(
+            {
+                column: old,
+                "sheet": pl.Series(["sheet" if sheet else None] * len(old), dtype=pl.String),
+            }
+        ).select(expr.alias("n"), _clean(column).is_not_null().alias("p"))
+        raw = pl.col(column)
+        return (
+            raw.replace_strict(old, values["n"], default=None, return_dtype=values["n"].dtype),
+            raw.replace_strict(old, values["p"], default=False, return_dtype=pl.Boolean),
+        )
+
+    (text_norm, text_present), (sheet_norm, sheet_present) = lookup(False), lookup(True)
+    from_sheet = pl.col("sheet").is_not_null()
+    return (
+        pl.when(from_sheet).then(sheet_norm).otherwise(text_norm),
+        pl.when(from_sheet).then(sheet_present).otherwise(text_present),
+    )
+
+
+def rule_flags() -> dict[str, pl.Expr]:
+    """Every row rule of the contract as a boolean expression (True = the row fails it).
+
+    Keys are the reason text written to the quarantine file. Evaluated on a frame holding the
+    raw text columns and the normalised columns prefixed `n__`. Flags are cheap to compute for
+    every row; reason text is only built for the few rows that fail.
     """
     contract = refdata.contract_columns()
     required = set(refdata.required_columns())
     unification = refdata.unification_date()
-    reasons: list[pl.Expr] = []
+    flags: dict[str, pl.Expr] = {}
     for column in contract["column"]:
         normalised = pl.col(f"n__{column}")
         if column in required:
-            reasons.append(pl.when(~_present(column)).then(pl.lit(f"missing_value({column})")))
+            flags[f"missing_value({column})"] = ~_present(column)
         if column in DATE_COLUMNS:
-            reasons.append(
-                pl.when(_present(column) & normalised.is_null()).then(
-                    pl.lit(f"unparseable_date({column})")
-                )
-            )
+            flags[f"unparseable_date({column})"] = _present(column) & normalised.is_null()
         elif column in (*CODED_COLUMNS, *ANSWER_COLUMNS, *BOOL_COLUMNS, "region"):
-            reasons.append(
-                pl.when(_present(column) & normalised.is_null()).then(
-                    pl.lit(f"unknown_code({column})")
-                )
-            )
+            flags[f"unknown_code({column})"] = _present(column) & normalised.is_null()
     start, fw_start, fw_end = (
         pl.col(f"n__{c}") for c in ("start_date", "fieldwork_start", "fieldwork_end")
     )
-    reasons.append(pl.when(start > fw_end).then(pl.lit("start_date_after_fieldwork_end")))
-    reasons.append(pl.when(fw_start > fw_end).then(pl.lit("fieldwork_start_after_end")))
+    flags["start_date_after_fieldwork_end"] = (start > fw_end).fill_null(False)
+    flags["fieldwork_start_after_end"] = (fw_start > fw_end).fill_null(False)
     provider = pl.col("n__provider")
-    inconsistent = (provider.is_in(["CRC", "NPS"]) & (fw_start >= unification)) | (
-        (provider == "PS") & (fw_start < unification)
-    )
-    reasons.append(pl.when(inconsistent).then(pl.lit("provider_inconsistent_with_dates")))
-    answered = pl.any_horizontal(_present(k) for k in KEY_QUESTIONS)
-    reasons.append(pl.when(~answered).then(pl.lit("no_key_question_answered")))
-    key_ok = pl.col("n__inspection_id").is_not_null() & pl.col("n__case_id").is_not_null()
+    flags["provider_inconsistent_with_dates"] = (
+        (provider.is_in(["CRC", "NPS"]) & (fw_start >= unification))
+        | ((provider == "PS") & (fw_start < unification))
+    ).fill_null(False)
+    flags["no_key_question_answered"] = ~pl.any_horizontal(_present(k) for k in KEY_QUESTIONS)
     key = ["n__inspection_id", "n__case_id"]
-    first_file = pl.col("source_file").first().over(key)
-    first_row = pl.col("source_row").first().over(key)
-    is_later = pl.col("_order") != pl.col("_order").min().over(key)
-    reasons.append(
-        pl.when(key_ok & is_later).then(
-            pl.format("duplicate_case(first: {} row {})", first_file, first_row)
+    key_ok = pl.col("n__inspection_id").is_not_null() & pl.col("n__case_id").is_not_null()
+    flags["duplicate_case"] = key_ok & (pl.col("_order") != pl.col("_order").min().over(key))
+    return flags
+
+
+def _reason_text(flag_names: list[str]) -> pl.Expr:
+    """'; '-joined reasons from flag columns f__0..f__n; duplicates name the first occurrence."""
+    parts = []
+    for i, name in enumerate(flag_names):
+        text = (
+            pl.format(
+                "duplicate_case(first: {} row {})", pl.col("_first_file"), pl.col("_first_row")
+            )
+            if name == "duplicate_case"
+            else pl.lit(name)
         )
-    )
-    return reasons
+        parts.append(pl.when(pl.col(f"f__{i}")).then(text))
+    return pl.concat_list(parts).list.drop_nulls().list.join("; ")
 
 
 # --- the stage -------------------------------------------------------------------------------
@@ -223,19 +281,7 @@ def rule_expressions() -> list[pl.Expr]:
 
 def typed_accepted(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Normalised columns under their canonical names, with analysis types (enums, dates)."""
-    codes = refdata.codes()
-    casts: list[pl.Expr] = []
-    for column in refdata.contract_columns()["column"]:
-        value = pl.col(f"n__{column}")
-        if column == "region":
-            value = value.cast(pl.Enum(refdata.region_names()))
-        elif column == "mappa_level":
-            value = value.cast(pl.Int8)
-        elif column in CODED_COLUMNS:
-            value = value.cast(pl.Enum(codes[column]))
-        elif column in ANSWER_COLUMNS:
-            value = value.cast(ANSWER)
-        casts.append(value.alias(column))
+    casts = [pl.col(f"n__{c}").alias(c) for c in refdata.contract_columns()["column"]]
     synthetic = (
         pl.col("synthetic")
         .str.strip_chars()
@@ -259,21 +305,51 @@ def validate(reads: list[FileRead]) -> ValidationResult:
             "synthetic": pl.String,
         }
     )
-    records = pl.concat([empty, *usable], how="vertical_relaxed") if usable else empty
-    records = records.with_row_index("_order")
-    lazy = records.lazy().with_columns(
-        expr.alias(f"n__{c}") for c, expr in normalised_columns().items()
+    records = (
+        pl.concat([empty, *usable], how="vertical_relaxed", rechunk=False) if usable else empty
     )
-    lazy = lazy.with_columns(pl.concat_list(rule_expressions()).list.drop_nulls().alias("reasons"))
-    checked = lazy.collect()
-    ok = checked["reasons"].list.len() == 0
-    accepted = typed_accepted(checked.filter(ok).lazy()).collect()
-    rejected = checked.filter(~ok).select(
-        *PROVENANCE,
-        pl.col("reasons").list.join("; "),
-        *contract,
-        "synthetic",
+    flags = rule_flags()
+    names = list(flags)
+    normalised, present = {}, {}
+    exprs = normalised_columns()
+    distinct = _distinct_values(records, [c for c in exprs if c != "case_id"])
+    for column, expr in exprs.items():
+        if column == "case_id":  # nearly every value distinct: normalise row by row
+            normalised[column], present[column] = expr, _clean(column).is_not_null()
+        else:
+            normalised[column], present[column] = _by_distinct_values(distinct, column, expr)
+    checked = (
+        records.lazy()
+        .with_row_index("_order")
+        .with_columns(
+            *[e.alias(f"n__{c}") for c, e in normalised.items()],
+            *[e.alias(f"p__{c}") for c, e in present.items()],
+        )
+        .with_columns(expr.alias(f"f__{i}") for i, expr in enumerate(flags.values()))
+        .with_columns(
+            pl.any_horizontal(pl.col(f"f__{i}") for i in range(len(names))).alias("_failed")
+        )
+        .collect()
     )
+    accepted = typed_accepted(checked.lazy().filter(~pl.col("_failed"))).collect()
+    key = ["n__inspection_id", "n__case_id"]
+    first = (
+        checked.lazy()
+        .group_by(key)
+        .agg(
+            pl.col("source_file").sort_by("_order").first().alias("_first_file"),
+            pl.col("source_row").sort_by("_order").first().alias("_first_row"),
+        )
+    )
+    rejected = (
+        checked.lazy()
+        .filter(pl.col("_failed"))
+        .join(first, on=key, how="left", nulls_equal=False)
+        .sort("_order")
+        .select(*PROVENANCE, _reason_text(names).alias("reasons"), *contract, "synthetic")
+        .collect()
+    )
+    del checked
     accounts = _account(reads, accepted, rejected)
     return ValidationResult(accepted=accepted, rejected=rejected, accounts=accounts)
 

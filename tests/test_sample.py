@@ -190,3 +190,14 @@ def test_scale_multiplies_cases() -> None:
 def test_bad_scale_is_refused(tmp_path: Path, scale: float) -> None:
     with pytest.raises(ValueError, match="scale"):
         sample.generate_sample(tmp_path, scale=scale)
+
+
+def test_sample_follows_its_design_table(default_cases: pl.DataFrame) -> None:
+    """Realised sufficiency sits within sampling error of the design value in every cell."""
+    report = calibration.design_report(default_cases)
+    assert report.height == refdata.sample_design().height
+    p = report["design_pct"] / 100
+    se = (p * (1 - p) / report["n_applicable"]).sqrt() * 100
+    # random inspection effects add clustering on top of binomial noise: allow 4 SE + 2 pp
+    off = report.filter((pl.col("sample_pct") - pl.col("design_pct")).abs() > 4 * se + 2)
+    assert off.height == 0, off.to_dicts()

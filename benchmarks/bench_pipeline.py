@@ -1,0 +1,177 @@
+"""Benchmark `probation run` against a plain pandas implementation at several input sizes.
+
+Usage (from the repository root):
+    .venv/bin/python benchmarks/bench_pipeline.py [--scales 10 30 100] [--repeat 1]
+
+For each scale the synthetic sample is generated once (cached under benchmarks/data/), then the
+Polars/DuckDB pipeline and the pandas baseline each run in a fresh subprocess, so wall time
+includes interpreter start and imports, and peak memory (max RSS) is that process's own. The two
+must accept and reject the same rows, or the benchmark stops. Results go to
+benchmarks/results/pipeline.json and a Markdown table on stdout; figures are ratios measured in
+the same run, so they compare like with like on whatever machine runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+
+POLARS_RUN = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from pipeline.run import run_pipeline
+t_import = time.perf_counter() - t0
+r = run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]))
+print(json.dumps({"wall": time.perf_counter() - t0, "imports": t_import,
+                  "stages": r.timings, "rows_read": r.rows_read,
+                  "rows_accepted": r.rows_accepted, "rows_rejected": r.rows_rejected,
+                  "answers": r.table_rows["answers"],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+PANDAS_RUN = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from pandas_baseline import run_pandas
+t_import = time.perf_counter() - t0
+r = run_pandas(Path(sys.argv[1]), Path(sys.argv[2]))
+stages = {k[5:]: v for k, v in r.items() if k.startswith("time_")}
+print(json.dumps({"wall": time.perf_counter() - t0, "imports": t_import, "stages": stages,
+                  "rows_read": r["rows_read"], "rows_accepted": r["rows_accepted"],
+                  "rows_rejected": r["rows_rejected"], "answers": r["answers"],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def ensure_sample(scale: float) -> Path:
+    """Generate (or reuse) the sample at this scale; returns the raw folder to run on."""
+    raw = DATA / f"scale_{scale:g}"
+    sample_dir = raw / "sample"
+    manifest = sample_dir / "sample_manifest.json"
+    if manifest.exists() and json.loads(manifest.read_text()).get("scale") == scale:
+        return raw
+    print(f"generating sample at scale {scale:g}...", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "sample",
+            "--scale",
+            str(scale),
+            "--out",
+            str(sample_dir),
+            "-q",
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    print(f"  generated in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    return raw
+
+
+def run_child(code: str, raw: Path, out: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(raw), str(out), str(ROOT / "benchmarks")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scales", type=float, nargs="+", default=[10, 30, 100])
+    parser.add_argument("--repeat", type=int, default=1, help="runs per scale (best is kept)")
+    args = parser.parse_args()
+    rows = []
+    for scale in args.scales:
+        raw = ensure_sample(scale)
+        best: dict[str, dict] = {}
+        for name, code in (("polars", POLARS_RUN), ("pandas", PANDAS_RUN)):
+            for _ in range(args.repeat):
+                print(f"scale {scale:g}: {name} run...", file=sys.stderr, flush=True)
+                result = run_child(code, raw, DATA / f"out_{name}_{scale:g}")
+                if name not in best or result["wall"] < best[name]["wall"]:
+                    best[name] = result
+        pol, pan = best["polars"], best["pandas"]
+        for key in ("rows_read", "rows_accepted", "rows_rejected", "answers"):
+            if pol[key] != pan[key]:
+                raise SystemExit(
+                    f"scale {scale}: {key} differs: polars {pol[key]}, "
+                    f"pandas {pan[key]} (not like for like)"
+                )
+        rows.append(
+            {
+                "scale": scale,
+                "answers": pol["answers"],
+                "polars": pol,
+                "pandas": pan,
+                "speedup": pan["wall"] / pol["wall"],
+            }
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": _cpus(),
+            "platform": platform.platform(),
+        },
+        "runs": rows,
+    }
+    (RESULTS / "pipeline.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(_markdown(rows))
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _markdown(rows: list[dict]) -> str:
+    lines = [
+        "| scale | answers | polars wall s | per M answers s | peak MB | pandas wall s | "
+        "pandas peak MB | pandas / polars |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        pol, pan = r["polars"], r["pandas"]
+        lines.append(
+            f"| {r['scale']:g} | {r['answers']:,} | {pol['wall']:.1f} | "
+            f"{pol['wall'] / r['answers'] * 1e6:.2f} | {pol['peak_rss_mb']:.0f} | "
+            f"{pan['wall']:.1f} | {pan['peak_rss_mb']:.0f} | {r['speedup']:.1f}x |"
+        )
+    lines.append("")
+    lines.append("Stage seconds (polars | pandas):")
+    for r in rows:
+        stages = ", ".join(
+            f"{k} {r['polars']['stages'].get(k, 0):.2f} | {r['pandas']['stages'].get(k, 0):.2f}"
+            for k in ("ingest", "validate", "clean", "tidy", "store")
+        )
+        lines.append(
+            f"- scale {r['scale']:g}: imports {r['polars']['imports']:.2f} | "
+            f"{r['pandas']['imports']:.2f}; {stages}"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

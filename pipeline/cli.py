@@ -174,6 +174,74 @@ def validate_files(
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
 
 
+@app.command()
+def rate(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: inspection_id, standard, key_question, pct (optionally framework)."
+        ),
+    ],
+    framework: Annotated[str, typer.Option(help="Framework for rows without one.")] = "2023",
+    out: Annotated[Path | None, typer.Option(help="Also write the ratings to this CSV.")] = None,
+) -> None:
+    """Rate published key-question percentages by the configured rule (unverified bands).
+
+    Lets a published report be checked against the rule: each standard takes the band of its
+    lowest key question (80 / 65 / 50 %). With fewer than three key questions the rating is
+    given only when the lowest known one already fixes it.
+    """
+    import polars as pl
+
+    from pipeline import ratings
+
+    _configure_logging(False, False)
+    if not file.is_file():
+        console.print(f"[red]not found:[/red] {file}")
+        raise typer.Exit(EXIT_UNUSABLE_INPUT)
+    try:
+        rated = ratings.rate_published_percentages(
+            pl.read_csv(file, infer_schema_length=0), framework
+        )
+    except (ValueError, pl.exceptions.PolarsError) as exc:
+        console.print(f"[red]cannot rate {file}:[/red] {exc}")
+        raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
+    table = Table(
+        title=f"Ratings by the lowest-key-question rule ({file.name})", title_justify="left"
+    )
+    for col in (
+        "inspection",
+        "standard",
+        "engagement %",
+        "desistance %",
+        "safety %",
+        "rating",
+        "note",
+    ):
+        table.add_column(col)
+    for row in rated.iter_rows(named=True):
+        cells = [
+            f"{row[c]:g}" if row[c] is not None else "-"
+            for c in ("pct_engagement", "pct_desistance", "pct_safety")
+        ]
+        table.add_row(
+            row["inspection_id"],
+            row["standard"],
+            *cells,
+            str(row["rating"] or "-"),
+            row["reason"] or "",
+        )
+    console.print(table)
+    console.print(
+        "The bands and the rule are not verified against HMIP's guidance "
+        "(pipeline/reference/rating_bands.csv)."
+    )
+    if out:
+        from pipeline.store import write_csv
+
+        write_csv(rated.with_columns(pl.col(pl.Enum).cast(pl.String)), out)
+
+
 def pl_lit(value: str):  # small helper so the CLI does not import polars at module load
     import polars as pl
 

@@ -246,3 +246,14 @@ def required_columns() -> list[str]:
 def programmes() -> pl.DataFrame:
     """(inspection_type, framework) -> inspection programme id, label and display order."""
     return _read("programmes.csv").with_columns(pl.col("order").cast(pl.Int32))
+
+
+@cache
+def settings() -> dict[str, str]:
+    """Configurable analysis settings (suppression threshold, rating rounding) with sources."""
+    return dict(_read("settings.csv").select("name", "value").iter_rows())
+
+
+def suppression_threshold() -> int:
+    """Smallest denominator a published cell may have (default 10)."""
+    return int(settings()["suppression_threshold"])

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import clean, ingest, published, store, tidy, validate
+from pipeline import clean, ingest, published, store, tables, tidy, validate
 from pipeline.paths import PROCESSED_DIR, RAW_DIR
+from pipeline.publication import write_publication
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def run_pipeline(
     out_dir: Path = PROCESSED_DIR,
     on_stage: StageCallback | None = None,
 ) -> RunResult:
-    """Ingest -> validate -> clean -> tidy -> published figures -> store, in that order."""
+    """Ingest -> validate -> clean -> tidy -> published figures -> tables -> store."""
     timings: dict[str, float] = {}
     started = dt.datetime.now(dt.UTC)
 
@@ -86,7 +87,9 @@ def run_pipeline(
         del derived
     with stage("published"):
         pub = published.read_published(raw_dir / ingest.PUBLISHED_SUBDIR, raw_dir)
-    tables = {
+    with stage("tables"):
+        publication = tables.build_tables(cases, answers, inspections, pub.table)
+    stored = {
         "cases": cases,
         "answers": answers,
         "inspections": inspections,
@@ -94,16 +97,19 @@ def run_pipeline(
         "published": pub.table,
         "published_rejected": pub.rejected,
     }
-    table_rows = {name: frame.height for name, frame in tables.items()}
+    table_rows = {name: frame.height for name, frame in (stored | publication).items()}
     del cases, answers, inspections
     with stage("store"):
         staging = store.begin(out_dir)
         parquet = {}
-        for name in list(tables):
+        for name in list(stored):
             parquet[name] = staging / f"{name}.parquet"
-            store.write_parquet(tables.pop(name), parquet[name])
+            store.write_parquet(stored.pop(name), parquet[name])
         store.write_csv(checked.rejected, staging / "rejected.csv")
         store.write_csv(pub.rejected, staging / "published_rejected.csv")
+        publish_dir = staging / "tables"
+        write_publication(publication, publish_dir)
+        parquet |= {name: publish_dir / f"{name}.parquet" for name in publication}
         store.build_duckdb(staging / "probation.duckdb", parquet)
     result = RunResult(
         out_dir=out_dir,

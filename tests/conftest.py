@@ -22,3 +22,19 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sample")
     sample.generate_sample(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def sample_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`probation run` on the bundled sample plus the published figures; returns --out."""
+    import shutil
+
+    from pipeline.paths import PUBLISHED_DIR
+    from pipeline.run import run_pipeline
+
+    raw = tmp_path_factory.mktemp("raw")
+    shutil.copytree(sample_dir, raw / "sample")
+    shutil.copytree(PUBLISHED_DIR, raw / "published")
+    out = tmp_path_factory.mktemp("processed")
+    run_pipeline(raw, out)
+    return out

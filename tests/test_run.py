@@ -82,3 +82,23 @@ def test_validate_reports_without_writing(tmp_path: Path) -> None:
 def test_validate_missing_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(tmp_path / "nope.csv")])
     assert result.exit_code == 2
+
+
+def test_rate_command(tmp_path: Path) -> None:
+    source = tmp_path / "published.csv"
+    source.write_text(
+        "inspection_id,standard,key_question,pct\n"
+        "KSS-2024,implementation_and_delivery,implementation_safety,22\n"
+        "X,planning,planning_engagement,81\nX,planning,planning_desistance,66\n"
+        "X,planning,planning_safety,90\n"
+    )
+    out = tmp_path / "rated.csv"
+    result = runner.invoke(app, ["rate", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    import polars as pl
+
+    rated = pl.read_csv(out).sort("inspection_id")
+    assert rated["rating"].to_list() == ["Inadequate", "Good"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("inspection_id,standard,key_question,pct\nA,planning,safety,150\n")
+    assert runner.invoke(app, ["rate", str(bad)]).exit_code == 2

@@ -1,0 +1,236 @@
+"""Ratings by the configured rule: key-question % -> band, standard = band of its lowest KQ.
+
+The bands (80 / 65 / 50 %) and the lowest-key-question rule are the commonly cited rules and
+are NOT verified against HMIP's guidance manuals (framework.md 5.2); they live in
+`reference/rating_bands.csv` with a `verified` flag that travels with every result. Overall
+ratings need every rated standard of the framework and configured score bands; case data holds
+only the four case-supervision standards, so an overall rating is given only where both
+conditions hold, and otherwise a reason is given instead of a guess.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline import refdata
+
+RATING = pl.Enum(["Inadequate", "Requires improvement", "Good", "Outstanding"])
+THEME_COLUMNS = {t: f"pct_{t}" for t in refdata.THEMES}
+
+
+def band_expr(pct: pl.Expr, framework: str) -> pl.Expr:
+    """Rating band of a key-question percentage under `framework`'s configured bands."""
+    bands = (
+        refdata.rating_bands()
+        .filter(pl.col("framework") == framework)
+        .sort("min_pct", descending=True)
+    )
+    if bands.height == 0:
+        return pl.lit(None, dtype=RATING)
+    if refdata.settings().get("round_before_banding", "false") == "true":
+        pct = pct.round(0)
+    expr = pl.when(pl.lit(False)).then(pl.lit(None, dtype=pl.String))
+    for rating, min_pct in bands.select("rating", "min_pct").iter_rows():
+        expr = expr.when(pct >= min_pct).then(pl.lit(rating))
+    return expr.otherwise(None).cast(RATING)
+
+
+def band(pct: float, framework: str = "2023") -> str | None:
+    """Scalar convenience for `band_expr` (used by tests and the `rate` command)."""
+    value = pl.select(band_expr(pl.lit(pct, dtype=pl.Float64), framework)).item()
+    return None if value is None else str(value)
+
+
+def rate_standards(kq_pct: pl.DataFrame) -> pl.DataFrame:
+    """Rate each inspection x standard from its key-question percentages.
+
+    Input columns: inspection_id, framework, standard, theme, pct (0-100). A standard with all
+    three key questions is rated by its lowest; with fewer, the rating is determined only when
+    the lowest known percentage already falls in the bottom band (the missing ones cannot raise
+    it), otherwise `rating_upper_bound` says how good it could be at most.
+    """
+    wide = (
+        kq_pct.select("inspection_id", "framework", "standard", "theme", "pct")
+        .with_columns(
+            pl.col("theme").cast(pl.String),
+            pl.col("framework").cast(pl.String),
+            pl.col("standard").cast(pl.String),
+        )
+        .pivot(
+            on="theme",
+            index=["inspection_id", "framework", "standard"],
+            values="pct",
+            aggregate_function="first",
+        )
+    )
+    for theme, column in THEME_COLUMNS.items():
+        wide = (
+            wide.rename({theme: column})
+            if theme in wide.columns
+            else wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(column))
+        )
+    pct_cols = list(THEME_COLUMNS.values())
+    wide = wide.with_columns(
+        pl.min_horizontal(pct_cols).alias("lowest_pct"),
+        pl.sum_horizontal(pl.col(pct_cols).is_not_null()).alias("n_key_questions"),
+    ).with_columns(
+        pl.when(pl.col("lowest_pct").is_null())
+        .then(None)
+        .otherwise(
+            pl.coalesce(
+                *[
+                    pl.when(pl.col(c) == pl.col("lowest_pct")).then(pl.lit(t))
+                    for t, c in THEME_COLUMNS.items()
+                ]
+            )
+        )
+        .alias("lowest_key_question"),
+    )
+    bands = refdata.rating_bands()
+    frames = []
+    for (framework,), group in wide.group_by("framework", maintain_order=True):
+        configured = bands.filter(pl.col("framework") == framework)
+        upper = band_expr(pl.col("lowest_pct"), framework)
+        bottom = configured.sort("min_pct")["rating"][0] if configured.height else None
+        complete = pl.col("n_key_questions") == 3
+        group = (
+            group.with_columns(upper.alias("rating_upper_bound"))
+            .with_columns(
+                pl.when(
+                    complete
+                    | (
+                        pl.col("rating_upper_bound").cast(pl.String)
+                        == pl.lit(bottom, dtype=pl.String)
+                    )
+                )
+                .then(pl.col("rating_upper_bound"))
+                .otherwise(None)
+                .alias("rating"),
+                pl.lit(configured.height > 0 and bool(configured["verified"].all())).alias(
+                    "rule_verified"
+                ),
+                pl.lit(
+                    configured["check_against"][0] if configured.height else None, dtype=pl.String
+                ).alias("check_against"),
+            )
+            .with_columns(
+                pl.when(pl.lit(configured.height == 0))
+                .then(pl.lit(f"no rating bands configured for framework {framework}"))
+                .when(pl.col("n_key_questions") == 0)
+                .then(pl.lit("no key-question percentages"))
+                .when(~complete & pl.col("rating").is_null())
+                .then(
+                    pl.format(
+                        "only {} of 3 key questions: rating cannot be determined",
+                        pl.col("n_key_questions"),
+                    )
+                )
+                .otherwise(None)
+                .alias("reason"),
+            )
+        )
+        frames.append(group)
+    if not frames:
+        return wide
+    return (
+        pl.concat(frames, how="diagonal_relaxed")
+        .with_columns(pl.lit("lowest_key_question").alias("rule"))
+        .sort("inspection_id", "standard")
+    )
+
+
+def overall_ratings(standard_ratings: pl.DataFrame) -> pl.DataFrame:
+    """Overall score and rating per inspection where the framework's bands allow it.
+
+    Needs a rating for every standard the framework rates (frameworks.csv) and score bands in
+    overall_bands.csv; otherwise the row says why no overall rating is given.
+    """
+    required = dict(refdata.frameworks().select("framework", "n_rated_standards").iter_rows())
+    bands = refdata.overall_bands()
+    scores = dict(refdata.rating_scores().select("rating", "score").iter_rows())
+    rows = []
+    per_inspection = standard_ratings.group_by("inspection_id", "framework").agg(
+        pl.col("rating").drop_nulls().cast(pl.String)
+    )
+    for inspection_id, framework, ratings in per_inspection.sort("inspection_id").iter_rows():
+        need = required.get(framework, 0)
+        configured = bands.filter(pl.col("framework") == framework)
+        score, overall, reason = None, None, None
+        if configured.height == 0:
+            reason = f"no overall score bands configured for framework {framework}"
+        elif len(ratings) < need:
+            reason = (
+                f"overall rating needs all {need} rated standards of framework {framework}; "
+                f"case data gives {len(ratings)}"
+            )
+        else:
+            score = sum(scores[r] for r in ratings)
+            overall = configured.filter(pl.col("min_score") <= score).sort(
+                "min_score", descending=True
+            )["rating"][0]
+        rows.append(
+            {
+                "inspection_id": inspection_id,
+                "framework": framework,
+                "standards_rated": len(ratings),
+                "standards_required": need,
+                "overall_score": score,
+                "overall_rating": overall,
+                "rule_verified": bool(configured["verified"].all()) if configured.height else False,
+                "reason": reason,
+            }
+        )
+    schema = {
+        "inspection_id": pl.String,
+        "framework": pl.String,
+        "standards_rated": pl.Int64,
+        "standards_required": pl.Int64,
+        "overall_score": pl.Int64,
+        "overall_rating": pl.String,
+        "rule_verified": pl.Boolean,
+        "reason": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def rate_published_percentages(frame: pl.DataFrame, framework: str = "2023") -> pl.DataFrame:
+    """Rate a long table of published key-question percentages (the `probation rate` input).
+
+    Columns: inspection_id, standard, key_question, pct, and optionally framework. Standards may
+    be written 'implementation_and_delivery' or 'implementation'; key questions as the contract
+    name ('implementation_safety') or just the theme ('safety').
+    """
+    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
+    missing = {"inspection_id", "standard", "key_question", "pct"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"missing column(s): {', '.join(sorted(missing))}")
+    if "framework" not in frame.columns:
+        frame = frame.with_columns(pl.lit(framework).alias("framework"))
+    theme = (
+        pl.col("key_question")
+        .str.strip_chars()
+        .str.to_lowercase()
+        .str.extract(r"(engagement|desistance|safety)$")
+    )
+    standard = (
+        pl.col("standard")
+        .str.strip_chars()
+        .str.to_lowercase()
+        .str.replace("implementation_and_delivery", "implementation", literal=True)
+        .str.replace(" and delivery", "", literal=True)
+    )
+    tidy = frame.select(
+        pl.col("inspection_id").cast(pl.String),
+        pl.col("framework").cast(pl.String),
+        standard.alias("standard"),
+        theme.alias("theme"),
+        pl.col("pct").cast(pl.Float64, strict=False).alias("pct"),
+    )
+    bad = tidy.filter(
+        pl.col("theme").is_null() | pl.col("pct").is_null() | ~pl.col("pct").is_between(0, 100)
+    )
+    if bad.height:
+        raise ValueError(
+            f"{bad.height} row(s) with an unknown key question or a percentage outside 0-100"
+        )
+    return rate_standards(tidy)

@@ -1,0 +1,197 @@
+"""Statistics for sufficiency tables: intervals, differences, tests, clustering, adjustment.
+
+Vectorised over NumPy arrays so a whole table of cells is computed at once. Conventions:
+proportions are 0-1 here (tables convert to percentages), `k` is the number of 'yes' answers and
+`n` the applicable answers (yes + no); cells with n = 0 give NaN. Every function is checked in
+tests/test_stats.py against statsmodels / scipy or hand-worked cases.
+
+References: Wilson (1927) score interval; Newcombe (1998), "Interval estimation for the
+difference between independent proportions", method 10 (hybrid score); the with-replacement
+(Taylor linearisation) variance of a ratio estimator for cluster samples, as survey software
+computes it; Kish's design effect and effective sample size.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+Z95 = float(stats.norm.ppf(0.975))
+"""Two-sided 95 % normal quantile (1.959963984540054)."""
+
+ArrayLike = np.ndarray | list[float] | float
+
+
+def _arrays(*values: ArrayLike) -> list[np.ndarray]:
+    return [np.asarray(v, dtype=float) for v in values]
+
+
+def wilson_interval(k: ArrayLike, n: ArrayLike, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for k successes in n trials; stays inside [0, 1], works at 0 and 1.
+
+    Non-integer k and n are allowed (used with an effective sample size).
+    """
+    k_arr, n_arr = _arrays(k, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k_arr / n_arr
+        z2 = z * z
+        denom = 1 + z2 / n_arr
+        centre = (p + z2 / (2 * n_arr)) / denom
+        half = (z / denom) * np.sqrt(p * (1 - p) / n_arr + z2 / (4 * n_arr * n_arr))
+        low, high = centre - half, centre + half
+    # exact bounds at the edges (floating point can leave -1e-17)
+    low = np.where(k_arr <= 0, 0.0, low)
+    high = np.where(k_arr >= n_arr, 1.0, high)
+    invalid = ~(n_arr > 0)
+    return np.where(invalid, np.nan, low), np.where(invalid, np.nan, high)
+
+
+def newcombe_difference(
+    k1: ArrayLike, n1: ArrayLike, k2: ArrayLike, n2: ArrayLike, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Difference p1 - p2 with Newcombe's hybrid score interval (method 10).
+
+    Returns (difference, low, high), each 0-1 scale.
+    """
+    k1_a, n1_a, k2_a, n2_a = _arrays(k1, n1, k2, n2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p1, p2 = k1_a / n1_a, k2_a / n2_a
+    l1, u1 = wilson_interval(k1_a, n1_a, z)
+    l2, u2 = wilson_interval(k2_a, n2_a, z)
+    diff = p1 - p2
+    low = diff - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = diff + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return diff, low, high
+
+
+def two_proportion_p_value(
+    k1: ArrayLike, n1: ArrayLike, k2: ArrayLike, n2: ArrayLike
+) -> np.ndarray:
+    """Two-sided p-value of the pooled two-proportion z-test (= Pearson chi-square, 1 df,
+    without continuity correction). NaN where a group is empty; 1 where both groups are all
+    'yes' or all 'no' (no evidence of a difference)."""
+    k1_a, n1_a, k2_a, n2_a = _arrays(k1, n1, k2, n2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = (k1_a + k2_a) / (n1_a + n2_a)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / n1_a + 1 / n2_a))
+        zstat = (k1_a / n1_a - k2_a / n2_a) / se
+        p = 2 * special.ndtr(-np.abs(zstat))
+    p = np.where(se == 0, 1.0, p)
+    return np.where((n1_a > 0) & (n2_a > 0), p, np.nan)
+
+
+@dataclass(frozen=True)
+class ClusterVariance:
+    """Cluster-robust variance of a proportion and what it implies."""
+
+    p: float
+    variance: float  # of p, allowing for clustering (NaN with fewer than 2 clusters)
+    design_effect: float  # variance / simple random sampling variance
+    n_effective: float  # n / design effect
+    n_clusters: int
+
+
+def cluster_variance(k_by_cluster: ArrayLike, n_by_cluster: ArrayLike) -> ClusterVariance:
+    """Variance of p = sum(k) / sum(n) when answers come in clusters (inspections).
+
+    With-replacement linearisation: var = G / (G - 1) * sum((k_i - p n_i)^2) / N^2 for G
+    clusters; it equals the cluster-robust standard error of an intercept-only regression.
+    Cases in one inspection share inspectors, managers and local practice, so they are not
+    independent; ignoring that makes intervals too narrow.
+    """
+    k_arr, n_arr = _arrays(k_by_cluster, n_by_cluster)
+    keep = n_arr > 0
+    k_arr, n_arr = k_arr[keep], n_arr[keep]
+    g, total = len(n_arr), n_arr.sum()
+    if total == 0:
+        return ClusterVariance(np.nan, np.nan, np.nan, np.nan, g)
+    p = k_arr.sum() / total
+    if g < 2:
+        return ClusterVariance(p, np.nan, np.nan, np.nan, g)
+    variance = g / (g - 1) * np.sum((k_arr - p * n_arr) ** 2) / total**2
+    srs = p * (1 - p) / total
+    if srs == 0:  # every answer the same: no sampling variance to inflate
+        return ClusterVariance(p, variance, 1.0, float(total), g)
+    deff = variance / srs
+    return ClusterVariance(p, variance, deff, total / deff, g)
+
+
+def cluster_wilson_interval(
+    p: ArrayLike, n_effective: ArrayLike, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson interval around p using the effective sample size (Kish): a cluster-aware
+    interval that, unlike p +/- z*se, stays inside [0, 1]."""
+    p_arr, n_arr = _arrays(p, n_effective)
+    return wilson_interval(p_arr * n_arr, n_arr, z)
+
+
+@dataclass(frozen=True)
+class AdjustedDifference:
+    """Case-mix-adjusted difference in sufficiency (percentage points, 0-1 scale here)."""
+
+    difference: float  # average marginal effect of the group indicator
+    se: float  # delta method with the cluster-robust covariance
+    low: float
+    high: float
+    p_value: float
+    odds_ratio: float
+    n: int
+    n_clusters: int
+    converged: bool
+
+
+def adjusted_difference(
+    y: np.ndarray, group: np.ndarray, covariates: np.ndarray, clusters: np.ndarray, z: float = Z95
+) -> AdjustedDifference:
+    """Logistic regression of y on a 0/1 group indicator plus case-mix dummies, with standard
+    errors clustered by inspection; returns the average marginal effect of the group.
+
+    The marginal effect is the mean, over all cases, of P(yes | group = 1, case mix) minus
+    P(yes | group = 0, case mix): the difference that would be seen if both periods had the
+    same mix of cases. Its standard error comes from the delta method with the
+    cluster-robust covariance matrix.
+    """
+    import statsmodels.api as sm
+
+    y = np.asarray(y, dtype=float)
+    group = np.asarray(group, dtype=float)
+    covariates = np.asarray(covariates, dtype=float).reshape(len(y), -1)
+    x = np.column_stack([np.ones(len(y)), group, covariates])
+    _, cluster_codes = np.unique(np.asarray(clusters), return_inverse=True)
+    n_clusters = int(cluster_codes.max() + 1) if len(y) else 0
+    model = sm.Logit(y, x)
+    try:
+        with warnings.catch_warnings():  # non-convergence is reported in the result instead
+            warnings.simplefilter("ignore")
+            fit = model.fit(
+                method="newton",
+                maxiter=100,
+                disp=0,
+                cov_type="cluster",
+                cov_kwds={"groups": cluster_codes},
+            )
+    except Exception:  # perfect separation, singular design: report, do not guess
+        nan = float("nan")
+        return AdjustedDifference(nan, nan, nan, nan, nan, nan, len(y), n_clusters, False)
+    beta = np.asarray(fit.params)
+    cov = np.asarray(fit.cov_params())
+    x1, x0 = x.copy(), x.copy()
+    x1[:, 1], x0[:, 1] = 1.0, 0.0
+    p1, p0 = special.expit(x1 @ beta), special.expit(x0 @ beta)
+    ame = float(np.mean(p1 - p0))
+    gradient = ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0).mean(axis=0)
+    se = float(np.sqrt(gradient @ cov @ gradient))
+    return AdjustedDifference(
+        difference=ame,
+        se=se,
+        low=ame - z * se,
+        high=ame + z * se,
+        p_value=float(2 * special.ndtr(-abs(ame / se))) if se > 0 else float("nan"),
+        odds_ratio=float(np.exp(beta[1])),
+        n=len(y),
+        n_clusters=n_clusters,
+        converged=bool(fit.mle_retvals.get("converged", False)),
+    )

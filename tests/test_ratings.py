@@ -1,0 +1,119 @@
+"""Ratings: band edges, the lowest-key-question rule, partial information, overall rules."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from pipeline import ratings
+
+
+@pytest.mark.parametrize(
+    ("pct", "rating"),
+    [
+        (0, "Inadequate"),
+        (49.9, "Inadequate"),
+        (50, "Requires improvement"),
+        (64.9, "Requires improvement"),
+        (65, "Good"),
+        (79.9, "Good"),
+        (80, "Outstanding"),
+        (100, "Outstanding"),
+    ],
+)
+@pytest.mark.parametrize("framework", ["2018", "2021", "2023"])
+def test_band_edges(pct: float, rating: str, framework: str) -> None:
+    assert ratings.band(pct, framework) == rating
+
+
+def test_dynamic_inspection_has_no_bands() -> None:
+    assert ratings.band(50, "dipp2025") is None
+
+
+def _kq(rows: list[tuple[str, str, str, float]], framework: str = "2023") -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema=["inspection_id", "standard", "theme", "pct"], orient="row"
+    ).with_columns(pl.lit(framework).alias("framework"))
+
+
+def test_standard_takes_the_band_of_its_lowest_key_question() -> None:
+    rated = ratings.rate_standards(
+        _kq(
+            [
+                ("A", "assessment", "engagement", 90),
+                ("A", "assessment", "desistance", 81),
+                ("A", "assessment", "safety", 64.9),
+                ("A", "planning", "engagement", 80),
+                ("A", "planning", "desistance", 85),
+                ("A", "planning", "safety", 80),
+            ]
+        )
+    ).sort("standard")
+    assert rated["rating"].cast(pl.String).to_list() == ["Requires improvement", "Outstanding"]
+    assert rated["lowest_key_question"].to_list() == ["safety", "engagement"]
+    assert not rated["rule_verified"].any()
+
+
+def test_published_kss_implementation_safety_is_determined_inadequate() -> None:
+    """KSS 2024: implementation and delivery kept people safe in 22% of cases. Whatever the
+    other two key questions were, the lowest is at most 22%, so the rule gives Inadequate."""
+    rated = ratings.rate_published_percentages(
+        pl.DataFrame(
+            {
+                "inspection_id": ["KSS-2024"],
+                "standard": ["implementation_and_delivery"],
+                "key_question": ["implementation_safety"],
+                "pct": [22.0],
+            }
+        )
+    )
+    row = rated.row(0, named=True)
+    assert row["rating"] == "Inadequate" and row["reason"] is None
+
+
+def test_partial_information_above_the_bottom_band_is_not_guessed() -> None:
+    rated = ratings.rate_standards(_kq([("B", "reviewing", "safety", 70)]))
+    row = rated.row(0, named=True)
+    assert row["rating"] is None and row["rating_upper_bound"] == "Good"
+    assert "only 1 of 3" in row["reason"]
+
+
+def test_overall_rating_needs_every_standard_and_configured_bands() -> None:
+    standards = pl.DataFrame(
+        {
+            "inspection_id": ["A"] * 4 + ["C"] * 10,
+            "framework": ["2023"] * 4 + ["2018"] * 10,
+            "rating": ["Good"] * 4 + ["Good"] * 5 + ["Requires improvement"] * 5,
+        }
+    )
+    overall = ratings.overall_ratings(standards).sort("inspection_id")
+    a, c = overall.row(0, named=True), overall.row(1, named=True)
+    assert a["overall_rating"] is None and "no overall score bands" in a["reason"]
+    # 2018 bands: 5 Good (2 points) + 5 RI (1 point) = 15 -> Requires improvement (6-15),
+    # as London CRC 2019 and NPS South East and Eastern 2019 were rated (published_figures).
+    assert (c["overall_score"], c["overall_rating"]) == (15, "Requires improvement")
+
+
+def test_overall_with_too_few_standards_gives_a_reason() -> None:
+    standards = pl.DataFrame(
+        {"inspection_id": ["D"] * 4, "framework": ["2018"] * 4, "rating": ["Inadequate"] * 4}
+    )
+    row = ratings.overall_ratings(standards).row(0, named=True)
+    assert row["overall_rating"] is None
+    assert "needs all 10 rated standards" in row["reason"]
+
+
+def test_rate_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="missing column"):
+        ratings.rate_published_percentages(pl.DataFrame({"pct": [1.0]}))
+    with pytest.raises(ValueError, match="outside 0-100"):
+        ratings.rate_published_percentages(
+            pl.DataFrame(
+                {
+                    "inspection_id": ["x"],
+                    "standard": ["planning"],
+                    "key_question": ["safety"],
+                    "pct": [120.0],
+                }
+            )
+        )

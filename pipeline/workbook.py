@@ -55,6 +55,12 @@ def header_label(column: str) -> str:
     return column
 
 
+def _wrapped_height(text: str, width_chars: int) -> float:
+    """Row height for wrapped text: spreadsheet programs do not always grow rows themselves."""
+    lines = max(1, math.ceil(len(text) / (width_chars * 0.95)))
+    return 15.0 * lines + 3
+
+
 def _cell(value: object, suppressed: bool) -> object:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "[c]" if suppressed else "[x]"
@@ -104,6 +110,7 @@ def write_workbook(
     ]
     for i, line in enumerate(lines, start=2):
         cover.write_string(i, 0, line, wrap)
+        cover.set_row(i, _wrapped_height(line, 110))
 
     contents = wb.add_worksheet("Contents")
     contents.write_string(0, 0, "Contents", heading)
@@ -124,6 +131,7 @@ def write_workbook(
     for i, note in enumerate(notes, start=4):
         notes_ws.write_string(i, 0, f"[note {i - 3}]")
         notes_ws.write_string(i, 1, note, wrap)
+        notes_ws.set_row(i, _wrapped_height(note, 120))
     notes_ws.set_column(0, 0, 14)
     notes_ws.set_column(1, 1, 120)
 

@@ -242,6 +242,70 @@ def rate(
         write_csv(rated.with_columns(pl.col(pl.Enum).cast(pl.String)), out)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+def bulletins(
+    ctx: typer.Context,
+    regions: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--regions",
+            help="'all' (default) or region names; quote names with spaces: "
+            '--regions "North East" Wales',
+        ),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel notebooks (default: cores).")] = (
+        None
+    ),
+    data: Annotated[Path, typer.Option(help="Folder `probation run` wrote.")] = (
+        paths.PROCESSED_DIR
+    ),
+    out: Annotated[Path, typer.Option(help="Where chart packs go (one folder per region).")] = (
+        paths.FIGURES_DIR
+    ),
+    national: Annotated[bool, typer.Option(help="Also run the England and Wales overview.")] = (
+        True
+    ),
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra notebook parameter NAME=VALUE (checked against the notebook)."),
+    ] = None,
+) -> None:
+    """Run the regional bulletin notebook for each region (all 12 by default) and the national
+    overview, in parallel; writes figures/<region>/ chart packs, executed notebooks and HTML."""
+    from pipeline import batch
+
+    _configure_logging(False, False)
+    requested = [*(regions or []), *ctx.args] or None
+    extra: dict[str, object] = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            console.print(f"[red]--param needs NAME=VALUE, got {item!r}[/red]")
+            raise typer.Exit(EXIT_UNUSABLE_INPUT)
+        extra[name.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value
+    try:
+        chosen = batch.select_regions(requested)
+        with console.status(f"running {len(chosen) + int(national)} notebooks..."):
+            results = batch.run_bulletins(chosen, workers, data, out, national, extra)
+    except batch.BatchInputError as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
+    table = Table(title=f"Bulletins written to {out}", title_justify="left")
+    for col in ("region", "status", "seconds", "attempts", "error"):
+        table.add_column(col)
+    for r in results:
+        status = "ok" if r.status == "ok" else "[red]failed[/red]"
+        table.add_row(r.region, status, f"{r.seconds:.1f}", str(r.attempts), r.error)
+    console.print(table)
+    failed = [r for r in results if r.status != "ok"]
+    if failed:
+        console.print(
+            f"[red]{len(failed)} notebook(s) failed[/red]; logs: "
+            + ", ".join(str(out / r.slug / "bulletin.log") for r in failed)
+        )
+        raise typer.Exit(EXIT_INTERNAL)
+
+
 def pl_lit(value: str):  # small helper so the CLI does not import polars at module load
     import polars as pl
 

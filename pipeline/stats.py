@@ -144,54 +144,71 @@ class AdjustedDifference:
 
 
 def adjusted_difference(
-    y: np.ndarray, group: np.ndarray, covariates: np.ndarray, clusters: np.ndarray, z: float = Z95
+    successes: np.ndarray,
+    group: np.ndarray,
+    covariates: np.ndarray,
+    clusters: np.ndarray,
+    trials: np.ndarray | None = None,
+    z: float = Z95,
 ) -> AdjustedDifference:
-    """Logistic regression of y on a 0/1 group indicator plus case-mix dummies, with standard
-    errors clustered by inspection; returns the average marginal effect of the group.
+    """Logistic regression of sufficiency on a 0/1 group indicator plus case-mix dummies, with
+    standard errors clustered by inspection; returns the average marginal effect of the group.
 
-    The marginal effect is the mean, over all cases, of P(yes | group = 1, case mix) minus
-    P(yes | group = 0, case mix): the difference that would be seen if both periods had the
-    same mix of cases. Its standard error comes from the delta method with the
-    cluster-robust covariance matrix.
+    Rows may be single cases (`trials` omitted, `successes` 0/1) or covariate patterns within
+    an inspection (`successes` of `trials`); both give the same estimates, so ten million
+    answers collapse to a few thousand rows. The marginal effect is the mean over cases of
+    P(yes | group = 1, case mix) - P(yes | group = 0, case mix): the difference there would be
+    if both periods had the same mix of cases. Its standard error is the delta method with the
+    cluster-robust covariance, using the usual small-sample factor G/(G-1) (N-1)/(N-K) with N
+    counted in cases, as for a case-level fit.
     """
     import statsmodels.api as sm
 
-    y = np.asarray(y, dtype=float)
+    successes = np.asarray(successes, dtype=float)
+    trials = np.ones_like(successes) if trials is None else np.asarray(trials, dtype=float)
     group = np.asarray(group, dtype=float)
-    covariates = np.asarray(covariates, dtype=float).reshape(len(y), -1)
-    x = np.column_stack([np.ones(len(y)), group, covariates])
+    covariates = np.asarray(covariates, dtype=float).reshape(len(successes), -1)
+    x = np.column_stack([np.ones(len(successes)), group, covariates])
     _, cluster_codes = np.unique(np.asarray(clusters), return_inverse=True)
-    n_clusters = int(cluster_codes.max() + 1) if len(y) else 0
-    model = sm.Logit(y, x)
+    n_clusters = int(cluster_codes.max() + 1) if len(successes) else 0
+    n_cases = int(trials.sum())
+    nan = float("nan")
+    failed = AdjustedDifference(nan, nan, nan, nan, nan, nan, n_cases, n_clusters, False)
+    if n_clusters < 2 or len(successes) == 0:
+        return failed
+    model = sm.GLM(successes / trials, x, family=sm.families.Binomial(), var_weights=trials)
     try:
         with warnings.catch_warnings():  # non-convergence is reported in the result instead
             warnings.simplefilter("ignore")
             fit = model.fit(
-                method="newton",
                 maxiter=100,
-                disp=0,
                 cov_type="cluster",
-                cov_kwds={"groups": cluster_codes},
+                cov_kwds={"groups": cluster_codes, "use_correction": False},
             )
     except Exception:  # perfect separation, singular design: report, do not guess
-        nan = float("nan")
-        return AdjustedDifference(nan, nan, nan, nan, nan, nan, len(y), n_clusters, False)
+        return failed
+    k = x.shape[1]
+    correction = n_clusters / (n_clusters - 1) * (n_cases - 1) / (n_cases - k)
     beta = np.asarray(fit.params)
-    cov = np.asarray(fit.cov_params())
+    cov = np.asarray(fit.cov_params()) * correction
     x1, x0 = x.copy(), x.copy()
     x1[:, 1], x0[:, 1] = 1.0, 0.0
     p1, p0 = special.expit(x1 @ beta), special.expit(x0 @ beta)
-    ame = float(np.mean(p1 - p0))
-    gradient = ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0).mean(axis=0)
+    w = trials / trials.sum()
+    ame = float(np.sum(w * (p1 - p0)))
+    gradient = (w[:, None] * ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0)).sum(
+        axis=0
+    )
     se = float(np.sqrt(gradient @ cov @ gradient))
+    converged = bool(getattr(fit, "converged", True)) and bool(np.all(np.isfinite(beta)))
     return AdjustedDifference(
         difference=ame,
         se=se,
         low=ame - z * se,
         high=ame + z * se,
-        p_value=float(2 * special.ndtr(-abs(ame / se))) if se > 0 else float("nan"),
+        p_value=float(2 * special.ndtr(-abs(ame / se))) if se > 0 else nan,
         odds_ratio=float(np.exp(beta[1])),
-        n=len(y),
+        n=n_cases,
         n_clusters=n_clusters,
-        converged=bool(fit.mle_retvals.get("converged", False)),
+        converged=converged,
     )

@@ -99,17 +99,29 @@ def with_wilson(
     )
 
 
-def cluster_columns(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+def sum_counts(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """Add up already-counted cells (n_yes, n_no, n_na) to coarser keys."""
+    return (
+        frame.group_by(keys)
+        .agg(
+            pl.col("n_yes", "n_no", "n_na").sum(),
+            pl.col("synthetic").all(),
+        )
+        .with_columns((pl.col("n_yes") + pl.col("n_no")).alias("n_applicable"))
+    )
+
+
+def cluster_columns(counts: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     """Cluster-robust (by inspection) variance per cell -> design effect, effective n.
 
-    Vectorised form of `stats.cluster_variance`: V = G/(G-1) * sum_i (k_i - p m_i)^2 / N^2.
+    `counts` holds n_yes / n_no per inspection (and finer keys). Vectorised form of
+    `stats.cluster_variance`: V = G/(G-1) * sum_i (k_i - p m_i)^2 / N^2.
     """
-    value = pl.col("answer").cast(pl.String)
     per_inspection = (
-        frame.group_by([*keys, "inspection_id"])
+        counts.group_by([*keys, "inspection_id"])
         .agg(
-            (value == "yes").sum().cast(pl.Float64).alias("_k"),
-            value.is_in(["yes", "no"]).sum().cast(pl.Float64).alias("_m"),
+            pl.col("n_yes").sum().cast(pl.Float64).alias("_k"),
+            (pl.col("n_yes") + pl.col("n_no")).sum().cast(pl.Float64).alias("_m"),
         )
         .filter(pl.col("_m") > 0)
     )
@@ -230,10 +242,16 @@ def kq_by_inspection(context: pl.LazyFrame, inspections: pl.DataFrame) -> pl.Dat
 
 def kq_trend(context: pl.LazyFrame) -> pl.DataFrame:
     """Key question (comparable id) x scope x period, for several period types, with Wilson
-    and cluster-aware intervals. Safety sufficiency over time is the headline series."""
-    expanded = _periods(_scopes(context))
+    and cluster-aware intervals. Safety sufficiency over time is the headline series.
+
+    Answers are first counted per inspection at the finest grain (every period type at once),
+    so the expansion to scopes and period types works on thousands of rows, not millions.
+    """
+    grain = ["series", *KQ_COLUMNS, "region", "inspection_id", *PERIOD_TYPES]
+    base = count_answers(context, grain).collect().lazy()
+    expanded = _periods(_scopes(base))
     keys = ["series", *KQ_COLUMNS, "scope", "period_type", "period"]
-    counts = count_answers(expanded, keys)
+    counts = sum_counts(expanded, keys)
     clusters = cluster_columns(expanded, keys)
     table = counts.join(clusters, on=keys, how="left", nulls_equal=True).collect()
     table = with_cluster_interval(with_wilson(table))
@@ -247,7 +265,12 @@ def unification(context: pl.LazyFrame, threshold: int) -> pl.DataFrame:
     regression on RoSH, case type, gender and age band, errors clustered by inspection)."""
     core = _scopes(context.filter(pl.col("series") == "core"))
     keys = [*KQ_COLUMNS, "scope"]
-    counts = count_answers(core, [*keys, "era"]).collect()
+    base = (
+        count_answers(context.filter(pl.col("series") == "core"), [*KQ_COLUMNS, "region", "era"])
+        .collect()
+        .lazy()
+    )
+    counts = sum_counts(_scopes(base), [*keys, "era"]).collect()
     pre = counts.filter(pl.col("era") == "pre_unification").drop("era")
     post = counts.filter(pl.col("era") == "post_unification").drop("era")
     both = pre.join(post, on=keys, how="full", coalesce=True, suffix="_post").rename(
@@ -282,40 +305,73 @@ def unification(context: pl.LazyFrame, threshold: int) -> pl.DataFrame:
     return _order(both, ["comparable_id", "scope"])
 
 
+def _case_mix_dummies(patterns: pl.DataFrame) -> pl.DataFrame:
+    """0/1 columns for each case-mix category except the reference, which is the variable's
+    most common category (ties by name): a fixed choice, so estimates never depend on row
+    order."""
+    columns = []
+    for variable in CASE_MIX:
+        counts = (
+            patterns.group_by(pl.col(variable).fill_null("missing"))
+            .agg(pl.col("n").sum())
+            .sort(["n", variable], descending=[True, False])
+        )
+        for category in counts[variable].to_list()[1:]:
+            columns.append(
+                (pl.col(variable).fill_null("missing") == category)
+                .cast(pl.Float64)
+                .alias(f"{variable}={category}")
+            )
+    return patterns.select(columns)
+
+
 def _adjusted_differences(core: pl.LazyFrame, threshold: int) -> pl.DataFrame:
-    """Fit one cluster-robust logistic model per comparable key question x scope."""
-    frame = (
+    """Fit one cluster-robust logistic model per comparable key question x scope.
+
+    Answers are first collapsed to covariate patterns within each inspection (yes count out of
+    n), which gives the same estimates as a case-level fit (tests/test_stats.py) while keeping
+    ten million answers to a few thousand rows.
+    """
+    patterns = (
         core.filter(pl.col("answer").cast(pl.String).is_in(["yes", "no"]))
-        .select(
+        .group_by(
             "comparable_id",
             "scope",
             "inspection_id",
             "era",
-            (pl.col("answer").cast(pl.String) == "yes").cast(pl.Float64).alias("y"),
             *[pl.col(c).cast(pl.String) for c in CASE_MIX],
         )
+        .agg(
+            (pl.col("answer").cast(pl.String) == "yes").sum().cast(pl.Float64).alias("k"),
+            pl.len().cast(pl.Float64).alias("n"),
+        )
+        .sort("comparable_id", "scope", "inspection_id", "era", *CASE_MIX, nulls_last=True)
         .collect()
     )
-    dummies = frame.select(CASE_MIX).to_dummies(drop_first=True)
-    frame = pl.concat([frame.drop(CASE_MIX), dummies], how="horizontal")
+    dummies = _case_mix_dummies(patterns)
+    frame = pl.concat([patterns.drop(CASE_MIX), dummies], how="horizontal")
     covariates = dummies.columns
     rows = []
     for (comparable_id, scope), cell in frame.group_by(
         "comparable_id", "scope", maintain_order=True
     ):
         post = (cell["era"] == "post_unification").cast(pl.Float64).to_numpy()
+        trials = cell["n"].to_numpy()
         row = {"comparable_id": comparable_id, "scope": scope}
-        n_pre, n_post = int((post == 0).sum()), int((post == 1).sum())
+        n_pre, n_post = trials[post == 0].sum(), trials[post == 1].sum()
         if min(n_pre, n_post) < threshold:
             rows.append(row)
             continue
         x = cell.select(covariates).to_numpy().astype(float)
         # A category with very few cases in this cell (or none) cannot be estimated and makes
         # the fit unstable; it is folded into the reference category instead.
-        ones = x.sum(axis=0)
-        x = x[:, (ones >= MIN_CATEGORY_CASES) & (ones <= len(x) - MIN_CATEGORY_CASES)]
+        cases_with = trials @ x
+        x = x[
+            :,
+            (cases_with >= MIN_CATEGORY_CASES) & (cases_with <= trials.sum() - MIN_CATEGORY_CASES),
+        ]
         result = stats.adjusted_difference(
-            cell["y"].to_numpy(), post, x, cell["inspection_id"].to_numpy()
+            cell["k"].to_numpy(), post, x, cell["inspection_id"].to_numpy(), trials=trials
         )
         row.update(
             {
@@ -348,15 +404,17 @@ def _adjusted_differences(core: pl.LazyFrame, threshold: int) -> pl.DataFrame:
 def subgroups(context: pl.LazyFrame) -> pl.DataFrame:
     """Sufficiency by RoSH, case type, gender, ethnicity, age band and MAPPA level, for each
     key question, series and era (England and Wales)."""
+    grain = ["series", *KQ_COLUMNS, "era", *SUBGROUPS]
+    base = count_answers(context, grain).collect().lazy()
     parts = [
-        context.with_columns(
+        base.with_columns(
             pl.lit(variable).alias("subgroup"),
             pl.col(variable).cast(pl.String).fill_null("not recorded").alias("subgroup_value"),
         )
         for variable in SUBGROUPS
     ]
     keys = ["series", *KQ_COLUMNS, "era", "subgroup", "subgroup_value"]
-    table = with_wilson(count_answers(pl.concat(parts), keys).collect())
+    table = with_wilson(sum_counts(pl.concat(parts, how="diagonal_relaxed"), keys).collect())
     return _order(table.with_columns(pl.lit(NATIONAL).alias("scope")), keys)
 
 

@@ -154,6 +154,38 @@ def test_adjusted_difference_matches_statsmodels() -> None:
     assert result.converged and result.n_clusters == 80
 
 
+def test_aggregated_patterns_give_the_same_answer_as_cases() -> None:
+    data = _simulated_cases(6000, -0.3)
+    case_level = stats.adjusted_difference(data["y"], data["post"], data["x"], data["g"])
+    import polars as pl
+
+    frame = pl.DataFrame(
+        {
+            "y": data["y"],
+            "post": data["post"],
+            "h": data["x"][:, 0],
+            "l": data["x"][:, 1],
+            "g": data["g"],
+        }
+    )
+    patterns = (
+        frame.group_by("g", "post", "h", "l")
+        .agg(pl.col("y").sum().alias("k"), pl.len().alias("n"))
+        .sort("g", "post", "h", "l")
+    )
+    grouped = stats.adjusted_difference(
+        patterns["k"].to_numpy(),
+        patterns["post"].to_numpy(),
+        patterns.select("h", "l").to_numpy(),
+        patterns["g"].to_numpy(),
+        trials=patterns["n"].to_numpy(),
+    )
+    assert grouped.n == 6000 and patterns.height < 1000
+    assert grouped.difference == pytest.approx(case_level.difference, abs=1e-9)
+    assert grouped.se == pytest.approx(case_level.se, abs=1e-9)
+    assert grouped.odds_ratio == pytest.approx(case_level.odds_ratio, rel=1e-8)
+
+
 def test_adjustment_removes_confounding_by_case_mix() -> None:
     """No true era effect, but riskier cases after: raw difference is negative, adjusted ~0."""
     data = _simulated_cases(40000, 0.0, n_clusters=400)

@@ -264,3 +264,29 @@ def test_band_edges_through_the_expression() -> None:
         "Good",
         "Outstanding",
     ]
+
+
+def test_row_order_does_not_change_any_estimate(sample_run: Path) -> None:
+    cases = pl.read_parquet(sample_run / "cases.parquet")
+    answers = pl.read_parquet(sample_run / "answers.parquet")
+    inspections = pl.read_parquet(sample_run / "inspections.parquet")
+    published = pl.read_parquet(sample_run / "published.parquet")
+    shuffled = tables.build_tables(
+        cases.sample(fraction=1, shuffle=True, seed=1),
+        answers.sample(fraction=1, shuffle=True, seed=2),
+        inspections,
+        published,
+    )
+    for name in ("unification", "kq_trend", "subgroups"):
+        ours = _table(sample_run, name)
+        theirs = shuffled[name].select(ours.columns)
+        numeric = [c for c, t in ours.schema.items() if t == pl.Float64]
+        assert ours.drop(numeric).equals(theirs.drop(numeric)), name
+        for column in numeric:
+            np.testing.assert_allclose(
+                ours[column].fill_null(np.nan).to_numpy(),
+                theirs[column].fill_null(np.nan).to_numpy(),
+                atol=1e-9,
+                rtol=0,
+                err_msg=f"{name}.{column}",
+            )

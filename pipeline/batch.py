@@ -1,0 +1,266 @@
+"""`probation bulletins`: run the regional notebook for each region (and the national one) with
+papermill, in parallel with bounded workers, keeping going when one fails.
+
+Each job passes the kernel name and working directory explicitly, checks parameter names against
+the notebook's `parameters` cell first (a typo is an error, not a silent default), retries a
+kernel that fails to start once, writes a per-region log, the executed notebook and an HTML
+rendering with code hidden into figures/<slug>/, and a summary table for the batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pipeline import refdata
+from pipeline.paths import FIGURES_DIR, NOTEBOOKS_DIR, PROCESSED_DIR
+
+log = logging.getLogger(__name__)
+
+KERNEL_NAME = "probation"
+REGIONAL_NOTEBOOK = "regional_bulletin.ipynb"
+NATIONAL_NOTEBOOK = "national_overview.ipynb"
+NATIONAL = "England and Wales"
+KERNEL_START_ERRORS = (
+    "Kernel died before replying",
+    "kernel_info",
+    "Kernel didn't respond",
+    "Kernel died",
+    "timed out waiting for kernel",
+)
+
+
+class BatchInputError(ValueError):
+    """The batch cannot start: unknown region, bad parameter name, missing notebook."""
+
+
+@dataclass
+class JobResult:
+    """One notebook run."""
+
+    region: str
+    slug: str
+    notebook: str
+    status: str  # ok or failed
+    seconds: float
+    attempts: int
+    error: str = ""
+
+
+def select_regions(requested: list[str] | None) -> list[str]:
+    """Canonical region names for the request; 'all' (or nothing) means all 12. Unknown names
+    are rejected before anything runs."""
+    names = refdata.region_names()
+    if not requested or [r.lower() for r in requested] == ["all"]:
+        return names
+    aliases = refdata.region_aliases()
+    chosen, unknown = [], []
+    for item in requested:
+        canonical = aliases.get(refdata.normalise_label(item))
+        (chosen if canonical else unknown).append(canonical or item)
+    if unknown:
+        raise BatchInputError(
+            "not one of the 12 regions: "
+            + ", ".join(repr(u) for u in unknown)
+            + ". Choose from: "
+            + ", ".join(names)
+        )
+    return list(dict.fromkeys(chosen))
+
+
+def check_parameters(notebook: Path, parameters: dict) -> None:
+    """Every parameter passed must exist in the notebook's parameters cell."""
+    import papermill
+
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    unknown = sorted(set(parameters) - declared)
+    if unknown:
+        raise BatchInputError(
+            f"{notebook.name} has no parameter(s) {', '.join(unknown)}; "
+            f"it declares: {', '.join(sorted(declared))}"
+        )
+
+
+def check_kernel(kernel_name: str) -> None:
+    """The Jupyter kernel must be installed (`./dev setup` registers 'probation')."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if kernel_name not in KernelSpecManager().find_kernel_specs():
+        raise BatchInputError(
+            f"Jupyter kernel {kernel_name!r} is not installed: run "
+            "`./dev setup`, or `.venv/bin/python -m ipykernel install "
+            f"--sys-prefix --name {kernel_name}`"
+        )
+
+
+def run_notebook(
+    notebook: str,
+    region: str,
+    parameters: dict,
+    out_dir: str,
+    kernel_name: str = KERNEL_NAME,
+    retries: int = 1,
+) -> JobResult:
+    """Execute one notebook with papermill and render it to HTML (runs in a worker process)."""
+    import papermill
+
+    slug = refdata.region_slug(region)
+    folder = Path(out_dir) / slug
+    folder.mkdir(parents=True, exist_ok=True)
+    log_path = folder / "bulletin.log"
+    handler = logging.FileHandler(log_path, mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    pm_log = logging.getLogger("papermill")
+    pm_log.addHandler(handler)
+    pm_log.setLevel(logging.INFO)
+    pm_log.propagate = False  # cell output goes to the region's log, not the console
+    executed = folder / Path(notebook).name
+    started = time.perf_counter()
+    attempts, error = 0, ""
+    try:
+        while True:
+            attempts += 1
+            try:
+                papermill.execute_notebook(
+                    notebook,
+                    str(executed),
+                    parameters=parameters,
+                    kernel_name=kernel_name,
+                    cwd=str(Path(notebook).parent),
+                    progress_bar=False,
+                    log_output=True,
+                )
+                error = ""
+                break
+            except Exception as exc:  # a failed region is reported, never fatal to the batch
+                error = (
+                    f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
+                    if str(exc).strip()
+                    else type(exc).__name__
+                )
+                kernel_start = any(marker in str(exc) for marker in KERNEL_START_ERRORS)
+                pm_log.error("attempt %d failed: %s", attempts, error)
+                if not (kernel_start and attempts <= retries):
+                    break
+        if not error:
+            render_html(executed, folder / "bulletin.html")
+    finally:
+        pm_log.removeHandler(handler)
+        handler.close()
+    return JobResult(
+        region,
+        slug,
+        Path(notebook).name,
+        "failed" if error else "ok",
+        round(time.perf_counter() - started, 2),
+        attempts,
+        error,
+    )
+
+
+def render_html(notebook: Path, target: Path) -> None:
+    """HTML rendering with code cells hidden, ready to lift into a bulletin."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    target.write_text(body, encoding="utf-8")
+
+
+def run_bulletins(
+    regions: list[str] | None = None,
+    workers: int | None = None,
+    data_dir: Path = PROCESSED_DIR,
+    out_dir: Path = FIGURES_DIR,
+    national: bool = True,
+    extra_parameters: dict | None = None,
+    region_parameters: dict[str, dict] | None = None,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    kernel_name: str = KERNEL_NAME,
+) -> list[JobResult]:
+    """Run every requested region's bulletin plus the national overview; never raises for a
+    failing region (see the results), only for input that stops the batch from starting."""
+    chosen = select_regions(regions)
+    regional_nb = notebooks_dir / REGIONAL_NOTEBOOK
+    national_nb = notebooks_dir / NATIONAL_NOTEBOOK
+    for nb in (regional_nb, national_nb):
+        if not nb.exists():
+            raise BatchInputError(f"notebook not found: {nb}")
+    if not (Path(data_dir) / "tables" / "kq_trend.parquet").exists():
+        raise BatchInputError(f"no tables in {data_dir}/tables: run `probation run` first")
+    extra = dict(extra_parameters or {})
+    per_region = {select_regions([r])[0]: p for r, p in (region_parameters or {}).items()}
+    jobs = []
+    for region in chosen:
+        params = {
+            "region": region,
+            "data_dir": str(Path(data_dir).resolve()),
+            "output_dir": str((Path(out_dir) / refdata.region_slug(region)).resolve()),
+            **extra,
+            **per_region.get(region, {}),
+        }
+        jobs.append((str(regional_nb), region, params))
+    if national:
+        jobs.append(
+            (
+                str(national_nb),
+                NATIONAL,
+                {
+                    "region": NATIONAL,
+                    "data_dir": str(Path(data_dir).resolve()),
+                    "output_dir": str((Path(out_dir) / refdata.region_slug(NATIONAL)).resolve()),
+                    **extra,
+                },
+            )
+        )
+    for notebook, _, params in jobs:
+        check_parameters(Path(notebook), params)
+    check_kernel(kernel_name)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    results: list[JobResult] = []
+    # spawn, not fork: the parent has Polars' thread pool loaded, and forking it can deadlock
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {
+            pool.submit(run_notebook, nb, region, params, str(out_dir), kernel_name): region
+            for nb, region, params in jobs
+        }
+        for future in as_completed(futures):
+            try:
+                results.append(future.result())
+            except Exception as exc:  # the worker itself died
+                region = futures[future]
+                results.append(
+                    JobResult(
+                        region,
+                        refdata.region_slug(region),
+                        "",
+                        "failed",
+                        0.0,
+                        1,
+                        f"{type(exc).__name__}: {exc}",
+                    )
+                )
+    order = {r: i for i, r in enumerate([*chosen, NATIONAL])}
+    results.sort(key=lambda r: order.get(r.region, 99))
+    write_summary(results, Path(out_dir) / "bulletins_summary.csv")
+    return results
+
+
+def write_summary(results: list[JobResult], path: Path) -> None:
+    """One row per notebook run: region, status, seconds, attempts, error."""
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(asdict(results[0])) if results else ["region"])
+        writer.writeheader()
+        for result in results:
+            writer.writerow(asdict(result))

@@ -1,0 +1,253 @@
+"""Bulletins: what the notebooks call. Loads only the precomputed tables (and rows) a region
+needs, builds its charts and the sentences around them, and saves the chart packs.
+
+Notebooks stay thin: every number they show is computed here, from the publication tables that
+`probation run` wrote, so the logic is tested once (tests/test_bulletin.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pipeline import charts, refdata
+from pipeline.charts import NATIONAL, ChartResult
+
+TABLES_NEEDED = ("kq_trend", "unification", "subgroups", "enquiries", "published_ratings")
+
+
+class BulletinInputError(ValueError):
+    """A bulletin parameter is wrong (unknown region, missing tables, bad period)."""
+
+
+def _year(value: object, name: str) -> int:
+    """A period bound as a year: 2021, '2021' or '2021-06-26' all mean 2021."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, dt.date):
+        return value.year
+    text = str(value).strip()
+    try:
+        return int(text[:4]) if len(text) in (4, 7, 10) else int(text)
+    except ValueError:
+        raise BulletinInputError(f"{name} must be a year or a date, got {value!r}") from None
+
+
+def resolve_region(region: str) -> str:
+    """The canonical region name for `region` (aliases allowed); 'England and Wales' passes."""
+    if refdata.normalise_label(region) in ("england and wales", "national"):
+        return NATIONAL
+    canonical = refdata.region_aliases().get(refdata.normalise_label(region))
+    if canonical is None:
+        raise BulletinInputError(
+            f"{region!r} is not one of the 12 regions: " + ", ".join(refdata.region_names())
+        )
+    return canonical
+
+
+def load_tables(data_dir: Path, scopes: list[str] | None = None) -> dict[str, pl.DataFrame]:
+    """Read the publication tables a bulletin needs, keeping only the scopes asked for."""
+    folder = Path(data_dir) / "tables"
+    missing = [n for n in TABLES_NEEDED if not (folder / f"{n}.parquet").exists()]
+    if missing:
+        raise BulletinInputError(
+            f"tables not found in {folder}: {', '.join(missing)}. Run `probation run` first."
+        )
+    tables = {}
+    for name in TABLES_NEEDED:
+        scan = pl.scan_parquet(folder / f"{name}.parquet")
+        if scopes and "scope" in scan.collect_schema().names():
+            scan = scan.filter(pl.col("scope").is_in(scopes))
+        tables[name] = scan.collect()
+    return tables
+
+
+@dataclass
+class Bulletin:
+    """A region's (or England and Wales') bulletin content."""
+
+    region: str
+    period_start: int
+    period_end: int
+    tables: dict[str, pl.DataFrame]
+    synthetic_label: str = "auto"
+    output_dir: Path | None = None
+    results: list[ChartResult] = field(default_factory=list)
+    saved: dict[str, list[Path]] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        data_dir: str | Path,
+        region: str,
+        period_start: object = 2018,
+        period_end: object = 2026,
+        synthetic_label: str = "auto",
+        output_dir: str | Path | None = None,
+    ) -> Bulletin:
+        """Validate parameters and load the region's rows of the publication tables."""
+        canonical = resolve_region(region)
+        start, end = _year(period_start, "period_start"), _year(period_end, "period_end")
+        if start > end:
+            raise BulletinInputError(f"period_start {start} is after period_end {end}")
+        scopes = [NATIONAL] if canonical == NATIONAL else [canonical, NATIONAL]
+        if canonical == NATIONAL:
+            scopes = None  # the national overview shows every region
+        return cls(
+            canonical,
+            start,
+            end,
+            load_tables(Path(data_dir), scopes),
+            synthetic_label,
+            Path(output_dir) if output_dir else None,
+        )
+
+    @property
+    def synthetic(self) -> bool:
+        """True if the case-level figures come from the synthetic sample (or told so)."""
+        if self.synthetic_label not in ("auto", ""):
+            return True
+        trend = self.tables["kq_trend"]
+        return bool(trend["synthetic"].any()) if trend.height else False
+
+    @property
+    def slug(self) -> str:
+        return refdata.region_slug(self.region)
+
+    def headline(self) -> str:
+        """Two or three sentences with the headline numbers, computed from the tables."""
+        unify = self.tables["unification"].filter(
+            pl.col("scope") == self.region, ~pl.col("suppressed"), pl.col("theme") == "safety"
+        )
+        if unify.height == 0:
+            return f"There are not enough published cells to summarise {self.region}."
+        impl = unify.filter(pl.col("comparable_id") == "IMPL_SAFE")
+        sentences = []
+        if impl.height:
+            r = impl.row(0, named=True)
+            change = "fell" if r["diff_pp"] < 0 else "rose"
+            significant = (r["diff_ci_high"] < 0) or (r["diff_ci_low"] > 0)
+            sentences.append(
+                f"In {self.region}, implementation and delivery kept other people safe in "
+                f"{r['pct_post']:.0f}% of cases inspected after unification, against "
+                f"{r['pct_pre']:.0f}% before: it {change} by {abs(r['diff_pp']):.0f} percentage "
+                f"points (95% interval {r['diff_ci_low']:.0f} to {r['diff_ci_high']:.0f}), "
+                + (
+                    "statistically significant at the 5% level."
+                    if significant
+                    else "not statistically significant."
+                )
+            )
+            if r["adjusted_diff_pp"] is not None:
+                sentences.append(
+                    f"Allowing for differences in case mix (risk, case type, gender, age) the "
+                    f"change was {r['adjusted_diff_pp']:+.0f} percentage points "
+                    f"({r['adjusted_ci_low']:+.0f} to {r['adjusted_ci_high']:+.0f})."
+                )
+        worse = int((unify["diff_ci_high"] < 0).sum())
+        sentences.append(
+            f"{worse} of the {unify.height} keeping-safe key questions were "
+            "significantly lower after unification."
+        )
+        if self.synthetic:
+            sentences.append(
+                "These figures come from the synthetic sample and are illustrative only."
+            )
+        return " ".join(sentences)
+
+    def headline_markdown(self) -> str:
+        """The headline, HTML-escaped for notebook Markdown."""
+        return html.escape(self.headline())
+
+    def chart_set(self) -> list[ChartResult]:
+        """Every chart of the bulletin, built once and kept."""
+        if self.results:
+            return self.results
+        t, s = self.tables, self.synthetic
+        years = (self.period_start, self.period_end)
+        scope = self.region
+        if self.region == NATIONAL:
+            scope = NATIONAL
+        self.results = [
+            charts.safety_trend(t["kq_trend"], scope, synthetic=s, years=years),
+            charts.unification_dumbbell(t["unification"], scope, synthetic=s),
+            charts.kq_profile(t["kq_trend"], scope, synthetic=s),
+            charts.subgroup_chart(t["subgroups"], "rosh", synthetic=s),
+            charts.enquiries_chart(t["enquiries"], scope, synthetic=s),
+            charts.published_ratings_chart(t["published_ratings"]),
+        ]
+        if self.region == NATIONAL:
+            self.results.append(
+                charts.regional_small_multiples(t["kq_trend"], synthetic=s, years=years)
+            )
+        return self.results
+
+    def chart(self, name: str) -> ChartResult:
+        """One chart of the set by name."""
+        for result in self.chart_set():
+            if result.name == name:
+                return result
+        raise KeyError(name)
+
+    def save_chart(self, name: str) -> list[Path]:
+        """Write one chart set into `output_dir` (once; later calls reuse the files)."""
+        if self.output_dir is None:
+            raise BulletinInputError("no output_dir: pass one to Bulletin.load")
+        if name not in self.saved:
+            cache = self.output_dir.parent / ".chart-cache"
+            self.saved[name] = charts.save_chart_set(
+                self.chart(name), self.output_dir, cache_dir=cache
+            )
+        return self.saved[name]
+
+    def show(self, name: str) -> object:
+        """What a notebook cell displays for a chart: the saved SVG when there is an output
+        folder (static and small, so the HTML bulletin needs no JavaScript or network), else
+        the live chart."""
+        if self.output_dir is None:
+            return self.chart(name).chart
+        from IPython.display import SVG
+
+        return SVG(filename=str(self.save_chart(name)[1]))
+
+    def save(self, output_dir: str | Path | None = None) -> list[Path]:
+        """Write every chart set (PNG, SVG, spec, CSV, alt text); returns the files."""
+        if output_dir is not None:
+            self.output_dir = Path(output_dir)
+        written = []
+        for result in self.chart_set():
+            written += self.save_chart(result.name)
+        return written
+
+
+def finding_markdown(result: ChartResult) -> str:
+    """A chart's computed sentence, escaped for notebook Markdown."""
+    return f"**{html.escape(result.finding)}**"
+
+
+def resolve_dirs(
+    data_dir: str | Path | None, output_dir: str | Path | None, region: str
+) -> tuple[Path, Path]:
+    """Parameter folders made absolute; empty means the project defaults (data/processed/ and
+    figures/<region-slug>/), so a notebook runs the same from any working directory."""
+    from pipeline.paths import FIGURES_DIR, PROCESSED_DIR
+
+    data = Path(data_dir).expanduser().resolve() if data_dir else PROCESSED_DIR
+    slug = refdata.region_slug(resolve_region(region))
+    out = Path(output_dir).expanduser().resolve() if output_dir else FIGURES_DIR / slug
+    return data, out
+
+
+def summary_markdown(report: Bulletin) -> str:
+    """The bulletin's opening: region, period and headline, escaped for Markdown."""
+    label = (
+        " **Synthetic sample: illustrative, not official statistics.**" if report.synthetic else ""
+    )
+    return (
+        f"## {html.escape(report.region)}, {report.period_start} to {report.period_end}"
+        f"\n\n{report.headline_markdown()}{label}"
+    )

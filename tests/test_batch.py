@@ -1,0 +1,109 @@
+"""The papermill batch: parameter checks, region validation, a failing region, outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import batch
+from pipeline.paths import NOTEBOOKS_DIR
+
+
+def test_unknown_region_is_rejected_before_anything_runs() -> None:
+    with pytest.raises(batch.BatchInputError, match="Atlantis"):
+        batch.select_regions(["North East", "Atlantis"])
+    assert batch.select_regions(None) == batch.select_regions(["all"])
+    assert len(batch.select_regions(None)) == 12
+    assert batch.select_regions(["kss", "KSS"]) == ["Kent, Surrey and Sussex"]
+
+
+def test_parameter_typo_is_an_error() -> None:
+    with pytest.raises(batch.BatchInputError, match="regoin"):
+        batch.check_parameters(NOTEBOOKS_DIR / batch.REGIONAL_NOTEBOOK, {"regoin": "Wales"})
+    batch.check_parameters(
+        NOTEBOOKS_DIR / batch.REGIONAL_NOTEBOOK,
+        {
+            "region": "Wales",
+            "period_start": 2019,
+            "data_dir": "",
+            "output_dir": "",
+            "period_end": 2025,
+            "synthetic_label": "auto",
+        },
+    )
+
+
+def test_notebooks_are_committed_without_outputs() -> None:
+    for path in NOTEBOOKS_DIR.glob("*.ipynb"):
+        notebook = json.loads(path.read_text())
+        assert notebook["metadata"]["kernelspec"]["name"] == batch.KERNEL_NAME
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
+        tagged = [c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", [])]
+        assert len(tagged) == 1, path.name
+
+
+@pytest.mark.slow
+def test_batch_continues_past_a_failing_region(sample_run: Path, tmp_path: Path) -> None:
+    """Two regions and the national overview; Wales gets a bad period and fails at run time."""
+    results = batch.run_bulletins(
+        ["North East", "Wales"],
+        workers=2,
+        data_dir=sample_run,
+        out_dir=tmp_path,
+        region_parameters={"Wales": {"period_start": "not-a-year"}},
+    )
+    status = {r.region: r.status for r in results}
+    assert status == {"North East": "ok", "Wales": "failed", "England and Wales": "ok"}
+    wales = next(r for r in results if r.region == "Wales")
+    assert "period_start" in wales.error and wales.attempts == 1  # not a kernel-start failure
+    assert "period_start" in (tmp_path / "wales" / "bulletin.log").read_text()
+    north_east = tmp_path / "north-east"
+    for name in (
+        "safety_trend",
+        "unification",
+        "kq_profile",
+        "subgroup_rosh",
+        "enquiries",
+        "published_ratings",
+    ):
+        for suffix in (".png", ".svg", ".vl.json", ".csv", ".alt.txt"):
+            assert (north_east / f"{name}{suffix}").exists(), f"{name}{suffix}"
+    html = (north_east / "bulletin.html").read_text()
+    assert "report.chart(" not in html, "code is hidden in the HTML rendering"
+    assert "data:image/svg+xml" in html or "<svg" in html
+    assert (tmp_path / "england-and-wales" / "regional_small_multiples.png").exists()
+    with (tmp_path / "bulletins_summary.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
+
+
+def test_cli_exits_non_zero_when_a_region_fails(sample_run: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["bulletins", "--data", str(sample_run), "--out", str(tmp_path), "--regions", "Atlantis"],
+    )
+    assert result.exit_code == 2 and "Atlantis" in result.output
+    result = CliRunner().invoke(
+        app,
+        [
+            "bulletins",
+            "--data",
+            str(sample_run),
+            "--out",
+            str(tmp_path),
+            "--regions",
+            "Wales",
+            "--param",
+            "regoin=Wales",
+        ],
+    )
+    assert result.exit_code == 2 and "regoin" in result.output

@@ -1,0 +1,66 @@
+"""Bulletin content: parameters, headline sentences computed from the tables, escaping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline import bulletin
+
+
+def test_region_names_and_aliases(sample_run: Path) -> None:
+    assert bulletin.resolve_region("KSS") == "Kent, Surrey and Sussex"
+    assert bulletin.resolve_region("england and wales") == "England and Wales"
+    with pytest.raises(bulletin.BulletinInputError, match="not one of the 12 regions"):
+        bulletin.resolve_region("Atlantis")
+
+
+@pytest.mark.parametrize(("value", "year"), [(2019, 2019), ("2019", 2019), ("2019-04-01", 2019)])
+def test_period_parameters(value: object, year: int) -> None:
+    assert bulletin._year(value, "period_start") == year
+
+
+def test_bad_period_is_an_error(sample_run: Path) -> None:
+    with pytest.raises(bulletin.BulletinInputError, match="period_start"):
+        bulletin.Bulletin.load(sample_run, "Wales", period_start="twenty")
+    with pytest.raises(bulletin.BulletinInputError, match="after"):
+        bulletin.Bulletin.load(sample_run, "Wales", 2025, 2019)
+
+
+def test_only_the_regions_rows_are_loaded(sample_run: Path) -> None:
+    report = bulletin.Bulletin.load(sample_run, "Wales")
+    assert set(report.tables["kq_trend"]["scope"]) == {"Wales", "England and Wales"}
+
+
+def test_headline_numbers_come_from_the_unification_table(sample_run: Path) -> None:
+    report = bulletin.Bulletin.load(sample_run, "North East")
+    row = (
+        pl.read_parquet(sample_run / "tables" / "unification.parquet")
+        .filter(pl.col("scope") == "North East", pl.col("comparable_id") == "IMPL_SAFE")
+        .row(0, named=True)
+    )
+    text = report.headline()
+    assert f"{row['pct_post']:.0f}% of cases inspected after unification" in text
+    assert f"against {row['pct_pre']:.0f}% before" in text
+    assert "synthetic" in text
+
+
+def test_missing_tables_give_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(bulletin.BulletinInputError, match="probation run"):
+        bulletin.Bulletin.load(tmp_path, "Wales")
+
+
+def test_markdown_is_escaped(sample_run: Path) -> None:
+    report = bulletin.Bulletin.load(sample_run, "Kent, Surrey and Sussex")
+    result = report.chart("safety_trend")
+    result.finding = "<script>alert(1)</script>"
+    assert "<script>" not in bulletin.finding_markdown(result)
+
+
+def test_save_writes_every_chart_set(sample_run: Path, tmp_path: Path) -> None:
+    report = bulletin.Bulletin.load(sample_run, "Wales", output_dir=tmp_path / "wales")
+    written = report.save()
+    assert len(written) == 6 * 5
+    assert (tmp_path / "wales" / "safety_trend.png").exists()

@@ -1,0 +1,125 @@
+"""Charts: valid Vega-Lite with the house theme, suppressed cells absent, five-file export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline import charts
+
+REGION = "North East"
+
+
+@pytest.fixture(scope="module")
+def tables(sample_run: Path) -> dict[str, pl.DataFrame]:
+    folder = sample_run / "tables"
+    return {p.stem: pl.read_parquet(p) for p in folder.glob("*.parquet")}
+
+
+def _all_charts(tables: dict[str, pl.DataFrame]) -> list[charts.ChartResult]:
+    return [
+        charts.safety_trend(tables["kq_trend"], REGION),
+        charts.unification_dumbbell(tables["unification"], REGION),
+        charts.kq_profile(tables["kq_trend"], REGION),
+        charts.subgroup_chart(tables["subgroups"]),
+        charts.published_ratings_chart(tables["published_ratings"]),
+        charts.enquiries_chart(tables["enquiries"], REGION),
+        charts.regional_small_multiples(tables["kq_trend"]),
+    ]
+
+
+def _values(spec: dict) -> list[dict]:
+    """Every inline data row anywhere in a (layered, faceted, concatenated) spec."""
+    rows = []
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key == "values" and isinstance(value, list):
+                rows += [v for v in value if isinstance(v, dict)]
+            elif key == "datasets" and isinstance(value, dict):
+                for dataset in value.values():
+                    rows += [v for v in dataset if isinstance(v, dict)]
+            else:
+                rows += _values(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            rows += _values(item)
+    return rows
+
+
+def test_every_chart_is_valid_vega_lite_with_the_theme(tables: dict) -> None:
+    for result in _all_charts(tables):
+        spec = result.chart.to_dict(validate=True)  # raises on an invalid spec
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+        config = spec["config"]
+        assert config["font"] == charts.FONT, result.name
+        assert config["title"]["anchor"] == "start"
+        assert config["axisX"]["grid"] is False and config["axisY"]["grid"] is True
+        assert config["range"]["category"] == charts.PALETTE
+        title = spec["title"]
+        assert title["text"] and len(title["subtitle"]) == 2, result.name
+        assert result.alt_text and result.finding in result.alt_text
+
+
+def test_synthetic_charts_say_so_and_real_ones_name_their_source(tables: dict) -> None:
+    for result in _all_charts(tables):
+        caption = result.chart.to_dict()["title"]["subtitle"][-1]
+        if result.name == "published_ratings":
+            assert "HM Inspectorate of Probation" in caption and "synthetic" not in caption
+        else:
+            assert "synthetic sample" in caption and "not official statistics" in caption
+
+
+def test_suppressed_cells_are_never_plotted(tables: dict) -> None:
+    trend = tables["kq_trend"]
+    # make one visible national cell look suppressed: it must vanish from the chart's data
+    target = trend.filter(
+        pl.col("scope") == REGION,
+        pl.col("comparable_id") == "IMPL_SAFE",
+        pl.col("period_type") == "calendar_year",
+        pl.col("series") == "core",
+    ).sort("period")["period"][0]
+    masked = trend.with_columns(
+        pl.when((pl.col("scope") == REGION) & (pl.col("period") == target))
+        .then(True)
+        .otherwise(pl.col("suppressed"))
+        .alias("suppressed")
+    )
+    result = charts.safety_trend(masked, REGION)
+    years = {r["year"] for r in _values(result.chart.to_dict()) if r.get("scope") == REGION}
+    assert int(target) not in years
+    assert int(target) in {
+        r["year"]
+        for r in _values(charts.safety_trend(trend, REGION).chart.to_dict())
+        if r.get("scope") == REGION
+    }
+
+
+def test_plotted_data_is_aggregated_and_small(tables: dict) -> None:
+    for result in _all_charts(tables):
+        assert result.data.height < 1000, result.name  # never near Altair's 5,000-row limit
+
+
+def test_export_writes_five_files(tables: dict, tmp_path: Path) -> None:
+    result = charts.unification_dumbbell(tables["unification"], REGION)
+    paths = charts.save_chart_set(result, tmp_path, cache_dir=tmp_path / "cache")
+    assert [p.name for p in paths] == [
+        "unification.png",
+        "unification.svg",
+        "unification.vl.json",
+        "unification.csv",
+        "unification.alt.txt",
+    ]
+    png = paths[0].read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(png[16:20], "big")
+    assert width > 2000, "print resolution"
+    assert paths[1].read_text().lstrip().startswith("<svg")
+    assert json.loads(paths[2].read_text())["config"]["font"] == charts.FONT
+    assert pl.read_csv(paths[3]).height == result.data.height
+    assert result.finding in paths[4].read_text()
+    # a second save of the same chart reuses the cached render, byte for byte
+    again = charts.save_chart_set(result, tmp_path / "again", cache_dir=tmp_path / "cache")
+    assert again[0].read_bytes() == png

@@ -36,6 +36,22 @@ KERNEL_START_ERRORS = (
 )
 
 
+def ipc_kernel_manager() -> type:
+    """A kernel manager that talks to kernels over Unix sockets instead of TCP ports.
+
+    With TCP, kernels started at the same moment by parallel workers can pick the same free port
+    ("Address already in use"); the kernel then dies and the client waits a minute for it.
+    Socket paths derive from each kernel's own connection file, so they cannot collide.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(transport="ipc", **kwargs)
+
+    return IPCKernelManager
+
+
 class BatchInputError(ValueError):
     """The batch cannot start: unknown region, bad parameter name, missing notebook."""
 

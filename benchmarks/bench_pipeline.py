@@ -118,13 +118,17 @@ def main() -> None:
                     f"scale {scale}: {key} differs: polars {pol[key]}, "
                     f"pandas {pan[key]} (not like for like)"
                 )
+        # the publication tables and workbook have no pandas counterpart: compare the stages
+        # both implementations run (imports, ingest ... store of the case tables)
+        extra = pol["stages"].get("tables", 0.0) + pol["stages"].get("publish", 0.0)
+        pol["wall_without_tables"] = pol["wall"] - extra
         rows.append(
             {
                 "scale": scale,
                 "answers": pol["answers"],
                 "polars": pol,
                 "pandas": pan,
-                "speedup": pan["wall"] / pol["wall"],
+                "speedup": pan["wall"] / pol["wall_without_tables"],
             }
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -148,15 +152,16 @@ def _cpus() -> int:
 
 def _markdown(rows: list[dict]) -> str:
     lines = [
-        "| scale | answers | polars wall s | per M answers s | peak MB | pandas wall s | "
-        "pandas peak MB | pandas / polars |",
-        "|---|---|---|---|---|---|---|---|",
+        "| scale | answers | polars wall s (all stages) | polars wall s (same stages as pandas) "
+        "| per M answers s | peak MB | pandas wall s | pandas peak MB | pandas / polars |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         pol, pan = r["polars"], r["pandas"]
         lines.append(
             f"| {r['scale']:g} | {r['answers']:,} | {pol['wall']:.1f} | "
-            f"{pol['wall'] / r['answers'] * 1e6:.2f} | {pol['peak_rss_mb']:.0f} | "
+            f"{pol['wall_without_tables']:.1f} | "
+            f"{pol['wall_without_tables'] / r['answers'] * 1e6:.2f} | {pol['peak_rss_mb']:.0f} | "
             f"{pan['wall']:.1f} | {pan['peak_rss_mb']:.0f} | {r['speedup']:.1f}x |"
         )
     lines.append("")
@@ -164,7 +169,7 @@ def _markdown(rows: list[dict]) -> str:
     for r in rows:
         stages = ", ".join(
             f"{k} {r['polars']['stages'].get(k, 0):.2f} | {r['pandas']['stages'].get(k, 0):.2f}"
-            for k in ("ingest", "validate", "clean", "tidy", "store")
+            for k in ("ingest", "validate", "clean", "tidy", "tables", "store")
         )
         lines.append(
             f"- scale {r['scale']:g}: imports {r['polars']['imports']:.2f} | "

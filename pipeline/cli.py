@@ -306,6 +306,28 @@ def bulletins(
         raise typer.Exit(EXIT_INTERNAL)
 
 
+@app.command()
+def docs(
+    data: Annotated[Path, typer.Option(help="Folder `probation run` wrote.")] = (
+        paths.PROCESSED_DIR
+    ),
+    out: Annotated[Path, typer.Option(help="Markdown file to write.")] = (
+        paths.REPO_ROOT / "docs" / "data-dictionary.md"
+    ),
+) -> None:
+    """Regenerate the data dictionary from the tables a run wrote."""
+    from pipeline import dictionary
+
+    if not (data / "cases.parquet").exists():
+        console.print(f"[red]no tables in {data}:[/red] run `probation run` first")
+        raise typer.Exit(EXIT_UNUSABLE_INPUT)
+    missing = dictionary.undescribed(data)
+    out.write_text(dictionary.render(data))
+    console.print(f"wrote {out}")
+    if missing:
+        console.print("[yellow]columns without a description:[/yellow] " + ", ".join(missing))
+
+
 def pl_lit(value: str):  # small helper so the CLI does not import polars at module load
     import polars as pl
 

@@ -9,6 +9,8 @@ with one message; its rows are counted as read and rejected so the accounting st
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import os
 import re
@@ -99,14 +101,71 @@ def _decode(raw: bytes) -> tuple[str, str]:
         return raw.decode("latin-1"), "latin-1"
 
 
-def _read_csv(path: Path) -> tuple[list[str], pl.DataFrame, str]:
-    text, encoding = _decode(path.read_bytes())
-    data = text.encode("utf-8") if encoding != "utf-8" else path.read_bytes()
-    frame = pl.read_csv(data, has_header=False, infer_schema_length=0)
+DELIMITERS = (",", ";", "\t", "|")
+HEADER_SEARCH_ROWS = 20
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """The delimiter of a CSV from its header line: comma, or semicolon, tab or pipe when one
+    of those is commoner (Excel writes semicolons in many locales)."""
+    counts = {d: first_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _read_ragged(text: str, separator: str) -> pl.DataFrame:
+    """Parse a CSV whose rows have different numbers of fields (slow path, Python csv).
+
+    Rows are padded or cut to the header's width and flagged in `_ragged`, so each one is
+    quarantined with a reason instead of the whole file failing.
+    """
+    rows = list(csv.reader(io.StringIO(text), delimiter=separator))
+    width = len(rows[0]) if rows else 0
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    ragged = []
+    for i, row in enumerate(rows):
+        ragged.append(i > 0 and len(row) != width)
+        padded = (row + [None] * width)[:width]
+        for c in range(width):
+            value = padded[c]
+            columns[c].append(value if value != "" else None)
+    frame = pl.DataFrame(
+        {f"column_{i + 1}": pl.Series(v, dtype=pl.String) for i, v in enumerate(columns)}
+    )
+    return frame.with_columns(pl.Series("_ragged", ragged, dtype=pl.Boolean))
+
+
+def _read_csv(path: Path) -> tuple[list[str], pl.DataFrame, str, int]:
+    raw = path.read_bytes()
+    text, encoding = _decode(raw)
+    if not text.strip():
+        return [], pl.DataFrame(), encoding, 0
+    separator = sniff_delimiter(text.split("\n", 1)[0])
+    data = text.encode("utf-8") if encoding not in ("utf-8",) else raw
+    try:
+        frame = pl.read_csv(data, has_header=False, infer_schema_length=0, separator=separator)
+    except pl.exceptions.ComputeError:  # rows with more fields than the header
+        frame = _read_ragged(text, separator)
+    header, body, offset = _split_header(frame)
+    return header, body, encoding, offset
+
+
+def _split_header(frame: pl.DataFrame) -> tuple[list[str], pl.DataFrame, int]:
+    """Find the header row: the first of the top rows that holds every required column (a
+    spreadsheet may have a title or merged rows above it), else the first row. Returns the
+    header, the rows below it and the header's 0-based position."""
     if frame.height == 0:
-        return [], frame, encoding
-    header = [str(v) if v is not None else "" for v in frame.row(0)]
-    return header, frame.slice(1), encoding
+        return [], frame, 0
+    required = set(refdata.required_columns())
+    values = [c for c in frame.columns if c != "_ragged"]
+    position = 0
+    for i in range(min(HEADER_SEARCH_ROWS, frame.height)):
+        cells = {canonical_header(str(v)) for v in frame.select(values).row(i) if v is not None}
+        if required <= cells:
+            position = i
+            break
+    header = [str(v) if v is not None else "" for v in frame.select(values).row(position)]
+    return header, frame.slice(position + 1), position
 
 
 def _pick_sheet(names: list[str]) -> str:
@@ -116,16 +175,14 @@ def _pick_sheet(names: list[str]) -> str:
     return names[0]
 
 
-def _read_xlsx(path: Path) -> tuple[list[str], pl.DataFrame, str]:
+def _read_xlsx(path: Path) -> tuple[list[str], pl.DataFrame, str, int]:
     reader = fastexcel.read_excel(path)
     sheet = _pick_sheet(reader.sheet_names)
     loaded = reader.load_sheet(sheet, header_row=None, dtypes="string")
     frame = pl.from_arrow(loaded.to_arrow())
     assert isinstance(frame, pl.DataFrame)
-    if frame.height == 0:
-        return [], frame, sheet
-    header = [str(v) if v is not None else "" for v in frame.row(0)]
-    return header, frame.slice(1), sheet
+    header, body, offset = _split_header(frame)
+    return header, body, sheet, offset
 
 
 def _read_parquet(path: Path) -> tuple[list[str], pl.DataFrame]:
@@ -147,10 +204,11 @@ def read_case_file(path: Path, raw_dir: Path | None = None) -> FileRead:
     result = FileRead(path=path, display_name=display)
     suffix = path.suffix.lower()
     try:
+        offset = 0  # rows above the header (titles, merged cells) are not records
         if suffix == ".csv":
-            header, body, result.encoding = _read_csv(path)
+            header, body, result.encoding, offset = _read_csv(path)
         elif suffix == ".xlsx":
-            header, body, result.sheet = _read_xlsx(path)
+            header, body, result.sheet, offset = _read_xlsx(path)
         elif suffix == ".parquet":
             header, body = _read_parquet(path)
         else:
@@ -164,6 +222,9 @@ def read_case_file(path: Path, raw_dir: Path | None = None) -> FileRead:
     if not header:
         result.error = f"{display}: empty file (no header row)"
         return result
+    ragged = body["_ragged"] if "_ragged" in body.columns else None
+    if ragged is not None:
+        body = body.drop("_ragged")
     mapped = [canonical_header(h) for h in header]
     duplicates = sorted({m for m in mapped if m and mapped.count(m) > 1})
     if duplicates:
@@ -186,7 +247,15 @@ def read_case_file(path: Path, raw_dir: Path | None = None) -> FileRead:
     result.unmapped_columns = [h for h, m in zip(header, mapped, strict=True) if m not in known]
     body = body.rename(dict(zip(body.columns, mapped, strict=True)))
     keep = [c for c in mapped if c in known]
-    frame = body.select(keep).with_columns(pl.all().cast(pl.String))
+    frame = (
+        body.select(keep)
+        .with_columns(pl.all().cast(pl.String))
+        .with_columns(
+            (
+                ragged if ragged is not None else pl.repeat(False, body.height, dtype=pl.Boolean)
+            ).alias("_ragged")
+        )
+    )
     for column in contract:  # optional columns absent from the file are simply empty
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
@@ -195,9 +264,10 @@ def read_case_file(path: Path, raw_dir: Path | None = None) -> FileRead:
     frame = frame.select(
         pl.lit(display).alias("source_file"),
         pl.lit(result.sheet, dtype=pl.String).alias("sheet"),
-        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("source_row"),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + 2 + offset).alias("source_row"),
         *contract,
         "synthetic",
+        "_ragged",
     )
     # Rows that are entirely blank (trailing rows a spreadsheet leaves behind) are not records.
     blank = pl.all_horizontal(

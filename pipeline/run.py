@@ -99,16 +99,17 @@ def run_pipeline(
     }
     table_rows = {name: frame.height for name, frame in (stored | publication).items()}
     del cases, answers, inspections
+    staging = store.begin(out_dir)
+    with stage("publish"):
+        publish_dir = staging / "tables"
+        write_publication(publication, publish_dir)
     with stage("store"):
-        staging = store.begin(out_dir)
         parquet = {}
         for name in list(stored):
             parquet[name] = staging / f"{name}.parquet"
             store.write_parquet(stored.pop(name), parquet[name])
         store.write_csv(checked.rejected, staging / "rejected.csv")
         store.write_csv(pub.rejected, staging / "published_rejected.csv")
-        publish_dir = staging / "tables"
-        write_publication(publication, publish_dir)
         parquet |= {name: publish_dir / f"{name}.parquet" for name in publication}
         store.build_duckdb(staging / "probation.duckdb", parquet)
     result = RunResult(

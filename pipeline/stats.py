@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = NormalDist().inv_cdf(0.975)
 """Two-sided 95 % normal quantile (1.959963984540054)."""
 
 ArrayLike = np.ndarray | list[float] | float

@@ -115,44 +115,46 @@ def cluster_columns(counts: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     """Cluster-robust (by inspection) variance per cell -> design effect, effective n.
 
     `counts` holds n_yes / n_no per inspection (and finer keys). Vectorised form of
-    `stats.cluster_variance`: V = G/(G-1) * sum_i (k_i - p m_i)^2 / N^2.
+    `stats.cluster_variance`: V = G/(G-1) * sum_i (k_i - p m_i)^2 / N^2, expanded as
+    sum k^2 - 2p sum k m + p^2 sum m^2 so that every aggregate is an exact integer sum.
+    Floating-point sums in a parallel group-by are added in varying order and differ in the
+    last bits from run to run; integer sums do not, so the tables stay byte-identical.
     """
     per_inspection = (
         counts.group_by([*keys, "inspection_id"])
         .agg(
-            pl.col("n_yes").sum().cast(pl.Float64).alias("_k"),
-            (pl.col("n_yes") + pl.col("n_no")).sum().cast(pl.Float64).alias("_m"),
+            pl.col("n_yes").sum().cast(pl.Int64).alias("_k"),
+            (pl.col("n_yes") + pl.col("n_no")).sum().cast(pl.Int64).alias("_m"),
         )
         .filter(pl.col("_m") > 0)
     )
     cell = per_inspection.group_by(keys).agg(
-        pl.len().alias("n_inspections"),
+        pl.len().cast(pl.Int64).alias("n_inspections"),
         pl.col("_k").sum().alias("_K"),
         pl.col("_m").sum().alias("_N"),
+        (pl.col("_k") * pl.col("_k")).sum().alias("_kk"),
+        (pl.col("_k") * pl.col("_m")).sum().alias("_km"),
+        (pl.col("_m") * pl.col("_m")).sum().alias("_mm"),
     )
-    p = pl.col("_K") / pl.col("_N")
-    g = pl.col("n_inspections")
-    summed = (
-        per_inspection.join(cell, on=keys, how="left", nulls_equal=True)
-        .group_by(keys)
-        .agg(
-            ((pl.col("_k") - p * pl.col("_m")) ** 2).sum().alias("_S"),
-            pl.col("n_inspections").first(),
-            pl.col("_K").first(),
-            pl.col("_N").first(),
-        )
-    )
-    variance = pl.when(g >= 2).then(g / (g - 1) * pl.col("_S") / pl.col("_N") ** 2)
-    srs = p * (1 - p) / pl.col("_N")
+    n = pl.col("_N").cast(pl.Float64)
+    p = pl.col("_K").cast(pl.Float64) / n
+    g = pl.col("n_inspections").cast(pl.Float64)
+    squares = (
+        pl.col("_kk").cast(pl.Float64)
+        - 2 * p * pl.col("_km").cast(pl.Float64)
+        + p * p * pl.col("_mm").cast(pl.Float64)
+    ).clip(lower_bound=0)
+    variance = pl.when(g >= 2).then(g / (g - 1) * squares / n**2)
+    srs = p * (1 - p) / n
     deff = pl.when(srs > 0).then(variance / srs).when(g >= 2).then(1.0)
     return (
-        summed.with_columns(deff.alias("design_effect"))
+        cell.with_columns(deff.alias("design_effect"))
         .with_columns(
             pl.when(pl.col("design_effect") > 0)
-            .then(pl.col("_N") / pl.col("design_effect"))
+            .then(n / pl.col("design_effect"))
             .alias("n_effective")
         )
-        .select(*keys, "n_inspections", "design_effect", "n_effective")
+        .select(*keys, pl.col("n_inspections").cast(pl.UInt32), "design_effect", "n_effective")
     )
 
 

@@ -255,6 +255,7 @@ def rule_flags() -> dict[str, pl.Expr]:
         | ((provider == "PS") & (fw_start < unification))
     ).fill_null(False)
     flags["no_key_question_answered"] = ~pl.any_horizontal(_present(k) for k in KEY_QUESTIONS)
+    flags["wrong_number_of_fields"] = pl.col("_ragged").fill_null(False)
     key = ["n__inspection_id", "n__case_id"]
     key_ok = pl.col("n__inspection_id").is_not_null() & pl.col("n__case_id").is_not_null()
     flags["duplicate_case"] = key_ok & (pl.col("_order") != pl.col("_order").min().over(key))
@@ -303,6 +304,7 @@ def validate(reads: list[FileRead]) -> ValidationResult:
             "source_row": pl.Int64,
             **dict.fromkeys(contract, pl.String),
             "synthetic": pl.String,
+            "_ragged": pl.Boolean,
         }
     )
     records = (

@@ -107,3 +107,50 @@ def test_cli_exits_non_zero_when_a_region_fails(sample_run: Path, tmp_path: Path
         ],
     )
     assert result.exit_code == 2 and "regoin" in result.output
+
+
+def _scan_for_small_cells(folder: Path, threshold: int) -> list[str]:
+    """Every CSV under `folder`: no visible denominator below the threshold."""
+    import polars as pl
+
+    problems = []
+    for path in folder.rglob("*.csv"):
+        if path.name == "bulletins_summary.csv":
+            continue
+        frame = pl.read_csv(path, infer_schema_length=0)
+        for column in [c for c in frame.columns if c.startswith("n_applicable")]:
+            values = frame[column].drop_nulls().cast(pl.Float64)
+            if (values < threshold).any():
+                problems.append(f"{path.relative_to(folder)}: {column}")
+    return problems
+
+
+@pytest.mark.slow
+def test_disclosure_scan_over_figures_and_workbook(sample_run: Path, tmp_path: Path) -> None:
+    import polars as pl
+
+    from pipeline import refdata
+    from pipeline.publication import WORKBOOK_NAME
+
+    threshold = refdata.suppression_threshold()
+    batch.run_bulletins(
+        ["London"], workers=1, data_dir=sample_run, out_dir=tmp_path, national=False
+    )
+    assert list(tmp_path.rglob("*.csv")), "the scan must have chart data to look at"
+    assert _scan_for_small_cells(tmp_path, threshold) == []
+    workbook = sample_run / "tables" / WORKBOOK_NAME
+    import fastexcel
+
+    reader = fastexcel.read_excel(workbook)
+    checked = 0
+    for sheet in reader.sheet_names[3:]:
+        frame = pl.read_excel(
+            workbook, sheet_name=sheet, read_options={"header_row": 4}, infer_schema_length=0
+        )
+        for column in [c for c in frame.columns if c.startswith("n_applicable")]:
+            values = frame[column].drop_nulls()
+            numbers = values.filter(~values.is_in(["[c]", "[x]", "[z]"])).cast(pl.Float64)
+            if sheet != "published_ratings":
+                assert (numbers >= threshold).all(), f"{sheet}: {column}"
+            checked += numbers.len()
+    assert checked > 1000

@@ -13,7 +13,9 @@ import csv
 import logging
 import multiprocessing
 import os
+import tempfile
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,13 +43,16 @@ def ipc_kernel_manager() -> type:
 
     With TCP, kernels started at the same moment by parallel workers can pick the same free port
     ("Address already in use"); the kernel then dies and the client waits a minute for it.
-    Socket paths derive from each kernel's own connection file, so they cannot collide.
+    Each kernel gets its own socket path, so they cannot collide.
     """
     from jupyter_client.manager import AsyncKernelManager
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: object) -> None:
-            super().__init__(transport="ipc", **kwargs)
+            # an explicit, unique socket path: the default ('kernel-ipc' in the working
+            # directory) is shared by kernels that parallel workers start at the same moment
+            path = Path(tempfile.gettempdir()) / f"probation-kernel-{uuid.uuid4().hex[:16]}"
+            super().__init__(transport="ipc", ip=str(path), **kwargs)
 
     return IPCKernelManager
 
@@ -151,6 +156,8 @@ def run_notebook(
                     cwd=str(Path(notebook).parent),
                     progress_bar=False,
                     log_output=True,
+                    kernel_manager_class=ipc_kernel_manager(),
+                    start_timeout=30,
                 )
                 error = ""
                 break

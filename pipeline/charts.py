@@ -787,8 +787,7 @@ def enquiries_chart(enquiries: pl.DataFrame, region: str, synthetic: bool = True
                 f"Safeguarding enquiries made where they were needed: {region}",
                 [
                     "Share of cases with a flagged concern where the enquiry was made, by "
-                    "financial "
-                    "year; 95% intervals.",
+                    "financial year; 95% intervals.",
                     _caption("HM Inspectorate of Probation case assessments", synthetic),
                 ],
             )

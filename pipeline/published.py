@@ -100,13 +100,7 @@ def normalise(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split raw published rows (text) into the normalised table and quarantined rows."""
     levels = refdata.codes()["published_level"]
     aliases = refdata.region_aliases()
-    region_key = (
-        _clean("region")
-        .str.to_lowercase()
-        .str.replace_all("&", " and ", literal=True)
-        .str.replace_all(r"[^0-9a-z+]+", " ")
-        .str.strip_chars()
-    )
+    region_key = refdata.normalise_label_expr(_clean("region"))
     frame = raw.with_columns(
         *[e for c in DATES for e in _date_parts(c)],
         _clean("level").str.to_lowercase().alias("n__level"),

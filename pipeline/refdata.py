@@ -47,6 +47,17 @@ def normalise_label(text: str) -> str:
     return re.sub(r"[^0-9a-z+]+", " ", text).strip()
 
 
+def normalise_label_expr(text: pl.Expr) -> pl.Expr:
+    """`normalise_label` as a Polars expression, for whole columns (same rules)."""
+    return (
+        text.str.strip_chars()
+        .str.to_lowercase()
+        .str.replace_all("&", " and ", literal=True)
+        .str.replace_all(r"[^0-9a-z+]+", " ")
+        .str.strip_chars()
+    )
+
+
 @cache
 def regions() -> pl.DataFrame:
     """The 12 regions of the Probation Service (from June 2021), with URL-safe slugs."""

@@ -128,13 +128,7 @@ def _norm_code(column: str) -> pl.Expr:
 
 def _norm_region() -> pl.Expr:
     aliases = refdata.region_aliases()
-    key = (
-        _clean("region")
-        .str.to_lowercase()
-        .str.replace_all("&", " and ", literal=True)
-        .str.replace_all(r"[^0-9a-z+]+", " ")
-        .str.strip_chars()
-    )
+    key = refdata.normalise_label_expr(_clean("region"))
     return key.replace_strict(aliases, default=None, return_dtype=pl.Enum(refdata.region_names()))
 
 

@@ -154,3 +154,27 @@ def test_disclosure_scan_over_figures_and_workbook(sample_run: Path, tmp_path: P
                 assert (numbers >= threshold).all(), f"{sheet}: {column}"
             checked += numbers.len()
     assert checked > 1000
+
+
+def test_notebooks_run_on_ipc_kernels_with_the_project_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kernels talk over Unix sockets (no TCP port race) and the kernel name and working
+    directory are always passed."""
+    import papermill
+
+    seen: dict = {}
+
+    def fake_execute(notebook: str, output: str, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    result = batch.run_notebook(
+        str(NOTEBOOKS_DIR / batch.REGIONAL_NOTEBOOK), "Wales", {"region": "Wales"}, str(tmp_path)
+    )
+    assert result.status == "failed" and result.attempts == 1
+    assert seen["kernel_name"] == batch.KERNEL_NAME
+    assert seen["cwd"] == str(NOTEBOOKS_DIR)
+    manager = seen["kernel_manager_class"](kernel_name=batch.KERNEL_NAME)
+    assert manager.transport == "ipc"

@@ -164,3 +164,12 @@ def test_calibration_targets_and_design_are_consistent() -> None:
         have = set(design.filter(pl.col("programme") == programme)["measure"])
         assert set(refdata.questions_asked(framework)) <= have, programme
         assert {"da_enquiry", "cs_enquiry"} <= have
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Kent, Surrey & Sussex", "  YORKSHIRE &  humber ", "KSS", "east-of-england", "Wales!", "50+"],
+)
+def test_label_expression_matches_the_python_rule(text: str) -> None:
+    expr = refdata.normalise_label_expr(pl.lit(text))
+    assert pl.select(expr).item() == refdata.normalise_label(text)

@@ -169,7 +169,7 @@ def _markdown(rows: list[dict]) -> str:
     for r in rows:
         stages = ", ".join(
             f"{k} {r['polars']['stages'].get(k, 0):.2f} | {r['pandas']['stages'].get(k, 0):.2f}"
-            for k in ("ingest", "validate", "clean", "tidy", "tables", "store")
+            for k in ("ingest", "validate", "clean", "tidy", "tables", "publish", "store")
         )
         lines.append(
             f"- scale {r['scale']:g}: imports {r['polars']['imports']:.2f} | "

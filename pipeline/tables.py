@@ -150,8 +150,10 @@ def cluster_columns(counts: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     return (
         cell.with_columns(deff.alias("design_effect"))
         .with_columns(
+            # never more precise than independent sampling: with few inspections an estimated
+            # design effect below 1 is noise, so the effective n is at most the actual n
             pl.when(pl.col("design_effect") > 0)
-            .then(n / pl.col("design_effect"))
+            .then(n / pl.max_horizontal(pl.col("design_effect"), pl.lit(1.0)))
             .alias("n_effective")
         )
         .select(*keys, pl.col("n_inspections").cast(pl.UInt32), "design_effect", "n_effective")

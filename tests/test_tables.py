@@ -84,7 +84,8 @@ def test_cluster_columns_agree_with_the_reference_function(sample_run: Path) -> 
         )
         ref = stats.cluster_variance(per["k"].to_numpy(), per["m"].to_numpy())
         assert row["design_effect"] == pytest.approx(ref.design_effect, rel=1e-9)
-        assert row["n_effective"] == pytest.approx(ref.n_effective, rel=1e-9)
+        n = per["m"].sum()
+        assert row["n_effective"] == pytest.approx(n / max(ref.design_effect, 1.0), rel=1e-9)
 
 
 def test_cluster_intervals_are_wider_than_wilson(sample_run: Path) -> None:
@@ -96,7 +97,8 @@ def test_cluster_intervals_are_wider_than_wilson(sample_run: Path) -> None:
     ratio = (national["ci_cluster_high"] - national["ci_cluster_low"]) / (
         national["ci_high"] - national["ci_low"]
     )
-    assert ratio.min() > 1.0
+    assert ratio.min() >= 1.0 - 1e-12
+    assert ratio.median() > 1.2  # clustering in the sample makes intervals clearly wider
 
 
 def test_unification_table(sample_run: Path) -> None:

@@ -19,21 +19,12 @@ import pandas as pd
 
 from pipeline import ingest, refdata
 from pipeline.refdata import KEY_QUESTIONS
+from pipeline.validate import ANSWER_COLUMNS, CODED_COLUMNS, DATE_COLUMNS
 
-ANSWERS = [*KEY_QUESTIONS, "da_enquiry", "cs_enquiry"]
-DATES = ["fieldwork_start", "fieldwork_end", "publication_date", "start_date"]
-CODED = [
-    "inspection_type",
-    "framework",
-    "provider",
-    "case_type",
-    "question_set",
-    "rosh",
-    "mappa_level",
-    "gender",
-    "ethnicity",
-    "age_band",
-]
+# The contract's column groups are shared with the pipeline; the rules below are not.
+ANSWERS = list(ANSWER_COLUMNS)
+DATES = list(DATE_COLUMNS)
+CODED = list(CODED_COLUMNS)
 
 
 def _read(path: Path, raw_dir: Path) -> pd.DataFrame:

@@ -143,6 +143,38 @@ def _title(text: str, subtitle: str | list[str]) -> alt.TitleParams:
     return alt.TitleParams(text=text, subtitle=subtitle)
 
 
+CASE_SOURCE = "HM Inspectorate of Probation case assessments"
+
+
+def _case_title(text: str, description: str, synthetic: bool) -> alt.TitleParams:
+    """Title, one line of description and the source caption of a case-data chart."""
+    return _title(text, [description, _caption(CASE_SOURCE, synthetic)])
+
+
+def _interval_dots(
+    data: pl.DataFrame | None,
+    y: alt.Y,
+    offset: alt.YOffset,
+    colour: alt.Color,
+    tooltip: list,
+    size: int,
+) -> tuple[alt.Chart, alt.Chart]:
+    """A horizontal 95% interval rule and a dot per category, the pattern of the profile and
+    subgroup charts (pass `data=None` to layer them over shared data)."""
+    base = alt.Chart(data) if data is not None else alt.Chart()
+    ci = base.mark_rule(strokeWidth=2).encode(
+        y=y,
+        yOffset=offset,
+        x=alt.X("ci_low:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
+        x2="ci_high:Q",
+        color=colour,
+    )
+    dot = base.mark_point(filled=True, size=size).encode(
+        y=y, yOffset=offset, x="pct:Q", color=colour, tooltip=tooltip
+    )
+    return ci, dot
+
+
 def _visible(frame: pl.DataFrame) -> pl.DataFrame:
     """Rows that may be plotted: never a suppressed cell."""
     if "suppressed" in frame.columns:
@@ -244,12 +276,10 @@ def safety_trend(
     chart = (band + line + dipp + rule + rule_text).properties(
         width=WIDTH,
         height=300,
-        title=_title(
+        title=_case_title(
             title,
-            [
-                label + " Diamonds: dynamic inspection of public protection.",
-                _caption("HM Inspectorate of Probation case assessments", synthetic),
-            ],
+            label + " Diamonds: dynamic inspection of public protection.",
+            synthetic,
         ),
     )
     alt_text = (
@@ -432,13 +462,11 @@ def unification_dumbbell(
         alt.hconcat(left, right, spacing=12)
         .resolve_scale(color="independent")
         .properties(
-            title=_title(
+            title=_case_title(
                 f"Sufficiency before and after unification: {scope}",
-                [
-                    "Dots: share of cases sufficient. Right: change (after minus before) with "
-                    "95% intervals, raw and adjusted for risk, case type, gender and age.",
-                    _caption("HM Inspectorate of Probation case assessments", synthetic),
-                ],
+                "Dots: share of cases sufficient. Right: change (after minus before) with "
+                "95% intervals, raw and adjusted for risk, case type, gender and age.",
+                synthetic,
             )
         )
     )
@@ -492,27 +520,13 @@ def kq_profile(
         "scope:N", scale=alt.Scale(domain=[region, NATIONAL], range=[FOCUS, CONTEXT])
     )
     offset = alt.YOffset("scope:N", sort=[region, NATIONAL])
-    ci = (
-        alt.Chart()
-        .mark_rule(strokeWidth=2)
-        .encode(
-            y=y,
-            yOffset=offset,
-            x=alt.X("ci_low:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
-            x2="ci_high:Q",
-            color=colour,
-        )
-    )
-    dot = (
-        alt.Chart()
-        .mark_point(filled=True, size=70)
-        .encode(
-            y=y,
-            yOffset=offset,
-            x="pct:Q",
-            color=colour,
-            tooltip=["scope", "standard", "theme", alt.Tooltip("pct:Q", format=".1f")],
-        )
+    ci, dot = _interval_dots(
+        None,
+        y,
+        offset,
+        colour,
+        ["scope", "standard", "theme", alt.Tooltip("pct:Q", format=".1f")],
+        size=70,
     )
     label = refdata.programmes().filter(pl.col("programme") == programme)["programme_label"]
     label_text = label[0] if label.len() else programme
@@ -534,12 +548,10 @@ def kq_profile(
             column=alt.Column("theme:N", sort=list(THEME_LABELS.values()), title=None),
         )
         .properties(
-            title=_title(
+            title=_case_title(
                 f"Key-question profile: {region} against England and Wales",
-                [
-                    f"{label_text}; 95% intervals.",
-                    _caption("HM Inspectorate of Probation case assessments", synthetic),
-                ],
+                f"{label_text}; 95% intervals.",
+                synthetic,
             )
         )
     )
@@ -583,27 +595,13 @@ def subgroup_chart(
     colour = alt.Color(f"{variable}:N", sort=values, scale=alt.Scale(range=PALETTE))
     y = alt.Y("standard:N", sort=list(STANDARD_LABELS.values()), title=None)
     offset = alt.YOffset(f"{variable}:N", sort=values)
-    ci = (
-        alt.Chart(data)
-        .mark_rule(strokeWidth=2)
-        .encode(
-            y=y,
-            yOffset=offset,
-            x=alt.X("ci_low:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
-            x2="ci_high:Q",
-            color=colour,
-        )
-    )
-    dot = (
-        alt.Chart(data)
-        .mark_point(filled=True, size=60)
-        .encode(
-            y=y,
-            yOffset=offset,
-            x="pct:Q",
-            color=colour,
-            tooltip=["standard", variable, alt.Tooltip("pct:Q", format=".1f"), "n_applicable"],
-        )
+    ci, dot = _interval_dots(
+        data,
+        y,
+        offset,
+        colour,
+        ["standard", variable, alt.Tooltip("pct:Q", format=".1f"), "n_applicable"],
+        size=60,
     )
     names = {"rosh": "risk of serious harm", "case_type": "case type"}
     spread = data.group_by("standard").agg((pl.col("pct").max() - pl.col("pct").min()).alias("gap"))
@@ -617,12 +615,10 @@ def subgroup_chart(
     chart = (ci + dot).properties(
         width=WIDTH,
         height=240,
-        title=_title(
+        title=_case_title(
             f"{THEME_LABELS[theme_name]}: sufficiency by {names.get(variable, variable)}",
-            [
-                f"England and Wales, {era.replace('_', ' ')}; 95% intervals.",
-                _caption("HM Inspectorate of Probation case assessments", synthetic),
-            ],
+            f"England and Wales, {era.replace('_', ' ')}; 95% intervals.",
+            synthetic,
         ),
     )
     alt_text = (
@@ -783,13 +779,11 @@ def enquiries_chart(enquiries: pl.DataFrame, region: str, synthetic: bool = True
         .properties(width=WIDTH // 2 + 20, height=220)
         .facet(column=alt.Column("measure:N", title=None))
         .properties(
-            title=_title(
+            title=_case_title(
                 f"Safeguarding enquiries made where they were needed: {region}",
-                [
-                    "Share of cases with a flagged concern where the enquiry was made, by "
-                    "financial year; 95% intervals.",
-                    _caption("HM Inspectorate of Probation case assessments", synthetic),
-                ],
+                "Share of cases with a flagged concern where the enquiry was made, by "
+                "financial year; 95% intervals.",
+                synthetic,
             )
         )
     )
@@ -922,13 +916,11 @@ def regional_small_multiples(
             columns=4,
         )
         .properties(
-            title=_title(
+            title=_case_title(
                 "Work to keep people safe, by region",
-                [
-                    "Implementation and delivery supporting the safety of other people, % of cases "
-                    "sufficient by year. Blue: region with 95% interval; grey: England and Wales.",
-                    _caption("HM Inspectorate of Probation case assessments", synthetic),
-                ],
+                "Implementation and delivery supporting the safety of other people, % of cases "
+                "sufficient by year. Blue: region with 95% interval; grey: England and Wales.",
+                synthetic,
             )
         )
     )

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import batch
-from pipeline.paths import PROCESSED_DIR
+from pipeline.bulletins import batch
+from pipeline.config import PROCESSED_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -26,7 +26,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 SPLIT_CODE = """
 import json, time
 t0 = time.perf_counter()
-from pipeline import bulletin
+from pipeline.bulletins import bulletin
 import altair, vl_convert
 t1 = time.perf_counter()
 report = bulletin.Bulletin.load({data!r}, "North East", 2018, 2026, "auto", {out!r})

@@ -17,14 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import ingest, refdata
-from pipeline.refdata import KEY_QUESTIONS
-from pipeline.validate import ANSWER_COLUMNS, CODED_COLUMNS, DATE_COLUMNS
+from pipeline import refdata
+from pipeline.domain import KEY_QUESTIONS
+from pipeline.stages import ingest
+from pipeline.stages.validate import answer_columns, coded_columns, date_columns
 
 # The contract's column groups are shared with the pipeline; the rules below are not.
-ANSWERS = list(ANSWER_COLUMNS)
-DATES = list(DATE_COLUMNS)
-CODED = list(CODED_COLUMNS)
+ANSWERS = list(answer_columns())
+DATES = list(date_columns())
+CODED = list(coded_columns())
 
 
 def _read(path: Path, raw_dir: Path) -> pd.DataFrame:

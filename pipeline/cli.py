@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline import paths
-from pipeline.sample import DEFAULT_SEED
+from pipeline import config
+from pipeline.config import DEFAULT_SEED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_UNUSABLE_INPUT
 
 app = typer.Typer(
     name="probation",
@@ -33,8 +33,6 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
-EXIT_OK, EXIT_INTERNAL, EXIT_UNUSABLE_INPUT = 0, 1, 2
-
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
@@ -44,7 +42,7 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
 @app.command()
 def sample(
     out: Annotated[Path, typer.Option(help="Folder to write the export files into.")] = (
-        paths.SAMPLE_DIR
+        config.SAMPLE_DIR
     ),
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = (
         DEFAULT_SEED
@@ -60,8 +58,7 @@ def sample(
     The sample is NOT real data: it mirrors the inspection programme's structure and is
     calibrated to a few published national figures, printed at the end.
     """
-    from pipeline import calibration
-    from pipeline.sample import generate_sample
+    from pipeline.synthetic.sample import generate_sample
 
     _configure_logging(quiet, False)
     if scale <= 0:
@@ -80,42 +77,48 @@ def sample(
     console.print(table)
     console.print(f"{summary.n_cases:,} cases, {summary.n_answers:,} key-question answers.")
     if scale == 1.0:
-        from pipeline.sample import canonical_cases
+        _print_calibration(seed, scale)
 
-        report = calibration.calibration_report(canonical_cases(seed=seed, scale=scale))
-        cal = Table(title="Calibration against published figures", title_justify="left")
-        for col in ("target", "published %", "sample %", "n", "met"):
-            cal.add_column(col, justify="left" if col == "target" else "right")
-        for row in report.iter_rows(named=True):
-            sample_pct = "-" if row["sample_pct"] is None else f"{row['sample_pct']:.1f}"
-            bound = "< " if row["comparison"] == "below" else "± " + f"{row['tolerance_pp']:g} "
-            cal.add_row(
-                row["target_id"],
-                f"{bound}{row['target_pct']:g}",
-                sample_pct,
-                f"{row['n_applicable']:,}",
-                "yes" if row["met"] else "[red]NO[/red]",
-            )
-        console.print(cal)
+
+def _print_calibration(seed: int, scale: float) -> None:
+    from pipeline.synthetic import calibration
+    from pipeline.synthetic.sample import canonical_cases
+
+    report = calibration.calibration_report(canonical_cases(seed=seed, scale=scale))
+    cal = Table(title="Calibration against published figures", title_justify="left")
+    for col in ("target", "published %", "sample %", "n", "met"):
+        cal.add_column(col, justify="left" if col == "target" else "right")
+    for row in report.iter_rows(named=True):
+        sample_pct = "-" if row["sample_pct"] is None else f"{row['sample_pct']:.1f}"
+        bound = "< " if row["comparison"] == "below" else "± " + f"{row['tolerance_pp']:g} "
+        cal.add_row(
+            row["target_id"],
+            f"{bound}{row['target_pct']:g}",
+            sample_pct,
+            f"{row['n_applicable']:,}",
+            "yes" if row["met"] else "[red]NO[/red]",
+        )
+    console.print(cal)
 
 
 @app.command()
 def run(
     raw: Annotated[Path, typer.Option(help="Folder of case exports (and published/).")] = (
-        paths.RAW_DIR
+        config.RAW_DIR
     ),
     out: Annotated[Path, typer.Option(help="Folder for tables and the DuckDB database.")] = (
-        paths.PROCESSED_DIR
+        config.PROCESSED_DIR
     ),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug detail.")] = False,
 ) -> None:
-    """Ingest, validate, clean and store every case export under --raw.
+    """Ingest, validate, derive, tabulate and store every case export under --raw.
 
     Writes cases, answers, inspections, rejected rows (with every reason), published figures,
     probation.duckdb and manifest.json to --out. Exit 0 on success (quarantined rows are
     reported, not fatal), 2 when the input is unusable, 1 on an internal error.
     """
+    from pipeline.outputs.contracts import ContractViolation
     from pipeline.run import UnusableInputError, run_pipeline
 
     _configure_logging(quiet, verbose)
@@ -128,6 +131,10 @@ def run(
     except UnusableInputError as exc:
         console.print(f"[red]unusable input:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
+    except ContractViolation as exc:
+        console.print(f"[red]an output table breaks its contract; nothing was written:[/red] {exc}")
+        console.print("This is a defect in the pipeline: please report it.")
+        raise typer.Exit(EXIT_INTERNAL) from None
     if not quiet:
         _print_accounts(result.accounts, f"Read {len(result.accounts)} case file(s) from {raw}")
         _print_rejections(result.rejected_by_rule, result.rows_rejected)
@@ -148,7 +155,9 @@ def validate_files(
     ),
 ) -> None:
     """Report what a run would accept and reject, without writing anything."""
-    from pipeline import ingest, validate
+    import polars as pl
+
+    from pipeline.stages import ingest, validate
 
     _configure_logging(False, False)
     missing = [f for f in files if not f.is_file()]
@@ -160,7 +169,7 @@ def validate_files(
         read = ingest.read_case_file(path)
         read.display_name = str(path)
         if read.frame is not None:
-            read.frame = read.frame.with_columns(source_file=pl_lit(str(path)))
+            read.frame = read.frame.with_columns(source_file=pl.lit(str(path)))
         reads.append(read)
     result = validate.validate(reads)
     _print_accounts(result.accounts, "Validation (nothing written)")
@@ -185,15 +194,16 @@ def rate(
     framework: Annotated[str, typer.Option(help="Framework for rows without one.")] = "2023",
     out: Annotated[Path | None, typer.Option(help="Also write the ratings to this CSV.")] = None,
 ) -> None:
-    """Rate published key-question percentages by the configured rule (unverified bands).
+    """Rate published key-question percentages by the configured rule.
 
-    Lets a published report be checked against the rule: each standard takes the band of its
-    lowest key question (80 / 65 / 50 %). With fewer than three key questions the rating is
-    given only when the lowest known one already fixes it.
+    Lets a published report be checked against the rule in reference/rating_bands.csv (printed
+    with the result, with whether it is verified). With fewer than three key questions the
+    rating is given only when the lowest known one already fixes it.
     """
     import polars as pl
 
-    from pipeline import ratings
+    from pipeline import refdata
+    from pipeline.analysis import ratings
 
     _configure_logging(False, False)
     if not file.is_file():
@@ -206,40 +216,28 @@ def rate(
     except (ValueError, pl.exceptions.PolarsError) as exc:
         console.print(f"[red]cannot rate {file}:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
-    table = Table(
-        title=f"Ratings by the lowest-key-question rule ({file.name})", title_justify="left"
-    )
-    for col in (
-        "inspection",
-        "standard",
-        "engagement %",
-        "desistance %",
-        "safety %",
-        "rating",
-        "note",
-    ):
+    _print_ratings(rated, file.name)
+    console.print(f"Rule: {refdata.rating_rule_text(framework)}.")
+    if out:
+        from pipeline.stages.store import write_csv
+
+        write_csv(rated.with_columns(pl.col(pl.Enum).cast(pl.String)), out)
+
+
+def _print_ratings(rated: object, name: str) -> None:
+    table = Table(title=f"Ratings by the lowest-key-question rule ({name})", title_justify="left")
+    for col in ("inspection", "standard", "engagement %", "desistance %", "safety %"):
         table.add_column(col)
-    for row in rated.iter_rows(named=True):
+    table.add_column("rating")
+    table.add_column("note")
+    for row in rated.iter_rows(named=True):  # type: ignore[attr-defined]
         cells = [
             f"{row[c]:g}" if row[c] is not None else "-"
             for c in ("pct_engagement", "pct_desistance", "pct_safety")
         ]
-        table.add_row(
-            row["inspection_id"],
-            row["standard"],
-            *cells,
-            str(row["rating"] or "-"),
-            row["reason"] or "",
-        )
+        rating = str(row["rating"] or "-")
+        table.add_row(row["inspection_id"], row["standard"], *cells, rating, row["reason"] or "")
     console.print(table)
-    console.print(
-        "The bands and the rule are not verified against HMIP's guidance "
-        "(pipeline/reference/rating_bands.csv)."
-    )
-    if out:
-        from pipeline.store import write_csv
-
-        write_csv(rated.with_columns(pl.col(pl.Enum).cast(pl.String)), out)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
@@ -257,10 +255,10 @@ def bulletins(
         None
     ),
     data: Annotated[Path, typer.Option(help="Folder `probation run` wrote.")] = (
-        paths.PROCESSED_DIR
+        config.PROCESSED_DIR
     ),
     out: Annotated[Path, typer.Option(help="Where chart packs go (one folder per region).")] = (
-        paths.FIGURES_DIR
+        config.FIGURES_DIR
     ),
     national: Annotated[bool, typer.Option(help="Also run the England and Wales overview.")] = (
         True
@@ -272,17 +270,11 @@ def bulletins(
 ) -> None:
     """Run the regional bulletin notebook for each region (all 12 by default) and the national
     overview, in parallel; writes figures/<region>/ chart packs, executed notebooks and HTML."""
-    from pipeline import batch
+    from pipeline.bulletins import batch
 
     _configure_logging(False, False)
     requested = [*(regions or []), *ctx.args] or None
-    extra: dict[str, object] = {}
-    for item in param or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            console.print(f"[red]--param needs NAME=VALUE, got {item!r}[/red]")
-            raise typer.Exit(EXIT_UNUSABLE_INPUT)
-        extra[name.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value
+    extra = _parse_params(param or [])
     try:
         chosen = batch.select_regions(requested)
         with console.status(f"running {len(chosen) + int(national)} notebooks..."):
@@ -290,13 +282,7 @@ def bulletins(
     except batch.BatchInputError as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
-    table = Table(title=f"Bulletins written to {out}", title_justify="left")
-    for col in ("region", "status", "seconds", "attempts", "error"):
-        table.add_column(col)
-    for r in results:
-        status = "ok" if r.status == "ok" else "[red]failed[/red]"
-        table.add_row(r.region, status, f"{r.seconds:.1f}", str(r.attempts), r.error)
-    console.print(table)
+    _print_bulletins(results, out)
     failed = [r for r in results if r.status != "ok"]
     if failed:
         console.print(
@@ -306,17 +292,39 @@ def bulletins(
         raise typer.Exit(EXIT_INTERNAL)
 
 
+def _parse_params(items: list[str]) -> dict[str, object]:
+    """NAME=VALUE pairs for the notebooks; whole numbers become integers."""
+    extra: dict[str, object] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            console.print(f"[red]--param needs NAME=VALUE, got {item!r}[/red]")
+            raise typer.Exit(EXIT_UNUSABLE_INPUT)
+        extra[name.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value
+    return extra
+
+
+def _print_bulletins(results: list, out: Path) -> None:
+    table = Table(title=f"Bulletins written to {out}", title_justify="left")
+    for col in ("region", "status", "seconds", "attempts", "error"):
+        table.add_column(col)
+    for r in results:
+        status = "ok" if r.status == "ok" else "[red]failed[/red]"
+        table.add_row(r.region, status, f"{r.seconds:.1f}", str(r.attempts), r.error)
+    console.print(table)
+
+
 @app.command()
 def docs(
     data: Annotated[Path, typer.Option(help="Folder `probation run` wrote.")] = (
-        paths.PROCESSED_DIR
+        config.PROCESSED_DIR
     ),
     out: Annotated[Path, typer.Option(help="Markdown file to write.")] = (
-        paths.REPO_ROOT / "docs" / "data-dictionary.md"
+        config.REPO_ROOT / "docs" / "data-dictionary.md"
     ),
 ) -> None:
     """Regenerate the data dictionary from the tables a run wrote."""
-    from pipeline import dictionary
+    from pipeline.outputs import dictionary
 
     if not (data / "cases.parquet").exists():
         console.print(f"[red]no tables in {data}:[/red] run `probation run` first")
@@ -326,12 +334,6 @@ def docs(
     console.print(f"wrote {out}")
     if missing:
         console.print("[yellow]columns without a description:[/yellow] " + ", ".join(missing))
-
-
-def pl_lit(value: str):  # small helper so the CLI does not import polars at module load
-    import polars as pl
-
-    return pl.lit(value)
 
 
 def _print_accounts(accounts: list, title: str) -> None:
@@ -371,7 +373,7 @@ def main() -> None:
         raise
     except KeyboardInterrupt:
         console.print("interrupted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # an internal error: say so plainly, keep the detail for -v
         logging.getLogger("pipeline").debug("internal error", exc_info=True)
         console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}")

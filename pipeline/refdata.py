@@ -13,28 +13,19 @@ from functools import cache
 
 import polars as pl
 
-from pipeline.paths import REFERENCE_DIR
-
-KEY_QUESTIONS: tuple[str, ...] = tuple(
-    f"{standard}_{theme}"
-    for standard in ("assessment", "planning", "implementation", "reviewing")
-    for theme in ("engagement", "desistance", "safety")
-)
-"""The 12 case-supervision key questions, as contract column names (standard x lens)."""
-
-THEMES: tuple[str, ...] = ("engagement", "desistance", "safety")
-STANDARDS: tuple[str, ...] = ("assessment", "planning", "implementation", "reviewing")
+from pipeline.config import REFERENCE_DIR, Settings
+from pipeline.domain import KEY_QUESTIONS, NATIONAL, NATIONAL_SLUG
 
 
 class ReferenceDataError(ValueError):
     """A reference table is missing, malformed or inconsistent with another one."""
 
 
-def _read(name: str, **kwargs: object) -> pl.DataFrame:
+def _read(name: str) -> pl.DataFrame:
     path = REFERENCE_DIR / name
     if not path.exists():
         raise ReferenceDataError(f"reference table missing: {path}")
-    return pl.read_csv(path, infer_schema_length=0, **kwargs)  # all text; cast explicitly below
+    return pl.read_csv(path, infer_schema_length=0)  # all text; cast explicitly below
 
 
 def normalise_label(text: str) -> str:
@@ -91,8 +82,8 @@ def region_aliases() -> dict[str, str]:
 
 def region_slug(region: str) -> str:
     """The file-system slug of a canonical region (or 'england-and-wales' for the nation)."""
-    if region == "England and Wales":
-        return "england-and-wales"
+    if region == NATIONAL:
+        return NATIONAL_SLUG
     slugs = dict(regions().select("region", "slug").iter_rows())
     if region not in slugs:
         raise KeyError(f"not one of the 12 regions: {region!r}")
@@ -219,6 +210,29 @@ def sample_design() -> pl.DataFrame:
 
 
 @cache
+def sample_regional_rounds() -> list[tuple[str, dt.date, dt.date, dt.date, int]]:
+    """The 2023-framework regional inspections the generator lays out: region, fieldwork start
+    and end, publication date and cases (published where the status column says so)."""
+    df = _read("sample_regional_rounds.csv")
+    _check_regions(df, "region", "sample_regional_rounds.csv")
+    day = dt.date.fromisoformat
+    return [
+        (r, day(s), day(e), day(p), int(n))
+        for r, s, e, p, n in df.select(
+            "region", "fieldwork_start", "fieldwork_end", "publication_date", "n_cases"
+        ).iter_rows()
+    ]
+
+
+@cache
+def sample_dipp_sizes() -> dict[str, int]:
+    """Published dynamic-inspection sample sizes by region (the others are drawn)."""
+    df = _read("sample_dipp_sizes.csv")
+    _check_regions(df, "region", "sample_dipp_sizes.csv")
+    return {r: int(n) for r, n in df.select("region", "n_cases").iter_rows()}
+
+
+@cache
 def sample_region_effects() -> dict[str, float]:
     """Region logit offsets used by the generator (two anchored, the rest assumed)."""
     df = _read("sample_region_effects.csv")
@@ -260,11 +274,48 @@ def programmes() -> pl.DataFrame:
 
 
 @cache
-def settings() -> dict[str, str]:
-    """Configurable analysis settings (suppression threshold, rating rounding) with sources."""
-    return dict(_read("settings.csv").select("name", "value").iter_rows())
+def settings() -> Settings:
+    """The typed analysis settings (suppression threshold, confidence level, rating rounding),
+    loaded once from settings.csv; pass the object down rather than re-reading it."""
+    return Settings.from_mapping(dict(_read("settings.csv").select("name", "value").iter_rows()))
 
 
-def suppression_threshold() -> int:
-    """Smallest denominator a published cell may have (default 10)."""
-    return int(settings()["suppression_threshold"])
+def column_group(kind: str) -> tuple[str, ...]:
+    """Contract columns of one type (text, code, region, date, bool, answer), in contract order.
+
+    The validator's column groups come from here, so adding a column to contract_columns.csv
+    is enough for it to be read, normalised and checked.
+    """
+    df = contract_columns().filter(pl.col("type") == kind)
+    if df.height == 0:
+        raise ReferenceDataError(f"contract_columns.csv has no columns of type {kind!r}")
+    return tuple(df["column"].to_list())
+
+
+@cache
+def column_descriptions() -> dict[str, str]:
+    """Meaning of every output column that is not a contract column."""
+    return dict(_read("column_descriptions.csv").select("column", "description").iter_rows())
+
+
+@cache
+def rating_aliases() -> dict[str, str]:
+    """Lower-cased rating spellings -> the four canonical labels."""
+    return dict(_read("rating_aliases.csv").select("alias", "rating").iter_rows())
+
+
+def rating_rule_text(framework: str = "2023") -> str:
+    """The configured rating rule in words, generated from rating_bands.csv so that every text
+    quoting it (workbook notes, CLI help) changes when the bands are edited."""
+    bands = rating_bands().filter(pl.col("framework") == framework).sort("min_pct", descending=True)
+    if bands.height == 0:
+        return f"no rating bands are configured for framework {framework}"
+    rows = bands.select("rating", "min_pct").rows()
+    parts = [f"{pct:g}% or more {rating}" for rating, pct in rows[:-1]]
+    parts.append(f"below {rows[-2][1]:g}% {rows[-1][0]}" if len(rows) > 1 else rows[-1][0])
+    verified = "verified" if bool(bands["verified"].all()) else "not verified"
+    return (
+        "a standard takes the band of its lowest key question ("
+        + ", ".join(parts)
+        + f"); this rule is {verified} against HM Inspectorate of Probation's guidance"
+    )

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import clean, ingest, published, store, tables, tidy, validate
-from pipeline.paths import PROCESSED_DIR, RAW_DIR
-from pipeline.publication import write_publication
+from pipeline.analysis import tables
+from pipeline.config import PROCESSED_DIR, RAW_DIR
+from pipeline.outputs import contracts, database
+from pipeline.outputs.publication import write_publication
+from pipeline.stages import derive, ingest, published_figures, store, tidy, validate
 
 log = logging.getLogger(__name__)
 
@@ -52,78 +54,120 @@ class RunResult:
 StageCallback = Callable[[str], None]
 
 
+class _Timer:
+    """Times named stages (for the manifest) and tells the caller which one is running."""
+
+    def __init__(self, on_stage: StageCallback | None) -> None:
+        self.on_stage = on_stage
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.on_stage:
+            self.on_stage(name)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - t0, 3)
+        log.debug("stage %s took %.2fs", name, self.timings[name])
+
+
+@dataclass
+class _CaseTables:
+    cases: pl.DataFrame
+    answers: pl.DataFrame
+    inspections: pl.DataFrame
+
+
 def run_pipeline(
     raw_dir: Path = RAW_DIR,
     out_dir: Path = PROCESSED_DIR,
     on_stage: StageCallback | None = None,
 ) -> RunResult:
-    """Ingest -> validate -> clean -> tidy -> published figures -> tables -> store."""
-    timings: dict[str, float] = {}
+    """Ingest -> validate -> derive -> tidy -> published figures -> tables -> publish -> store."""
+    timer = _Timer(on_stage)
     started = dt.datetime.now(dt.UTC)
-
-    @contextmanager
-    def stage(name: str) -> Iterator[None]:
-        if on_stage:
-            on_stage(name)
-        t0 = time.perf_counter()
-        yield
-        timings[name] = round(time.perf_counter() - t0, 3)
-        log.debug("stage %s took %.2fs", name, timings[name])
-
-    with stage("ingest"):
+    with timer.stage("ingest"):
         reads = _ingest(raw_dir)
-    with stage("validate"):
+    with timer.stage("validate"):
         checked = validate.validate(reads)
         for read in reads:  # raw text is no longer needed: free it before the big tables
             read.frame = None
-    with stage("clean"):
-        derived = clean.derive(checked.accepted.lazy())
-    with stage("tidy"):
-        derived = derived.sort(*tidy.CASE_KEY).collect().lazy()  # sorted once, used twice
-        cases = tidy.cases_table(derived).collect()
-        answers = tidy.answers_table(derived).collect()
-        inspections = tidy.inspections_table(cases.lazy()).collect()
+    with timer.stage("derive"):
+        derived = derive.derive(checked.accepted.lazy())
+    with timer.stage("tidy"):
+        case_tables = _tidy(derived)
         checked.accepted = checked.accepted.clear()
         del derived
-    with stage("published"):
-        pub = published.read_published(raw_dir / ingest.PUBLISHED_SUBDIR, raw_dir)
-    with stage("tables"):
-        publication = tables.build_tables(cases, answers, inspections, pub.table)
+    with timer.stage("published"):
+        pub = published_figures.read_published(raw_dir / ingest.PUBLISHED_SUBDIR, raw_dir)
+    with timer.stage("tables"):
+        publication = tables.build_tables(
+            case_tables.cases, case_tables.answers, case_tables.inspections, pub.table
+        )
     stored = {
-        "cases": cases,
-        "answers": answers,
-        "inspections": inspections,
+        "cases": case_tables.cases,
+        "answers": case_tables.answers,
+        "inspections": case_tables.inspections,
         "rejected": checked.rejected,
         "published": pub.table,
         "published_rejected": pub.rejected,
     }
-    table_rows = {name: frame.height for name, frame in (stored | publication).items()}
-    del cases, answers, inspections
-    staging = store.begin(out_dir)
-    with stage("publish"):
-        publish_dir = staging / "tables"
-        write_publication(publication, publish_dir)
-    with stage("store"):
-        parquet = {}
-        for name in list(stored):
-            parquet[name] = staging / f"{name}.parquet"
-            store.write_parquet(stored.pop(name), parquet[name])
-        store.write_csv(checked.rejected, staging / "rejected.csv")
-        store.write_csv(pub.rejected, staging / "published_rejected.csv")
-        parquet |= {name: publish_dir / f"{name}.parquet" for name in publication}
-        store.build_duckdb(staging / "probation.duckdb", parquet)
+    del case_tables
+    with timer.stage("contracts"):
+        _check_contracts(stored, publication)
     result = RunResult(
         out_dir=out_dir,
         accounts=checked.accounts,
         published_accounts=pub.accounts,
         rejected_by_rule=checked.rejected_by_rule(),
         outputs=[],
-        timings=timings,
-        table_rows=table_rows,
+        timings=timer.timings,
+        table_rows={name: frame.height for name, frame in (stored | publication.tables).items()},
     )
+    staging = store.begin(out_dir)
+    _write_outputs(staging, stored, publication, timer)
     _write_manifest(staging / "manifest.json", raw_dir, out_dir, reads, result, started)
     result.outputs = store.commit(staging, out_dir)
     return result
+
+
+def _check_contracts(stored: dict[str, pl.DataFrame], publication: tables.Publication) -> None:
+    """Every table meets its declared contract, or the run stops before anything is written."""
+    threshold = publication.settings.suppression_threshold
+    contracts.check_case_tables(stored["cases"], stored["answers"])
+    contracts.check_tables(stored, contracts.STORED_KEYS, threshold)
+    contracts.check_tables(publication.tables, contracts.PUBLICATION_KEYS, threshold)
+
+
+def _tidy(derived: pl.LazyFrame) -> _CaseTables:
+    derived = derived.sort(*tidy.CASE_KEY).collect().lazy()  # sorted once, used twice
+    cases = tidy.cases_table(derived).collect()
+    answers = tidy.answers_table(derived).collect()
+    inspections = tidy.inspections_table(cases.lazy()).collect()
+    return _CaseTables(cases, answers, inspections)
+
+
+def _write_outputs(
+    staging: Path,
+    stored: dict[str, pl.DataFrame],
+    publication: tables.Publication,
+    timer: _Timer,
+) -> None:
+    """Publication tables and workbook, then case tables, quarantine files and the database.
+
+    Frames are written and released one by one, so memory does not hold two copies."""
+    publish_dir = staging / "tables"
+    with timer.stage("publish"):
+        write_publication(publication, publish_dir)
+    with timer.stage("store"):
+        store.write_csv(stored["rejected"], staging / "rejected.csv")
+        store.write_csv(stored["published_rejected"], staging / "published_rejected.csv")
+        parquet = {}
+        for name in list(stored):
+            parquet[name] = staging / f"{name}.parquet"
+            store.write_parquet(stored.pop(name), parquet[name])
+        parquet |= {name: publish_dir / f"{name}.parquet" for name in publication}
+        database.build_duckdb(staging / "probation.duckdb", parquet)
 
 
 def _ingest(raw_dir: Path) -> list[ingest.FileRead]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import sample
+from pipeline.synthetic import sample
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ def sample_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """`probation run` on the bundled sample plus the published figures; returns --out."""
     import shutil
 
-    from pipeline.paths import PUBLISHED_DIR
+    from pipeline.config import PUBLISHED_DIR
     from pipeline.run import run_pipeline
 
     raw = tmp_path_factory.mktemp("raw")

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import refdata
-from pipeline.refdata import KEY_QUESTIONS
+from pipeline.domain import KEY_QUESTIONS
 
 
 def valid_row(**overrides: str | None) -> dict[str, str | None]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import ingest, validate
+from pipeline.stages import ingest, validate
 from tests.helpers import rows_frame, valid_row
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -80,7 +80,7 @@ def test_a_200_mb_export(tmp_path: Path) -> None:
     code = (
         "import resource, sys, time, json\n"
         "from pathlib import Path\n"
-        "from pipeline import ingest, validate\n"
+        "from pipeline.stages import ingest, validate\n"
         "t = time.perf_counter()\n"
         "read = ingest.read_case_file(Path(sys.argv[1]))\n"
         "result = validate.validate([read])\n"

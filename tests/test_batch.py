@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import batch
-from pipeline.paths import NOTEBOOKS_DIR
+from pipeline.bulletins import batch
+from pipeline.config import NOTEBOOKS_DIR
 
 
 def test_unknown_region_is_rejected_before_anything_runs() -> None:
@@ -130,9 +130,9 @@ def test_disclosure_scan_over_figures_and_workbook(sample_run: Path, tmp_path: P
     import polars as pl
 
     from pipeline import refdata
-    from pipeline.publication import WORKBOOK_NAME
+    from pipeline.outputs.publication import WORKBOOK_NAME
 
-    threshold = refdata.suppression_threshold()
+    threshold = refdata.settings().suppression_threshold
     batch.run_bulletins(
         ["London"], workers=1, data_dir=sample_run, out_dir=tmp_path, national=False
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import bulletin
+from pipeline.bulletins import bulletin
 
 
 def test_region_names_and_aliases(sample_run: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import charts
+from pipeline.bulletins import charts, export, theme
 
 REGION = "North East"
 
@@ -54,10 +54,10 @@ def test_every_chart_is_valid_vega_lite_with_the_theme(tables: dict) -> None:
         spec = result.chart.to_dict(validate=True)  # raises on an invalid spec
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
         config = spec["config"]
-        assert config["font"] == charts.FONT, result.name
+        assert config["font"] == theme.FONT, result.name
         assert config["title"]["anchor"] == "start"
         assert config["axisX"]["grid"] is False and config["axisY"]["grid"] is True
-        assert config["range"]["category"] == charts.PALETTE
+        assert config["range"]["category"] == theme.PALETTE
         title = spec["title"]
         assert title["text"] and len(title["subtitle"]) == 2, result.name
         assert result.alt_text and result.finding in result.alt_text
@@ -104,7 +104,7 @@ def test_plotted_data_is_aggregated_and_small(tables: dict) -> None:
 
 def test_export_writes_five_files(tables: dict, tmp_path: Path) -> None:
     result = charts.unification_dumbbell(tables["unification"], REGION)
-    paths = charts.save_chart_set(result, tmp_path, cache_dir=tmp_path / "cache")
+    paths = export.save_chart_set(result, tmp_path, cache_dir=tmp_path / "cache")
     assert [p.name for p in paths] == [
         "unification.png",
         "unification.svg",
@@ -117,9 +117,9 @@ def test_export_writes_five_files(tables: dict, tmp_path: Path) -> None:
     width = int.from_bytes(png[16:20], "big")
     assert width > 2000, "print resolution"
     assert paths[1].read_text().lstrip().startswith("<svg")
-    assert json.loads(paths[2].read_text())["config"]["font"] == charts.FONT
+    assert json.loads(paths[2].read_text())["config"]["font"] == theme.FONT
     assert pl.read_csv(paths[3]).height == result.data.height
     assert result.finding in paths[4].read_text()
     # a second save of the same chart reuses the cached render, byte for byte
-    again = charts.save_chart_set(result, tmp_path / "again", cache_dir=tmp_path / "cache")
+    again = export.save_chart_set(result, tmp_path / "again", cache_dir=tmp_path / "cache")
     assert again[0].read_bytes() == png

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import dictionary
-from pipeline.paths import REPO_ROOT
+from pipeline.config import REPO_ROOT
+from pipeline.outputs import dictionary
 
 
 def test_every_output_column_is_described(sample_run: Path) -> None:

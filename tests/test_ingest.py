@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from pipeline import ingest
+from pipeline.stages import ingest
 from tests.helpers import rows_frame, valid_row, write_csv
 
 

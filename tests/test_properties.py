@@ -7,10 +7,13 @@ import tempfile
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import ingest, ratings, refdata, validate
+from pipeline import refdata
+from pipeline.analysis import ratings
+from pipeline.stages import ingest, validate
 from tests.helpers import valid_row, write_csv
 
 COLUMNS = refdata.contract_columns()["column"].to_list()
@@ -56,6 +59,7 @@ def export_rows(draw: st.DrawFn) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=export_rows())
 def test_validation_never_crashes_or_loses_rows(rows: list[dict]) -> None:

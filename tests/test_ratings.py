@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipeline import ratings
+from pipeline.analysis import ratings
 
 
 @pytest.mark.parametrize(

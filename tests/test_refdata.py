@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from pipeline import refdata
-from pipeline.paths import REFERENCE_DIR
-from pipeline.refdata import KEY_QUESTIONS
+from pipeline.config import REFERENCE_DIR
+from pipeline.domain import KEY_QUESTIONS
 
 
 def test_twelve_regions_with_unique_slugs() -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import bulletin, store
+from pipeline.bulletins import bulletin
 from pipeline.run import run_pipeline
+from pipeline.stages import store
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden_export.csv"
 
@@ -73,12 +74,13 @@ def test_a_killed_run_leaves_old_or_new_outputs_never_a_mix(
     assert "old" in outcomes, "no kill landed before the commit: the test proved nothing"
 
 
+@pytest.mark.slow
 def test_two_full_runs_are_byte_identical(
     sample_run: Path, sample_dir: Path, tmp_path: Path
 ) -> None:
     raw = tmp_path / "raw"
     shutil.copytree(sample_dir, raw / "sample")
-    from pipeline.paths import PUBLISHED_DIR
+    from pipeline.config import PUBLISHED_DIR
 
     shutil.copytree(PUBLISHED_DIR, raw / "published")
     again = tmp_path / "again"

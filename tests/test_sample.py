@@ -10,9 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import calibration, refdata, sample
-from pipeline.paths import SAMPLE_DIR
-from pipeline.refdata import KEY_QUESTIONS
+from pipeline import refdata
+from pipeline.config import SAMPLE_DIR
+from pipeline.domain import KEY_QUESTIONS, THEMES
+from pipeline.synthetic import calibration, sample
 
 SAFETY = [k for k in KEY_QUESTIONS if k.endswith("safety")]
 
@@ -115,9 +116,7 @@ def test_theme_and_era_ordering(default_cases: pl.DataFrame) -> None:
     core = default_cases.filter(pl.col("question_set") == "core")
     post = core.filter(pl.col("provider") == "PS")
     pre = core.filter(pl.col("provider") != "PS")
-    by_theme = {
-        t: _pct_yes(post, [k for k in KEY_QUESTIONS if k.endswith(t)]) for t in refdata.THEMES
-    }
+    by_theme = {t: _pct_yes(post, [k for k in KEY_QUESTIONS if k.endswith(t)]) for t in THEMES}
     assert by_theme["desistance"] > by_theme["engagement"] > by_theme["safety"]
     assert _pct_yes(pre, SAFETY) > _pct_yes(post, SAFETY) + 5
 

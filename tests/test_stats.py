@@ -12,7 +12,7 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from pipeline import stats
+from pipeline.analysis import stats
 
 RNG = np.random.default_rng(12345)
 N_RANDOM = 300

@@ -14,11 +14,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline import ratings, refdata, stats, tables
-from pipeline.paths import PUBLISHED_DIR
-from pipeline.publication import WORKBOOK_NAME
+from pipeline import refdata
+from pipeline.analysis import cells, disclosure, ratings, stats, tables
+from pipeline.config import PUBLISHED_DIR
+from pipeline.domain import NATIONAL
+from pipeline.outputs.publication import WORKBOOK_NAME
 
-THRESHOLD = refdata.suppression_threshold()
+THRESHOLD = refdata.settings().suppression_threshold
 
 
 def _table(run: Path, name: str) -> pl.DataFrame:
@@ -42,7 +44,7 @@ def test_trend_agrees_with_duckdb_sql(sample_run: Path) -> None:
         _table(sample_run, "kq_trend")
         .filter(
             pl.col("series") == "core",
-            pl.col("scope") == tables.NATIONAL,
+            pl.col("scope") == NATIONAL,
             pl.col("period_type") == "calendar_year",
         )
         .select("comparable_id", "period", "n_yes", "n_no", "n_na")
@@ -65,9 +67,9 @@ def test_percentages_and_wilson_columns(sample_run: Path) -> None:
 def test_cluster_columns_agree_with_the_reference_function(sample_run: Path) -> None:
     cases = pl.read_parquet(sample_run / "cases.parquet")
     answers = pl.read_parquet(sample_run / "answers.parquet")
-    context = tables.answers_in_context(cases.lazy(), answers.lazy()).collect()
+    context = cells.answers_in_context(cases.lazy(), answers.lazy()).collect()
     trend = _table(sample_run, "kq_trend").filter(
-        pl.col("scope") == tables.NATIONAL,
+        pl.col("scope") == NATIONAL,
         pl.col("period_type") == "programme",
         pl.col("n_inspections") >= 2,
     )
@@ -90,7 +92,7 @@ def test_cluster_columns_agree_with_the_reference_function(sample_run: Path) -> 
 
 def test_cluster_intervals_are_wider_than_wilson(sample_run: Path) -> None:
     national = _table(sample_run, "kq_trend").filter(
-        pl.col("scope") == tables.NATIONAL,
+        pl.col("scope") == NATIONAL,
         pl.col("period_type") == "programme",
         pl.col("ci_cluster_low").is_not_null(),
     )
@@ -103,7 +105,7 @@ def test_cluster_intervals_are_wider_than_wilson(sample_run: Path) -> None:
 
 def test_unification_table(sample_run: Path) -> None:
     unify = _table(sample_run, "unification")
-    national = unify.filter(pl.col("scope") == tables.NATIONAL)
+    national = unify.filter(pl.col("scope") == NATIONAL)
     assert national.height == 12 and not national["suppressed"].any()
     np.testing.assert_allclose(
         national["diff_pp"], national["pct_post"] - national["pct_pre"], atol=1e-9
@@ -142,7 +144,7 @@ def test_suppression_blanks_small_cells() -> None:
             "label": ["a", "b"],
         }
     )
-    out = tables.suppress(frame, 10)
+    out = disclosure.suppress(frame, 10)
     assert out["suppressed"].to_list() == [True, False]
     assert out.row(0, named=True) == {
         "n_yes": None,

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import ingest, validate
-from pipeline.refdata import KEY_QUESTIONS
+from pipeline.domain import KEY_QUESTIONS
+from pipeline.stages import ingest, validate
 from tests.helpers import valid_row, write_csv
 
 
@@ -216,3 +216,27 @@ def test_sample_normalises_to_the_generators_canonical_values(
     )
     assert got.height == want.height == result.accepted.height
     assert got.equals(want)
+
+
+def test_each_planted_row_is_rejected_for_the_rule_it_breaks(sample_dir: Path) -> None:
+    """The generator and the validator name rules from one list: a planted row's kind must
+    appear in its reasons (the counts matched while the names did not)."""
+    import json
+
+    from pipeline.domain import Rule
+
+    reads = ingest.read_case_files(ingest.find_case_files(sample_dir), sample_dir)
+    rejected = validate.validate(reads).rejected
+    reasons = {
+        (f, r): text
+        for f, r, text in rejected.select("source_file", "source_row", "reasons").iter_rows()
+    }
+    manifest = json.loads((sample_dir / "sample_manifest.json").read_text())
+    checked = 0
+    for name, info in manifest["files"].items():
+        for kind, rows in info["invalid_rows"].items():
+            assert kind in {r.value for r in Rule}, kind
+            for row in rows:
+                assert kind in reasons[(name, row)], (name, row, kind)
+                checked += 1
+    assert checked == rejected.height > 0

@@ -1,17 +1,20 @@
 """Publication outputs: the tables as Parquet and CSV under `tables/`, plus the data workbook.
 
-Only disclosure-controlled tables from `pipeline.tables` are written here; case-level data never
-is. CSV copies are formula-safe and carry the same columns as the workbook sheets.
+Only disclosure-controlled tables from `analysis.tables` are written here; case-level data never
+is. CSV copies are formula-safe and carry the same columns as the workbook sheets. Every text
+that quotes a rule (threshold, confidence level, rating bands) is generated from the settings
+the tables were built with and from the reference data, so it cannot go stale.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
-
-from pipeline import refdata, store
-from pipeline.workbook import TableSheet, write_workbook
+from pipeline import refdata
+from pipeline.analysis.tables import Publication
+from pipeline.config import Settings
+from pipeline.outputs.workbook import TableSheet, write_workbook
+from pipeline.stages import store
 
 WORKBOOK_NAME = "probation_inspection_tables.xlsx"
 
@@ -44,7 +47,7 @@ TABLE_INFO: dict[str, tuple[str, str]] = {
     "ratings": (
         "Standard ratings by the configured rule",
         "Each case-supervision standard rated by its lowest key question under the "
-        "80/65/50% bands. [note 7]",
+        "configured bands (see the note). [note 7]",
     ),
     "ratings_overall": (
         "Overall ratings",
@@ -59,8 +62,9 @@ TABLE_INFO: dict[str, tuple[str, str]] = {
 }
 
 
-def notes(threshold: int) -> list[str]:
+def notes(settings: Settings) -> list[str]:
     """The Notes sheet, numbered as referenced by the table descriptions."""
+    threshold, level = settings.suppression_threshold, settings.confidence_pct
     return [
         "Sufficiency is the percentage of applicable cases judged sufficient: yes / (yes + no). "
         "Not-applicable answers are counted (n_na) but leave the denominator. Only the core "
@@ -68,10 +72,10 @@ def notes(threshold: int) -> list[str]:
         f"Cells with fewer than {threshold} applicable answers are suppressed and shown as [c]. "
         "The 'synthetic' column is true where every answer in the cell comes from the "
         "generated sample.",
-        "95% intervals are Wilson score intervals. The cluster-aware interval allows for cases "
-        "in one inspection being alike: a cluster-robust (by inspection) variance gives a design "
-        "effect and an effective sample size, and a Wilson interval is drawn on that effective "
-        "size. It is not available where a cell holds a single inspection.",
+        f"{level} intervals are Wilson score intervals. The cluster-aware interval allows "
+        "for cases in one inspection being alike: a cluster-robust (by inspection) variance "
+        "gives a design effect and an effective sample size, and a Wilson interval is drawn on "
+        "that effective size. It is not available where a cell holds a single inspection.",
         "The dynamic inspection of public protection (2025-26) is a separate series ('dipp'): "
         "its sample is public-protection-focused and partly assessed by local assessors, so it "
         "is not pooled with core inspections.",
@@ -82,10 +86,8 @@ def notes(threshold: int) -> list[str]:
         "with standard errors clustered by inspection. It differs from the raw difference when "
         "the case mix differs between periods: CRCs supervised mostly low and medium risk "
         "cases, the NPS high risk ones, while a unified PDU sample mixes both.",
-        "Ratings use the commonly cited rule (a standard takes the band of its lowest key "
-        "question; 80% Outstanding, 65% Good, 50% Requires improvement, below 50% Inadequate), "
-        "which has NOT been verified against HM Inspectorate of Probation's guidance manuals; "
-        "the rule_verified column says so on every row. Overall ratings need every rated "
+        f"Ratings use the commonly cited rule: {refdata.rating_rule_text()}. "
+        "The rule_verified column says so on every row. Overall ratings need every rated "
         "standard of the framework and known score bands, which case data alone cannot give.",
         "Published ratings are real: HM Inspectorate of Probation inspection reports, press "
         "releases and annual reports, compiled with a source URL per figure in "
@@ -93,8 +95,9 @@ def notes(threshold: int) -> list[str]:
     ]
 
 
-def write_publication(tables: dict[str, pl.DataFrame], folder: Path) -> list[Path]:
+def write_publication(publication: Publication, folder: Path) -> list[Path]:
     """Write tables/<name>.parquet, tables/<name>.csv and the workbook; returns the paths."""
+    tables = publication.tables
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in tables.items():
@@ -113,7 +116,12 @@ def write_publication(tables: dict[str, pl.DataFrame], folder: Path) -> list[Pat
     if synthetic:
         title += " (SYNTHETIC SAMPLE - not official statistics)"
     write_workbook(
-        folder / WORKBOOK_NAME, sheets, title, synthetic, notes(refdata.suppression_threshold())
+        folder / WORKBOOK_NAME,
+        sheets,
+        title,
+        synthetic,
+        notes(publication.settings),
+        publication.settings,
     )
     written.append(folder / WORKBOOK_NAME)
     return written

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import published
-from pipeline.paths import PUBLISHED_DIR
+from pipeline.config import PUBLISHED_DIR
+from pipeline.stages import published_figures
 
-HEADER = ",".join(published.PUBLISHED_COLUMNS)
+HEADER = ",".join(published_figures.PUBLISHED_COLUMNS)
 
 
 def _write(tmp_path: Path, lines: list[str]) -> Path:
@@ -22,7 +22,7 @@ def _write(tmp_path: Path, lines: list[str]) -> Path:
 
 
 def _line(**values: str) -> str:
-    row = dict.fromkeys(published.PUBLISHED_COLUMNS, "")
+    row = dict.fromkeys(published_figures.PUBLISHED_COLUMNS, "")
     row.update(
         {
             "source_url": "https://example.org/r",
@@ -32,11 +32,11 @@ def _line(**values: str) -> str:
         }
     )
     row.update(values)
-    return ",".join(f'"{row[c]}"' for c in published.PUBLISHED_COLUMNS)
+    return ",".join(f'"{row[c]}"' for c in published_figures.PUBLISHED_COLUMNS)
 
 
 def test_real_compilation_is_fully_accepted() -> None:
-    result = published.read_published(PUBLISHED_DIR)
+    result = published_figures.read_published(PUBLISHED_DIR)
     assert result.rejected.height == 0
     assert result.table.height == 295
     assert not result.table["synthetic"].any()
@@ -58,7 +58,7 @@ def test_date_precision_is_kept(tmp_path: Path) -> None:
             _line(publication_date="2024-05-09", unit_name="Z PDU"),
         ],
     )
-    table = published.read_published(folder).table.sort("unit_name")
+    table = published_figures.read_published(folder).table.sort("unit_name")
     assert table["publication_date"].to_list() == ["2024", "2024-05", "2024-05-09"]
     assert table["publication_date_precision"].to_list() == ["year", "month", "day"]
 
@@ -68,7 +68,7 @@ def test_rating_labels_are_normalised(tmp_path: Path) -> None:
         tmp_path,
         [_line(rating="requires improvement"), _line(rating="RI"), _line(rating=" Inadequate ")],
     )
-    table = published.read_published(folder).table
+    table = published_figures.read_published(folder).table
     assert sorted(table["rating"].cast(pl.String)) == [
         "Inadequate",
         "Requires improvement",
@@ -88,7 +88,7 @@ def test_unknown_levels_and_ratings_are_quarantined(tmp_path: Path) -> None:
             _line(),
         ],
     )
-    result = published.read_published(folder)
+    result = published_figures.read_published(folder)
     assert result.table.height == 1
     assert result.rejected["reasons"].to_list() == [
         "unknown_code(level)",
@@ -99,3 +99,23 @@ def test_unknown_levels_and_ratings_are_quarantined(tmp_path: Path) -> None:
     ]
     [account] = result.accounts
     assert account["rows_read"] == account["rows_accepted"] + account["rows_rejected"] == 6
+
+
+def test_every_rating_column_shares_one_scale_worst_first(sample_run: Path) -> None:
+    """The rating enum was declared twice in opposite orders, so ORDER BY rating sorted the
+    published and the case-based tables in opposite directions."""
+    import duckdb
+
+    from pipeline.domain import RATING
+
+    expected = ["Inadequate", "Requires improvement", "Good", "Outstanding"]
+    for path in (sample_run / "published.parquet", sample_run / "tables" / "ratings.parquet"):
+        assert pl.read_parquet_schema(path)["rating"] == RATING, path.name
+    con = duckdb.connect(str(sample_run / "probation.duckdb"), read_only=True)
+    for table in ("published", "ratings", "published_ratings"):
+        rows = con.sql(
+            f"SELECT DISTINCT rating FROM {table} WHERE rating IS NOT NULL ORDER BY rating"
+        ).fetchall()
+        order = [r[0] for r in rows]
+        assert order == [r for r in expected if r in order], table
+    con.close()

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import charts, refdata
-from pipeline.charts import NATIONAL, ChartResult
+from pipeline import refdata
+from pipeline.bulletins import charts, export
+from pipeline.bulletins.charts import ChartResult
+from pipeline.config import FIGURES_DIR, PROCESSED_DIR
+from pipeline.domain import NATIONAL
 
 TABLES_NEEDED = ("kq_trend", "unification", "subgroups", "enquiries", "published_ratings")
 
@@ -94,9 +97,8 @@ class Bulletin:
         start, end = _year(period_start, "period_start"), _year(period_end, "period_end")
         if start > end:
             raise BulletinInputError(f"period_start {start} is after period_end {end}")
-        scopes = [NATIONAL] if canonical == NATIONAL else [canonical, NATIONAL]
-        if canonical == NATIONAL:
-            scopes = None  # the national overview shows every region
+        # the national overview shows every region
+        scopes = None if canonical == NATIONAL else [canonical, NATIONAL]
         return cls(
             canonical,
             start,
@@ -199,7 +201,7 @@ class Bulletin:
             raise BulletinInputError("no output_dir: pass one to Bulletin.load")
         if name not in self.saved:
             cache = self.output_dir.parent / ".chart-cache"
-            self.saved[name] = charts.save_chart_set(
+            self.saved[name] = export.save_chart_set(
                 self.chart(name), self.output_dir, cache_dir=cache
             )
         return self.saved[name]
@@ -234,8 +236,6 @@ def resolve_dirs(
 ) -> tuple[Path, Path]:
     """Parameter folders made absolute; empty means the project defaults (data/processed/ and
     figures/<region-slug>/), so a notebook runs the same from any working directory."""
-    from pipeline.paths import FIGURES_DIR, PROCESSED_DIR
-
     data = Path(data_dir).expanduser().resolve() if data_dir else PROCESSED_DIR
     slug = refdata.region_slug(resolve_region(region))
     out = Path(output_dir).expanduser().resolve() if output_dir else FIGURES_DIR / slug

@@ -12,8 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import refdata
-from pipeline.paths import REFERENCE_DIR
-from pipeline.publication import TABLE_INFO
+from pipeline.outputs.publication import TABLE_INFO
 
 STORED_TABLES = {
     "cases": "One row per accepted case: context, case mix and derived fields.",
@@ -28,8 +27,7 @@ STORED_TABLES = {
 def descriptions() -> dict[str, str]:
     """Column name -> meaning, from the two reference tables."""
     contract = dict(refdata.contract_columns().select("column", "description").iter_rows())
-    extra = pl.read_csv(REFERENCE_DIR / "column_descriptions.csv", infer_schema_length=0)
-    return {**contract, **dict(extra.iter_rows())}
+    return {**contract, **refdata.column_descriptions()}
 
 
 def table_schemas(processed_dir: Path) -> dict[str, dict[str, pl.DataType]]:
@@ -60,17 +58,12 @@ def undescribed(processed_dir: Path) -> list[str]:
 def _type(dtype: pl.DataType) -> str:
     if isinstance(dtype, pl.Enum):
         return "category: " + ", ".join(dtype.categories.to_list())
-    return {
-        pl.String: "text",
-        pl.Float64: "number",
-        pl.Int64: "whole number",
-        pl.Int32: "whole number",
-        pl.Int16: "whole number",
-        pl.Int8: "whole number",
-        pl.UInt32: "whole number",
-        pl.Boolean: "true/false",
-        pl.Date: "date",
-    }.get(dtype, str(dtype))
+    if dtype.is_integer():
+        return "whole number"
+    if dtype.is_float():
+        return "number"
+    names = {pl.String: "text", pl.Boolean: "true/false", pl.Date: "date"}
+    return next((label for kind, label in names.items() if dtype == kind), str(dtype))
 
 
 def render(processed_dir: Path) -> str:

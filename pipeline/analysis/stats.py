@@ -129,6 +129,22 @@ def cluster_wilson_interval(
     return wilson_interval(p_arr * n_arr, n_arr, z)
 
 
+def _average_marginal_effect(
+    x: np.ndarray, beta: np.ndarray, cov: np.ndarray, trials: np.ndarray
+) -> tuple[float, float]:
+    """Mean over cases of P(yes | group 1) - P(yes | group 0) (column 1 of `x` is the group),
+    and its delta-method standard error from the coefficient covariance `cov`."""
+    x1, x0 = x.copy(), x.copy()
+    x1[:, 1], x0[:, 1] = 1.0, 0.0
+    p1, p0 = special.expit(x1 @ beta), special.expit(x0 @ beta)
+    w = trials / trials.sum()
+    ame = float(np.sum(w * (p1 - p0)))
+    gradient = (w[:, None] * ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0)).sum(
+        axis=0
+    )
+    return ame, float(np.sqrt(gradient @ cov @ gradient))
+
+
 @dataclass(frozen=True)
 class AdjustedDifference:
     """Case-mix-adjusted difference in sufficiency (percentage points, 0-1 scale here)."""
@@ -155,13 +171,11 @@ def adjusted_difference(
     """Logistic regression of sufficiency on a 0/1 group indicator plus case-mix dummies, with
     standard errors clustered by inspection; returns the average marginal effect of the group.
 
-    Rows may be single cases (`trials` omitted, `successes` 0/1) or covariate patterns within
-    an inspection (`successes` of `trials`); both give the same estimates, so ten million
-    answers collapse to a few thousand rows. The marginal effect is the mean over cases of
-    P(yes | group = 1, case mix) - P(yes | group = 0, case mix): the difference there would be
-    if both periods had the same mix of cases. Its standard error is the delta method with the
-    cluster-robust covariance, using the usual small-sample factor G/(G-1) (N-1)/(N-K) with N
-    counted in cases, as for a case-level fit.
+    Rows may be single cases (`trials` omitted) or covariate patterns within an inspection
+    (`successes` of `trials`); both give the same estimates. The marginal effect is the mean
+    over cases of P(yes | group 1, case mix) - P(yes | group 0, case mix): the difference if
+    both periods had the same cases. Its standard error is the delta method with the
+    cluster-robust covariance and the small-sample factor G/(G-1) (N-1)/(N-K), N in cases.
     """
     import statsmodels.api as sm
 
@@ -192,15 +206,7 @@ def adjusted_difference(
     correction = n_clusters / (n_clusters - 1) * (n_cases - 1) / (n_cases - k)
     beta = np.asarray(fit.params)
     cov = np.asarray(fit.cov_params()) * correction
-    x1, x0 = x.copy(), x.copy()
-    x1[:, 1], x0[:, 1] = 1.0, 0.0
-    p1, p0 = special.expit(x1 @ beta), special.expit(x0 @ beta)
-    w = trials / trials.sum()
-    ame = float(np.sum(w * (p1 - p0)))
-    gradient = (w[:, None] * ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0)).sum(
-        axis=0
-    )
-    se = float(np.sqrt(gradient @ cov @ gradient))
+    ame, se = _average_marginal_effect(x, beta, cov, trials)
     converged = bool(getattr(fit, "converged", True)) and bool(np.all(np.isfinite(beta)))
     return AdjustedDifference(
         difference=ame,

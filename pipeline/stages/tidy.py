@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline import refdata
-from pipeline.refdata import KEY_QUESTIONS
+from pipeline.domain import KEY_QUESTIONS, MULTIPLE_REGIONS, NATIONAL, STANDARDS, THEMES
 
 CASE_KEY = ("inspection_id", "case_id")
 
@@ -56,8 +56,8 @@ def answers_table(derived: pl.LazyFrame) -> pl.LazyFrame:
                 .cast(pl.String)
                 .replace_strict(codes, default=None, return_dtype=pl.String)
                 .alias("kq_code"),
-                pl.lit(info["standard"], dtype=pl.Enum(list(refdata.STANDARDS))).alias("standard"),
-                pl.lit(info["theme"], dtype=pl.Enum(list(refdata.THEMES))).alias("theme"),
+                pl.lit(info["standard"], dtype=pl.Enum(list(STANDARDS))).alias("standard"),
+                pl.lit(info["theme"], dtype=pl.Enum(list(THEMES))).alias("theme"),
                 pl.lit(info["comparable_id"]).alias("comparable_id"),
                 "answer",
             )
@@ -70,10 +70,10 @@ def inspections_table(cases: pl.LazyFrame) -> pl.LazyFrame:
     'Multiple regions' where a pre-2021 footprint spans several of today's regions."""
     region = (
         pl.when(pl.col("inspection_type").first() == "national")
-        .then(pl.lit("England and Wales"))
+        .then(pl.lit(NATIONAL))
         .when(pl.col("region").n_unique() == 1)
         .then(pl.col("region").first().cast(pl.String))
-        .otherwise(pl.lit("Multiple regions"))
+        .otherwise(pl.lit(MULTIPLE_REGIONS))
     )
     return (
         cases.group_by("inspection_id")

@@ -21,14 +21,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipeline import refdata
-from pipeline.paths import FIGURES_DIR, NOTEBOOKS_DIR, PROCESSED_DIR
+from pipeline.config import FIGURES_DIR, NOTEBOOKS_DIR, PROCESSED_DIR
+from pipeline.domain import NATIONAL
 
 log = logging.getLogger(__name__)
 
 KERNEL_NAME = "probation"
 REGIONAL_NOTEBOOK = "regional_bulletin.ipynb"
 NATIONAL_NOTEBOOK = "national_overview.ipynb"
-NATIONAL = "England and Wales"
 KERNEL_START_ERRORS = (
     "Kernel died before replying",
     "kernel_info",
@@ -81,10 +81,14 @@ def select_regions(requested: list[str] | None) -> list[str]:
     if not requested or [r.lower() for r in requested] == ["all"]:
         return names
     aliases = refdata.region_aliases()
-    chosen, unknown = [], []
+    chosen: list[str] = []
+    unknown: list[str] = []
     for item in requested:
         canonical = aliases.get(refdata.normalise_label(item))
-        (chosen if canonical else unknown).append(canonical or item)
+        if canonical:
+            chosen.append(canonical)
+        else:
+            unknown.append(item)
     if unknown:
         raise BatchInputError(
             "not one of the 12 regions: "
@@ -120,6 +124,53 @@ def check_kernel(kernel_name: str) -> None:
         )
 
 
+def _region_log(folder: Path) -> tuple[logging.Logger, logging.Handler]:
+    """Papermill's log (cell output included) into the region's bulletin.log, not the console."""
+    handler = logging.FileHandler(folder / "bulletin.log", mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    pm_log = logging.getLogger("papermill")
+    pm_log.addHandler(handler)
+    pm_log.setLevel(logging.INFO)
+    pm_log.propagate = False
+    return pm_log, handler
+
+
+def _execute(
+    notebook: str, executed: Path, parameters: dict, kernel_name: str, retries: int
+) -> tuple[str, int]:
+    """Run the notebook, retrying once when the kernel fails to start; returns the error text
+    (empty on success) and the number of attempts."""
+    import papermill
+
+    pm_log = logging.getLogger("papermill")
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            papermill.execute_notebook(
+                notebook,
+                str(executed),
+                parameters=parameters,
+                kernel_name=kernel_name,
+                cwd=str(Path(notebook).parent),
+                progress_bar=False,
+                log_output=True,
+                kernel_manager_class=ipc_kernel_manager(),
+                start_timeout=30,
+            )
+            return "", attempts
+        except Exception as exc:  # a failed region is reported, never fatal to the batch
+            error = (
+                f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
+                if str(exc).strip()
+                else type(exc).__name__
+            )
+            kernel_start = any(marker in str(exc) for marker in KERNEL_START_ERRORS)
+            pm_log.error("attempt %d failed: %s", attempts, error)
+            if not (kernel_start and attempts <= retries):
+                return error, attempts
+
+
 def run_notebook(
     notebook: str,
     region: str,
@@ -129,48 +180,14 @@ def run_notebook(
     retries: int = 1,
 ) -> JobResult:
     """Execute one notebook with papermill and render it to HTML (runs in a worker process)."""
-    import papermill
-
     slug = refdata.region_slug(region)
     folder = Path(out_dir) / slug
     folder.mkdir(parents=True, exist_ok=True)
-    log_path = folder / "bulletin.log"
-    handler = logging.FileHandler(log_path, mode="w")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    pm_log = logging.getLogger("papermill")
-    pm_log.addHandler(handler)
-    pm_log.setLevel(logging.INFO)
-    pm_log.propagate = False  # cell output goes to the region's log, not the console
+    pm_log, handler = _region_log(folder)
     executed = folder / Path(notebook).name
     started = time.perf_counter()
-    attempts, error = 0, ""
     try:
-        while True:
-            attempts += 1
-            try:
-                papermill.execute_notebook(
-                    notebook,
-                    str(executed),
-                    parameters=parameters,
-                    kernel_name=kernel_name,
-                    cwd=str(Path(notebook).parent),
-                    progress_bar=False,
-                    log_output=True,
-                    kernel_manager_class=ipc_kernel_manager(),
-                    start_timeout=30,
-                )
-                error = ""
-                break
-            except Exception as exc:  # a failed region is reported, never fatal to the batch
-                error = (
-                    f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
-                    if str(exc).strip()
-                    else type(exc).__name__
-                )
-                kernel_start = any(marker in str(exc) for marker in KERNEL_START_ERRORS)
-                pm_log.error("attempt %d failed: %s", attempts, error)
-                if not (kernel_start and attempts <= retries):
-                    break
+        error, attempts = _execute(notebook, executed, parameters, kernel_name, retries)
         if not error:
             render_html(executed, folder / "bulletin.html")
     finally:
@@ -199,6 +216,53 @@ def render_html(notebook: Path, target: Path) -> None:
     target.write_text(body, encoding="utf-8")
 
 
+def _jobs(
+    chosen: list[str],
+    national: bool,
+    data_dir: Path,
+    out_dir: Path,
+    notebooks_dir: Path,
+    extra: dict,
+    per_region: dict[str, dict],
+) -> list[tuple[str, str, dict]]:
+    """(notebook, region, parameters) for every requested bulletin."""
+
+    def params(region: str) -> dict:
+        return {
+            "region": region,
+            "data_dir": str(Path(data_dir).resolve()),
+            "output_dir": str((Path(out_dir) / refdata.region_slug(region)).resolve()),
+            **extra,
+            **per_region.get(region, {}),
+        }
+
+    jobs = [(str(notebooks_dir / REGIONAL_NOTEBOOK), r, params(r)) for r in chosen]
+    if national:
+        jobs.append((str(notebooks_dir / NATIONAL_NOTEBOOK), NATIONAL, params(NATIONAL)))
+    return jobs
+
+
+def _run_pool(jobs: list[tuple[str, str, dict]], workers: int, out_dir: Path, kernel: str) -> list:
+    """Run the jobs in spawned worker processes; a worker that dies is a failed region."""
+    results: list[JobResult] = []
+    # spawn, not fork: the parent has Polars' thread pool loaded, and forking it can deadlock
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {
+            pool.submit(run_notebook, nb, region, params, str(out_dir), kernel): region
+            for nb, region, params in jobs
+        }
+        for future in as_completed(futures):
+            try:
+                results.append(future.result())
+            except Exception as exc:  # the worker itself died
+                region = futures[future]
+                slug = refdata.region_slug(region)
+                error = f"{type(exc).__name__}: {exc}"
+                results.append(JobResult(region, slug, "", "failed", 0.0, 1, error))
+    return results
+
+
 def run_bulletins(
     regions: list[str] | None = None,
     workers: int | None = None,
@@ -213,67 +277,21 @@ def run_bulletins(
     """Run every requested region's bulletin plus the national overview; never raises for a
     failing region (see the results), only for input that stops the batch from starting."""
     chosen = select_regions(regions)
-    regional_nb = notebooks_dir / REGIONAL_NOTEBOOK
-    national_nb = notebooks_dir / NATIONAL_NOTEBOOK
-    for nb in (regional_nb, national_nb):
+    for nb in (notebooks_dir / REGIONAL_NOTEBOOK, notebooks_dir / NATIONAL_NOTEBOOK):
         if not nb.exists():
             raise BatchInputError(f"notebook not found: {nb}")
     if not (Path(data_dir) / "tables" / "kq_trend.parquet").exists():
         raise BatchInputError(f"no tables in {data_dir}/tables: run `probation run` first")
-    extra = dict(extra_parameters or {})
     per_region = {select_regions([r])[0]: p for r, p in (region_parameters or {}).items()}
-    jobs = []
-    for region in chosen:
-        params = {
-            "region": region,
-            "data_dir": str(Path(data_dir).resolve()),
-            "output_dir": str((Path(out_dir) / refdata.region_slug(region)).resolve()),
-            **extra,
-            **per_region.get(region, {}),
-        }
-        jobs.append((str(regional_nb), region, params))
-    if national:
-        jobs.append(
-            (
-                str(national_nb),
-                NATIONAL,
-                {
-                    "region": NATIONAL,
-                    "data_dir": str(Path(data_dir).resolve()),
-                    "output_dir": str((Path(out_dir) / refdata.region_slug(NATIONAL)).resolve()),
-                    **extra,
-                },
-            )
-        )
+    jobs = _jobs(
+        chosen, national, data_dir, out_dir, notebooks_dir, dict(extra_parameters or {}), per_region
+    )
     for notebook, _, params in jobs:
         check_parameters(Path(notebook), params)
     check_kernel(kernel_name)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    results: list[JobResult] = []
-    # spawn, not fork: the parent has Polars' thread pool loaded, and forking it can deadlock
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {
-            pool.submit(run_notebook, nb, region, params, str(out_dir), kernel_name): region
-            for nb, region, params in jobs
-        }
-        for future in as_completed(futures):
-            try:
-                results.append(future.result())
-            except Exception as exc:  # the worker itself died
-                region = futures[future]
-                results.append(
-                    JobResult(
-                        region,
-                        refdata.region_slug(region),
-                        "",
-                        "failed",
-                        0.0,
-                        1,
-                        f"{type(exc).__name__}: {exc}",
-                    )
-                )
+    results = _run_pool(jobs, workers, out_dir, kernel_name)
     order = {r: i for i, r in enumerate([*chosen, NATIONAL])}
     results.sort(key=lambda r: order.get(r.region, 99))
     write_summary(results, Path(out_dir) / "bulletins_summary.csv")

@@ -194,6 +194,77 @@ def _read_parquet(path: Path) -> tuple[list[str], pl.DataFrame]:
     return frame.columns, frame
 
 
+def _parse(path: Path, result: FileRead) -> tuple[list[str], pl.DataFrame, int]:
+    """Header, body (text) and the number of rows above the header, by file type."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        header, body, result.encoding, offset = _read_csv(path)
+        return header, body, offset
+    if suffix == ".xlsx":
+        header, body, result.sheet, offset = _read_xlsx(path)
+        return header, body, offset
+    if suffix == ".parquet":
+        header, body = _read_parquet(path)
+        return header, body, 0
+    raise ValueError("not a CSV, XLSX or Parquet file")
+
+
+def _header_problem(display: str, header: list[str], mapped: list[str]) -> str | None:
+    """Why the header makes the file unusable (duplicated or missing columns), or None."""
+    duplicates = sorted({m for m in mapped if m and mapped.count(m) > 1})
+    if duplicates:
+        return (
+            f"{display}: the same column appears more than once after header matching: "
+            f"{', '.join(duplicates)}"
+        )
+    missing = [c for c in refdata.required_columns() if c not in mapped]
+    if missing:
+        found = ", ".join(repr(h) for h in header if h) or "none"
+        return (
+            f"{display}: missing required column(s): {', '.join(missing)}. Columns found: {found}"
+        )
+    return None
+
+
+def _contract_frame(
+    body: pl.DataFrame, mapped: list[str], ragged: pl.Series | None, display: str, result: FileRead
+) -> pl.DataFrame:
+    """The contract's columns (absent optional ones empty) with provenance, as text."""
+    contract = refdata.contract_columns()["column"].to_list()
+    known = {*contract, "synthetic"}
+    body = body.rename(dict(zip(body.columns, mapped, strict=True)))
+    flags = ragged if ragged is not None else pl.repeat(False, body.height, dtype=pl.Boolean)
+    frame = (
+        body.select([c for c in mapped if c in known])
+        .with_columns(pl.all().cast(pl.String))
+        .with_columns(flags.alias("_ragged"))
+    )
+    absent = [c for c in (*contract, "synthetic") if c not in frame.columns]
+    frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in absent)
+    return frame.select(
+        pl.lit(display).alias("source_file"),
+        pl.lit(result.sheet, dtype=pl.String).alias("sheet"),
+        *contract,
+        "synthetic",
+        "_ragged",
+    )
+
+
+def _drop_blank_rows(frame: pl.DataFrame, result: FileRead) -> pl.DataFrame:
+    """Rows that are entirely blank (trailing rows a spreadsheet leaves behind) are not records."""
+    contract = refdata.contract_columns()["column"].to_list()
+    blank = pl.all_horizontal(
+        pl.col([*contract, "synthetic"]).str.strip_chars().fill_null("") == ""
+    )
+    n_blank = frame.select(blank.sum()).item()
+    if n_blank:
+        log.info("%s: %d blank row(s) skipped", result.display_name, n_blank)
+        result.rows_read -= n_blank
+        result.blank_rows = n_blank
+        return frame.filter(~blank)
+    return frame
+
+
 def read_case_file(path: Path, raw_dir: Path | None = None) -> FileRead:
     """Read one case file into text columns with canonical names and provenance.
 
@@ -202,84 +273,29 @@ def read_case_file(path: Path, raw_dir: Path | None = None) -> FileRead:
     """
     display = path.relative_to(raw_dir).as_posix() if raw_dir else path.name
     result = FileRead(path=path, display_name=display)
-    suffix = path.suffix.lower()
     try:
-        offset = 0  # rows above the header (titles, merged cells) are not records
-        if suffix == ".csv":
-            header, body, result.encoding, offset = _read_csv(path)
-        elif suffix == ".xlsx":
-            header, body, result.sheet, offset = _read_xlsx(path)
-        elif suffix == ".parquet":
-            header, body = _read_parquet(path)
-        else:
-            result.error = f"{display}: not a CSV, XLSX or Parquet file"
-            return result
+        # rows above the header (titles, merged cells) are not records
+        header, body, offset = _parse(path, result)
     except Exception as exc:  # any reader failure is a property of the file, not a crash
         result.error = f"{display}: could not be read ({type(exc).__name__}: {_short(exc)})"
         return result
-
     result.rows_read = body.height
     if not header:
         result.error = f"{display}: empty file (no header row)"
         return result
     ragged = body["_ragged"] if "_ragged" in body.columns else None
-    if ragged is not None:
-        body = body.drop("_ragged")
+    body = body.drop("_ragged", strict=False)
     mapped = [canonical_header(h) for h in header]
-    duplicates = sorted({m for m in mapped if m and mapped.count(m) > 1})
-    if duplicates:
-        result.error = (
-            f"{display}: the same column appears more than once after header matching: "
-            f"{', '.join(duplicates)}"
-        )
+    result.error = _header_problem(display, header, mapped)
+    if result.error:
         return result
-    required = refdata.required_columns()
-    missing = [c for c in required if c not in mapped]
-    if missing:
-        found = ", ".join(repr(h) for h in header if h) or "none"
-        result.error = (
-            f"{display}: missing required column(s): {', '.join(missing)}. Columns found: {found}"
-        )
-        return result
-
-    contract = refdata.contract_columns()["column"].to_list()
-    known = set(contract) | {"synthetic"}
+    known = {*refdata.contract_columns()["column"].to_list(), "synthetic"}
     result.unmapped_columns = [h for h, m in zip(header, mapped, strict=True) if m not in known]
-    body = body.rename(dict(zip(body.columns, mapped, strict=True)))
-    keep = [c for c in mapped if c in known]
-    frame = (
-        body.select(keep)
-        .with_columns(pl.all().cast(pl.String))
-        .with_columns(
-            (
-                ragged if ragged is not None else pl.repeat(False, body.height, dtype=pl.Boolean)
-            ).alias("_ragged")
-        )
+    frame = _contract_frame(body, mapped, ragged, display, result).with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + 2 + offset).alias("source_row")
     )
-    for column in contract:  # optional columns absent from the file are simply empty
-        if column not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    if "synthetic" not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("synthetic"))
-    frame = frame.select(
-        pl.lit(display).alias("source_file"),
-        pl.lit(result.sheet, dtype=pl.String).alias("sheet"),
-        (pl.int_range(pl.len(), dtype=pl.Int64) + 2 + offset).alias("source_row"),
-        *contract,
-        "synthetic",
-        "_ragged",
-    )
-    # Rows that are entirely blank (trailing rows a spreadsheet leaves behind) are not records.
-    blank = pl.all_horizontal(
-        pl.col([*contract, "synthetic"]).str.strip_chars().fill_null("") == ""
-    )
-    n_blank = frame.select(blank.sum()).item()
-    if n_blank:
-        log.info("%s: %d blank row(s) skipped", display, n_blank)
-        frame = frame.filter(~blank)
-        result.rows_read -= n_blank
-        result.blank_rows = n_blank
-    result.frame = frame
+    frame = frame.select("source_file", "sheet", "source_row", pl.exclude(PROVENANCE))
+    result.frame = _drop_blank_rows(frame, result)
     return result
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from pipeline import clean
+from pipeline.stages import derive
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ from pipeline import clean
     ],
 )
 def test_financial_year(date: dt.date, fy: str) -> None:
-    assert pl.select(clean.financial_year(pl.lit(date))).item() == fy
+    assert pl.select(derive.financial_year(pl.lit(date))).item() == fy
 
 
 def _derive(**row: object) -> dict:
@@ -33,7 +33,7 @@ def _derive(**row: object) -> dict:
     }
     base.update(row)
     frame = pl.DataFrame([base], schema_overrides={"publication_date": pl.Date})
-    return clean.derive(frame.lazy()).collect().row(0, named=True)
+    return derive.derive(frame.lazy()).collect().row(0, named=True)
 
 
 def test_era_turns_on_unification_day() -> None:

@@ -1,4 +1,4 @@
-"""Clean and derive: analysis fields computed once from accepted, normalised case records.
+"""Derive: analysis fields computed once from accepted, normalised case records.
 
 Periods follow UK official-statistics conventions: the financial year runs April to March and is
 labelled '2021-22'. Every period is taken from the fieldwork start (when the practice was seen);
@@ -10,8 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline import refdata
-
-ERA = pl.Enum(["pre_unification", "post_unification"])
+from pipeline.domain import ERA
 
 
 def _programme() -> pl.Expr:

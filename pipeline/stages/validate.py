@@ -17,30 +17,38 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipeline import refdata
-from pipeline.ingest import PROVENANCE, FileRead
-from pipeline.refdata import KEY_QUESTIONS
+from pipeline.domain import ANSWER, KEY_QUESTIONS, Rule
+from pipeline.stages.ingest import PROVENANCE, FileRead
 
-ANSWER = pl.Enum(["yes", "no", "na"])
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 UK_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
 SERIAL_DATE = r"^\d{1,6}(?:\.0+)?$"
-ANSWER_COLUMNS = (*KEY_QUESTIONS, "da_enquiry", "cs_enquiry")
-DATE_COLUMNS = ("fieldwork_start", "fieldwork_end", "publication_date", "start_date")
-BOOL_COLUMNS = ("da_concern", "cs_concern")
-CODED_COLUMNS = (
-    "inspection_type",
-    "framework",
-    "provider",
-    "case_type",
-    "question_set",
-    "rosh",
-    "mappa_level",
-    "gender",
-    "ethnicity",
-    "age_band",
-)
-TEXT_COLUMNS = ("inspection_id", "unit_name", "case_id")
+
+
+def text_columns() -> tuple[str, ...]:
+    """Free-text contract columns (ids and names), from contract_columns.csv."""
+    return refdata.column_group("text")
+
+
+def coded_columns() -> tuple[str, ...]:
+    """Coded contract columns (values listed in codes.csv)."""
+    return refdata.column_group("code")
+
+
+def date_columns() -> tuple[str, ...]:
+    """Date contract columns."""
+    return refdata.column_group("date")
+
+
+def bool_columns() -> tuple[str, ...]:
+    """True/false contract columns."""
+    return refdata.column_group("bool")
+
+
+def answer_columns() -> tuple[str, ...]:
+    """Yes/no/not-applicable contract columns: the key questions and the enquiries."""
+    return refdata.column_group("answer")
 
 
 class AccountingError(RuntimeError):
@@ -152,12 +160,12 @@ def _norm_date(column: str) -> pl.Expr:
 
 def normalised_columns() -> dict[str, pl.Expr]:
     """Canonical column -> expression giving its normalised value from the raw text."""
-    exprs: dict[str, pl.Expr] = {c: _clean(c) for c in TEXT_COLUMNS}
+    exprs: dict[str, pl.Expr] = {c: _clean(c) for c in text_columns()}
     exprs["region"] = _norm_region()
-    exprs.update({c: _norm_code(c) for c in CODED_COLUMNS})
-    exprs.update({c: _norm_date(c) for c in DATE_COLUMNS})
-    exprs.update({c: _norm_bool(c) for c in BOOL_COLUMNS})
-    exprs.update({c: _norm_answer(c) for c in ANSWER_COLUMNS})
+    exprs.update({c: _norm_code(c) for c in coded_columns()})
+    exprs.update({c: _norm_date(c) for c in date_columns()})
+    exprs.update({c: _norm_bool(c) for c in bool_columns()})
+    exprs.update({c: _norm_answer(c) for c in answer_columns()})
     return exprs
 
 
@@ -222,38 +230,51 @@ def _by_distinct_values(
 def rule_flags() -> dict[str, pl.Expr]:
     """Every row rule of the contract as a boolean expression (True = the row fails it).
 
-    Keys are the reason text written to the quarantine file. Evaluated on a frame holding the
-    raw text columns and the normalised columns prefixed `n__`. Flags are cheap to compute for
-    every row; reason text is only built for the few rows that fail.
+    Keys are the reason text written to the quarantine file (names from `domain.Rule`).
+    Evaluated on a frame holding the raw text columns and the normalised columns prefixed
+    `n__`. Flags are cheap to compute for every row; reason text is only built for the few
+    rows that fail.
     """
-    contract = refdata.contract_columns()
+    return {**_column_flags(), **{str(rule): expr for rule, expr in _row_flags().items()}}
+
+
+def _column_flags() -> dict[str, pl.Expr]:
+    """Missing required values, unparseable dates and unknown codes, per column."""
     required = set(refdata.required_columns())
-    unification = refdata.unification_date()
+    dates = set(date_columns())
+    coded = {*coded_columns(), *answer_columns(), *bool_columns(), "region"}
     flags: dict[str, pl.Expr] = {}
-    for column in contract["column"]:
+    for column in refdata.contract_columns()["column"]:
         normalised = pl.col(f"n__{column}")
         if column in required:
-            flags[f"missing_value({column})"] = ~_present(column)
-        if column in DATE_COLUMNS:
-            flags[f"unparseable_date({column})"] = _present(column) & normalised.is_null()
-        elif column in (*CODED_COLUMNS, *ANSWER_COLUMNS, *BOOL_COLUMNS, "region"):
-            flags[f"unknown_code({column})"] = _present(column) & normalised.is_null()
+            flags[Rule.MISSING_VALUE.on(column)] = ~_present(column)
+        if column in dates:
+            flags[Rule.UNPARSEABLE_DATE.on(column)] = _present(column) & normalised.is_null()
+        elif column in coded:
+            flags[Rule.UNKNOWN_CODE.on(column)] = _present(column) & normalised.is_null()
+    return flags
+
+
+def _row_flags() -> dict[Rule, pl.Expr]:
+    """Rules that look at several columns of a row, or at other rows (duplicates)."""
+    unification = refdata.unification_date()
     start, fw_start, fw_end = (
         pl.col(f"n__{c}") for c in ("start_date", "fieldwork_start", "fieldwork_end")
     )
-    flags["start_date_after_fieldwork_end"] = (start > fw_end).fill_null(False)
-    flags["fieldwork_start_after_end"] = (fw_start > fw_end).fill_null(False)
     provider = pl.col("n__provider")
-    flags["provider_inconsistent_with_dates"] = (
-        (provider.is_in(["CRC", "NPS"]) & (fw_start >= unification))
-        | ((provider == "PS") & (fw_start < unification))
-    ).fill_null(False)
-    flags["no_key_question_answered"] = ~pl.any_horizontal(_present(k) for k in KEY_QUESTIONS)
-    flags["wrong_number_of_fields"] = pl.col("_ragged").fill_null(False)
     key = ["n__inspection_id", "n__case_id"]
     key_ok = pl.col("n__inspection_id").is_not_null() & pl.col("n__case_id").is_not_null()
-    flags["duplicate_case"] = key_ok & (pl.col("_order") != pl.col("_order").min().over(key))
-    return flags
+    return {
+        Rule.START_DATE_AFTER_FIELDWORK_END: (start > fw_end).fill_null(False),
+        Rule.FIELDWORK_START_AFTER_END: (fw_start > fw_end).fill_null(False),
+        Rule.PROVIDER_INCONSISTENT_WITH_DATES: (
+            (provider.is_in(["CRC", "NPS"]) & (fw_start >= unification))
+            | ((provider == "PS") & (fw_start < unification))
+        ).fill_null(False),
+        Rule.NO_KEY_QUESTION_ANSWERED: ~pl.any_horizontal(_present(k) for k in KEY_QUESTIONS),
+        Rule.WRONG_NUMBER_OF_FIELDS: pl.col("_ragged").fill_null(False),
+        Rule.DUPLICATE_CASE: key_ok & (pl.col("_order") != pl.col("_order").min().over(key)),
+    }
 
 
 def _reason_text(flag_names: list[str]) -> pl.Expr:
@@ -264,7 +285,7 @@ def _reason_text(flag_names: list[str]) -> pl.Expr:
             pl.format(
                 "duplicate_case(first: {} row {})", pl.col("_first_file"), pl.col("_first_row")
             )
-            if name == "duplicate_case"
+            if name == Rule.DUPLICATE_CASE
             else pl.lit(name)
         )
         parts.append(pl.when(pl.col(f"f__{i}")).then(text))
@@ -287,10 +308,9 @@ def typed_accepted(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.select(*PROVENANCE, *casts, synthetic.alias("synthetic"))
 
 
-def validate(reads: list[FileRead]) -> ValidationResult:
-    """Split readable records into accepted (normalised) and rejected (with every reason)."""
+def _records(reads: list[FileRead]) -> pl.DataFrame:
+    """Every readable record as text, in file-then-row order (an empty frame if none)."""
     contract = refdata.contract_columns()["column"].to_list()
-    usable = [r.frame for r in reads if r.frame is not None]
     empty = pl.DataFrame(
         schema={
             "source_file": pl.String,
@@ -301,11 +321,12 @@ def validate(reads: list[FileRead]) -> ValidationResult:
             "_ragged": pl.Boolean,
         }
     )
-    records = (
-        pl.concat([empty, *usable], how="vertical_relaxed", rechunk=False) if usable else empty
-    )
-    flags = rule_flags()
-    names = list(flags)
+    usable = [r.frame for r in reads if r.frame is not None]
+    return pl.concat([empty, *usable], how="vertical_relaxed", rechunk=False) if usable else empty
+
+
+def _checked(records: pl.DataFrame, flags: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Records with normalised (`n__`), presence (`p__`) and rule flag (`f__i`) columns."""
     normalised, present = {}, {}
     exprs = normalised_columns()
     distinct = _distinct_values(records, [c for c in exprs if c != "case_id"])
@@ -314,7 +335,7 @@ def validate(reads: list[FileRead]) -> ValidationResult:
             normalised[column], present[column] = expr, _clean(column).is_not_null()
         else:
             normalised[column], present[column] = _by_distinct_values(distinct, column, expr)
-    checked = (
+    return (
         records.lazy()
         .with_row_index("_order")
         .with_columns(
@@ -323,11 +344,15 @@ def validate(reads: list[FileRead]) -> ValidationResult:
         )
         .with_columns(expr.alias(f"f__{i}") for i, expr in enumerate(flags.values()))
         .with_columns(
-            pl.any_horizontal(pl.col(f"f__{i}") for i in range(len(names))).alias("_failed")
+            pl.any_horizontal(pl.col(f"f__{i}") for i in range(len(flags))).alias("_failed")
         )
         .collect()
     )
-    accepted = typed_accepted(checked.lazy().filter(~pl.col("_failed"))).collect()
+
+
+def _rejected(checked: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """Failing records as read, with every reason; duplicates name the first occurrence."""
+    contract = refdata.contract_columns()["column"].to_list()
     key = ["n__inspection_id", "n__case_id"]
     first = (
         checked.lazy()
@@ -337,7 +362,7 @@ def validate(reads: list[FileRead]) -> ValidationResult:
             pl.col("source_row").sort_by("_order").first().alias("_first_row"),
         )
     )
-    rejected = (
+    return (
         checked.lazy()
         .filter(pl.col("_failed"))
         .join(first, on=key, how="left", nulls_equal=False)
@@ -345,6 +370,14 @@ def validate(reads: list[FileRead]) -> ValidationResult:
         .select(*PROVENANCE, _reason_text(names).alias("reasons"), *contract, "synthetic")
         .collect()
     )
+
+
+def validate(reads: list[FileRead]) -> ValidationResult:
+    """Split readable records into accepted (normalised) and rejected (with every reason)."""
+    flags = rule_flags()
+    checked = _checked(_records(reads), flags)
+    accepted = typed_accepted(checked.lazy().filter(~pl.col("_failed"))).collect()
+    rejected = _rejected(checked, list(flags))
     del checked
     accounts = _account(reads, accepted, rejected)
     return ValidationResult(accepted=accepted, rejected=rejected, accounts=accounts)

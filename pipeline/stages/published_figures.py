@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import polars as pl
 
 from pipeline import refdata
+from pipeline.domain import RATING
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ PUBLISHED_COLUMNS = (
 )
 NUMERIC = ("value_pct", "numerator", "denominator", "n_cases")
 DATES = ("publication_date", "period_start", "period_end")
-RATING = pl.Enum(["Outstanding", "Good", "Requires improvement", "Inadequate"])
 LEVEL_TO_TYPE = {
     "national": "national",
     "region": "regional",
@@ -56,13 +55,6 @@ class PublishedResult:
     table: pl.DataFrame
     rejected: pl.DataFrame
     accounts: list[dict]
-
-
-@cache
-def rating_aliases() -> dict[str, str]:
-    """Lower-cased rating spellings -> the four canonical labels."""
-    df = pl.read_csv(refdata.REFERENCE_DIR / "rating_aliases.csv", infer_schema_length=0)
-    return dict(df.iter_rows())
 
 
 def _clean(column: str) -> pl.Expr:
@@ -96,21 +88,24 @@ def _date_parts(column: str) -> list[pl.Expr]:
     ]
 
 
-def normalise(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split raw published rows (text) into the normalised table and quarantined rows."""
-    levels = refdata.codes()["published_level"]
-    aliases = refdata.region_aliases()
+def _normalised_columns(raw: pl.DataFrame) -> pl.DataFrame:
+    """Raw rows plus date parts and normalised level, rating, numbers and region (`n__`)."""
     region_key = refdata.normalise_label_expr(_clean("region"))
-    frame = raw.with_columns(
+    return raw.with_columns(
         *[e for c in DATES for e in _date_parts(c)],
         _clean("level").str.to_lowercase().alias("n__level"),
         _clean("rating")
         .str.to_lowercase()
-        .replace_strict(rating_aliases(), default=None)
+        .replace_strict(refdata.rating_aliases(), default=None)
         .alias("n__rating"),
         *[_clean(c).cast(pl.Float64, strict=False).alias(f"n__{c}") for c in NUMERIC],
-        region_key.replace_strict(aliases, default=None).alias("n__region"),
+        region_key.replace_strict(refdata.region_aliases(), default=None).alias("n__region"),
     )
+
+
+def _reasons() -> pl.Expr:
+    """Every reason a published row cannot be used, as a list (empty when it can)."""
+    levels = refdata.codes()["published_level"]
     reasons = [
         pl.when(pl.col("n__level").is_null() | ~pl.col("n__level").is_in(levels)).then(
             pl.lit("unknown_code(level)")
@@ -135,28 +130,34 @@ def normalise(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         ),
         pl.when(_clean("unit_name").is_null()).then(pl.lit("missing_value(unit_name)")),
     ]
-    frame = frame.with_columns(pl.concat_list(reasons).list.drop_nulls().alias("reasons"))
-    ok = frame["reasons"].list.len() == 0
-    rejected = frame.filter(~ok).select(
-        "source_file", "source_row", pl.col("reasons").list.join("; "), *PUBLISHED_COLUMNS
-    )
-    good = frame.filter(ok)
+    return pl.concat_list(reasons).list.drop_nulls()
+
+
+def _inspection_type_and_era() -> tuple[pl.Expr, pl.Expr]:
+    """Inspection type from the level (dynamic inspections named as such), and the era: CRC
+    and NPS figures are pre-unification, PDU, regional and national ones post; otherwise the
+    publication date decides."""
     is_dipp = pl.col("unit_name").str.contains("(?i)dynamic inspection")
     inspection_type = (
         pl.when(is_dipp)
         .then(pl.lit("dipp"))
         .otherwise(pl.col("n__level").replace_strict(LEVEL_TO_TYPE, default=None))
     )
-    unification = refdata.unification_date()
     era = (
         pl.when(pl.col("n__level").is_in(["crc", "nps_division"]))
         .then(pl.lit("pre_unification"))
         .when(pl.col("n__level").is_in(["pdu", "region", "national"]))
         .then(pl.lit("post_unification"))
-        .when(pl.col("publication_date_first_day") >= unification)
+        .when(pl.col("publication_date_first_day") >= refdata.unification_date())
         .then(pl.lit("post_unification"))
         .otherwise(pl.lit("pre_unification"))
     )
+    return inspection_type, era
+
+
+def _published_table(good: pl.DataFrame) -> pl.DataFrame:
+    """The normalised published-figures table from rows that passed every check."""
+    inspection_type, era = _inspection_type_and_era()
     table = good.select(
         "source_url",
         "source_title",
@@ -164,7 +165,7 @@ def normalise(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "publication_date_precision",
         "publication_date_first_day",
         pl.col("publication_date_first_day").dt.year().cast(pl.Int16).alias("publication_year"),
-        pl.col("n__level").cast(pl.Enum(levels)).alias("level"),
+        pl.col("n__level").cast(pl.Enum(refdata.codes()["published_level"])).alias("level"),
         inspection_type.alias("inspection_type"),
         era.alias("era"),
         "unit_name",
@@ -183,7 +184,8 @@ def normalise(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.lit("published").alias("data_source"),
         "source_file",
         "source_row",
-    ).sort(
+    )
+    return table.sort(
         "publication_date_first_day",
         "unit_name",
         "standard",
@@ -192,7 +194,47 @@ def normalise(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "source_row",
         nulls_last=True,
     )
-    return table, rejected
+
+
+def normalise(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split raw published rows (text) into the normalised table and quarantined rows."""
+    frame = _normalised_columns(raw).with_columns(_reasons().alias("reasons"))
+    ok = frame["reasons"].list.len() == 0
+    rejected = frame.filter(~ok).select(
+        "source_file", "source_row", pl.col("reasons").list.join("; "), *PUBLISHED_COLUMNS
+    )
+    return _published_table(frame.filter(ok)), rejected
+
+
+def _read_file(path: Path, name: str) -> tuple[pl.DataFrame | None, dict]:
+    """One published-figures CSV as text with provenance, and its accounting entry (complete
+    when the file is rejected whole, otherwise filled in after normalisation)."""
+    try:
+        frame = pl.read_csv(path, infer_schema_length=0)
+    except Exception as exc:
+        error = f"could not be read: {exc}"
+        return None, _account(name, 0, 0, 0, error)
+    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
+    missing = [c for c in PUBLISHED_COLUMNS if c not in frame.columns]
+    if missing:
+        error = f"missing column(s): {', '.join(missing)}"
+        return None, _account(name, frame.height, 0, frame.height, error)
+    rows = frame.select(
+        pl.lit(name).alias("source_file"),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("source_row"),
+        *[pl.col(c).cast(pl.String) for c in PUBLISHED_COLUMNS],
+    )
+    return rows, {"source_file": name, "rows_read": frame.height}
+
+
+def _account(name: str, read: int, accepted: int, rejected: int, error: str | None) -> dict:
+    return {
+        "source_file": name,
+        "rows_read": read,
+        "rows_accepted": accepted,
+        "rows_rejected": rejected,
+        "file_error": error,
+    }
 
 
 def read_published(published_dir: Path, raw_dir: Path | None = None) -> PublishedResult:
@@ -201,60 +243,29 @@ def read_published(published_dir: Path, raw_dir: Path | None = None) -> Publishe
     files = sorted(published_dir.glob("*.csv")) if published_dir.is_dir() else []
     for path in files:
         name = path.relative_to(raw_dir).as_posix() if raw_dir else path.name
-        try:
-            frame = pl.read_csv(path, infer_schema_length=0)
-        except Exception as exc:
-            accounts.append(
-                {
-                    "source_file": name,
-                    "rows_read": 0,
-                    "rows_accepted": 0,
-                    "rows_rejected": 0,
-                    "file_error": f"could not be read: {exc}",
-                }
-            )
-            continue
-        frame = frame.rename({c: c.strip().lower() for c in frame.columns})
-        missing = [c for c in PUBLISHED_COLUMNS if c not in frame.columns]
-        if missing:
-            accounts.append(
-                {
-                    "source_file": name,
-                    "rows_read": frame.height,
-                    "rows_accepted": 0,
-                    "rows_rejected": frame.height,
-                    "file_error": f"missing column(s): {', '.join(missing)}",
-                }
-            )
-            continue
-        frames.append(
-            frame.select(
-                pl.lit(name).alias("source_file"),
-                (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("source_row"),
-                *[pl.col(c).cast(pl.String) for c in PUBLISHED_COLUMNS],
-            )
-        )
-        accounts.append({"source_file": name, "rows_read": frame.height})
+        frame, account = _read_file(path, name)
+        if frame is not None:
+            frames.append(frame)
+        accounts.append(account)
     schema = {
         "source_file": pl.String,
         "source_row": pl.Int64,
         **dict.fromkeys(PUBLISHED_COLUMNS, pl.String),
     }
-    raw = (
-        pl.concat([pl.DataFrame(schema=schema), *frames]) if frames else pl.DataFrame(schema=schema)
-    )
-    table, rejected = normalise(raw)
-    for account in accounts:
-        if "rows_accepted" in account:
-            continue
-        account["rows_accepted"] = table.filter(
-            pl.col("source_file") == account["source_file"]
-        ).height
-        account["rows_rejected"] = rejected.filter(
-            pl.col("source_file") == account["source_file"]
-        ).height
-        account["file_error"] = None
-    for account in accounts:
-        if account["rows_read"] != account["rows_accepted"] + account["rows_rejected"]:
-            raise RuntimeError(f"published accounting does not add up for {account['source_file']}")
+    table, rejected = normalise(pl.concat([pl.DataFrame(schema=schema), *frames]))
+    accepted_by_file = dict(table.group_by("source_file").len().iter_rows())
+    rejected_by_file = dict(rejected.group_by("source_file").len().iter_rows())
+    for i, account in enumerate(accounts):
+        if "rows_accepted" not in account:
+            name = account["source_file"]
+            accounts[i] = _account(
+                name,
+                account["rows_read"],
+                accepted_by_file.get(name, 0),
+                rejected_by_file.get(name, 0),
+                None,
+            )
+        a = accounts[i]
+        if a["rows_read"] != a["rows_accepted"] + a["rows_rejected"]:
+            raise RuntimeError(f"published accounting does not add up for {a['source_file']}")
     return PublishedResult(table=table, rejected=rejected, accounts=accounts)

@@ -1,0 +1,84 @@
+"""The publication tables: every statistic researchers publish, built in one place.
+
+`build_tables` reads as the list of tables; each is computed by the module named for what it
+holds (trends, comparisons, breakdowns, ratings) and passes disclosure control here, before
+anything is written. The settings used (threshold, confidence level) travel with the tables, so
+the workbook's notes always state the rules that were actually applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import polars as pl
+
+from pipeline import refdata
+from pipeline.analysis.breakdowns import enquiries, subgroups
+from pipeline.analysis.cells import answers_in_context
+from pipeline.analysis.comparisons import unification
+from pipeline.analysis.disclosure import suppress
+from pipeline.analysis.ratings import published_ratings, rating_tables
+from pipeline.analysis.trends import kq_by_inspection, kq_trend
+from pipeline.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Publication:
+    """The disclosure-controlled publication tables and the settings they were built with."""
+
+    tables: dict[str, pl.DataFrame]
+    settings: Settings
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        return self.tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+    def items(self) -> Iterator[tuple[str, pl.DataFrame]]:
+        return iter(self.tables.items())
+
+
+def build_tables(
+    cases: pl.DataFrame,
+    answers: pl.DataFrame,
+    inspections: pl.DataFrame,
+    published: pl.DataFrame,
+    threshold: int | None = None,
+    settings: Settings | None = None,
+) -> Publication:
+    """Every publication table, with disclosure control applied.
+
+    `settings` defaults to reference/settings.csv; `threshold` overrides its suppression
+    threshold (and is then what the workbook notes state).
+    """
+    settings = settings or refdata.settings()
+    if threshold is not None:
+        settings = replace(settings, suppression_threshold=threshold)
+    threshold, z = settings.suppression_threshold, settings.z
+    context = answers_in_context(cases.lazy(), answers.lazy())
+    by_inspection = kq_by_inspection(context, inspections, z)
+    standard_ratings, overall = rating_tables(by_inspection, threshold)
+    unify = unification(context, threshold, z)
+    tables = {
+        "kq_by_inspection": suppress(by_inspection, threshold),
+        "kq_trend": suppress(kq_trend(context, z), threshold),
+        "unification": suppress(
+            unify, threshold, denominators=("n_applicable_pre", "n_applicable_post")
+        ),
+        "subgroups": suppress(subgroups(context, z), threshold),
+        "enquiries": suppress(enquiries(cases.lazy(), z), threshold),
+        "ratings": standard_ratings,
+        "ratings_overall": overall,
+        "published_ratings": published_ratings(published),
+    }
+    for name, table in tables.items():
+        log.info("table %s: %d rows", name, table.height)
+    return Publication(tables, settings)

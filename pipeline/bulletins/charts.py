@@ -1,0 +1,673 @@
+"""Bulletin charts: one function per chart kind, in the house style (`theme.py`).
+
+Every chart function takes a publication table (already aggregated and disclosure-controlled)
+and returns an Altair chart whose data is exactly what is plotted; suppressed cells are dropped
+before plotting, never drawn. Sentences about the data come from `findings.py`; files are
+written by `export.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import altair as alt
+import polars as pl
+
+from pipeline import refdata
+from pipeline.bulletins import findings
+from pipeline.bulletins.theme import (
+    AXIS_GREY,
+    CONTEXT,
+    FOCUS,
+    PALETTE,
+    RATING_COLOURS,
+    WIDTH,
+    case_title,
+    title,
+    use_theme,
+)
+from pipeline.domain import NATIONAL, STANDARD_LABELS, SUBGROUP_LABELS, THEME_LABELS
+
+
+@dataclass
+class ChartResult:
+    """A chart with the data it plots and sentences computed from that data."""
+
+    name: str
+    chart: alt.TopLevelMixin
+    data: pl.DataFrame
+    alt_text: str
+    finding: str
+
+
+def _visible(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows that may be plotted: never a suppressed cell."""
+    if "suppressed" in frame.columns:
+        frame = frame.filter(~pl.col("suppressed"))
+    return frame.filter(pl.col("pct").is_not_null()) if "pct" in frame.columns else frame
+
+
+def _interval_dots(
+    data: pl.DataFrame | None,
+    y: alt.Y,
+    offset: alt.YOffset,
+    colour: alt.Color,
+    tooltip: list,
+    size: int,
+) -> tuple[alt.Chart, alt.Chart]:
+    """A horizontal 95% interval rule and a dot per category, the pattern of the profile and
+    subgroup charts (pass `data=None` to layer them over shared data)."""
+    base = alt.Chart(data) if data is not None else alt.Chart()
+    ci = base.mark_rule(strokeWidth=2).encode(
+        y=y,
+        yOffset=offset,
+        x=alt.X("ci_low:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
+        x2="ci_high:Q",
+        color=colour,
+    )
+    dot = base.mark_point(filled=True, size=size).encode(
+        y=y, yOffset=offset, x="pct:Q", color=colour, tooltip=tooltip
+    )
+    return ci, dot
+
+
+def _scope_colour(region: str, legend: alt.Legend | None = None) -> alt.Color:
+    """Focus colour for the region, grey for England and Wales."""
+    scale = alt.Scale(domain=[region, NATIONAL], range=[FOCUS, CONTEXT])
+    if legend is None:
+        return alt.Color("scope:N", scale=scale)
+    return alt.Color("scope:N", scale=scale, legend=legend)
+
+
+def _unification_x() -> float:
+    """The unification date as a fractional year, for a rule on a year axis."""
+    unified = refdata.unification_date()
+    return unified.year + (unified.timetuple().tm_yday - 1) / 365
+
+
+# --- 1. safety sufficiency over time ----------------------------------------------------------
+
+
+def _calendar_years(
+    kq_trend: pl.DataFrame, comparable_id: str, years: tuple[int, int] | None
+) -> pl.DataFrame:
+    """Visible calendar-year cells of one key question, with the year as a number."""
+    rows = _visible(
+        kq_trend.filter(
+            pl.col("comparable_id") == comparable_id, pl.col("period_type") == "calendar_year"
+        )
+    ).with_columns(pl.col("period").cast(pl.Int32).alias("year"))
+    return rows.filter(pl.col("year").is_between(*years)) if years else rows
+
+
+def _question_label(comparable_id: str) -> str:
+    text = refdata.key_questions().filter(pl.col("comparable_id") == comparable_id)
+    return str(text["question_text"][0]).split("?")[0] + "?"
+
+
+def _unification_marker() -> tuple[alt.Chart, alt.Chart]:
+    rule_data = pl.DataFrame(
+        {"year": [_unification_x()], "label": ["Unification (June 2021)"], "y": [100]}
+    )
+    rule = alt.Chart(rule_data).mark_rule(color=AXIS_GREY, strokeDash=[4, 3]).encode(x="year:Q")
+    text = (
+        alt.Chart(rule_data)
+        .mark_text(align="left", dx=4, baseline="top", color=AXIS_GREY, fontSize=11)
+        .encode(x="year:Q", y="y:Q", text="label")
+    )
+    return rule, text
+
+
+def safety_trend(
+    kq_trend: pl.DataFrame,
+    region: str,
+    comparable_id: str = "IMPL_SAFE",
+    synthetic: bool = True,
+    years: tuple[int, int] | None = None,
+) -> ChartResult:
+    """Safety sufficiency by calendar year with its 95% interval, the region against England and
+    Wales; unification marked. The dynamic inspection (2025-26) appears as separate points."""
+    use_theme()
+    rows = _calendar_years(kq_trend, comparable_id, years)
+    data = (
+        rows.filter(pl.col("scope").is_in([region, NATIONAL]))
+        .select("scope", "series", "year", "pct", "ci_low", "ci_high", "n_applicable")
+        .sort("series", "scope", "year")
+    )
+    label = _question_label(comparable_id)
+    colour = _scope_colour(region, alt.Legend(title=None, symbolOpacity=1, symbolType="circle"))
+    x = alt.X(
+        "year:Q",
+        title=None,
+        scale=alt.Scale(zero=False, nice=False, padding=12),
+        axis=alt.Axis(format="d", tickMinStep=1),
+    )
+    base = alt.Chart(data.filter(pl.col("series") == "core")).encode(x=x, color=colour)
+    band = base.mark_area(opacity=0.18).encode(y=alt.Y("ci_low:Q"), y2="ci_high:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("pct:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["scope", "year", alt.Tooltip("pct:Q", format=".1f"), "n_applicable"],
+    )
+    dipp = (
+        alt.Chart(data.filter(pl.col("series") == "dipp"))
+        .mark_point(shape="diamond", size=110, filled=False, strokeWidth=2)
+        .encode(x="year:Q", y="pct:Q", color=colour)
+    )
+    finding, heading = findings.trend_finding(data.filter(pl.col("series") == "core"), region)
+    rule, rule_text = _unification_marker()
+    chart = (band + line + dipp + rule + rule_text).properties(
+        width=WIDTH,
+        height=300,
+        title=case_title(
+            heading, label + " Diamonds: dynamic inspection of public protection.", synthetic
+        ),
+    )
+    alt_text = (
+        f"Line chart of the share of cases where {label[0].lower()}{label[1:]} "
+        f"by year for {region} and England and Wales. {finding}"
+    )
+    return ChartResult("safety_trend", chart, data, alt_text, finding)
+
+
+# --- 2. pre vs post unification ----------------------------------------------------------------
+
+
+def _unification_rows(unification: pl.DataFrame, scope: str) -> pl.DataFrame:
+    """The scope's visible pre/post cells with a readable question label."""
+    return (
+        unification.filter(pl.col("scope") == scope, ~pl.col("suppressed"))
+        .select(
+            "comparable_id",
+            "standard",
+            "theme",
+            "pct_pre",
+            "pct_post",
+            "diff_pp",
+            "diff_ci_low",
+            "diff_ci_high",
+            "adjusted_diff_pp",
+            "adjusted_ci_low",
+            "adjusted_ci_high",
+            "n_applicable_pre",
+            "n_applicable_post",
+        )
+        .with_columns(
+            pl.format(
+                "{}: {}",
+                pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS),
+                pl.col("theme").cast(pl.String),
+            ).alias("question"),
+        )
+        .sort("theme", "standard")
+    )
+
+
+def _dumbbell(data: pl.DataFrame, order: list[str]) -> alt.LayerChart:
+    """Left panel: each question's level before (grey) and after (blue) unification."""
+    long = data.unpivot(
+        index=["question"], on=["pct_pre", "pct_post"], variable_name="era", value_name="pct"
+    ).with_columns(
+        pl.col("era").replace_strict(
+            {"pct_pre": "Before unification", "pct_post": "After unification"}
+        )
+    )
+    y = alt.Y("question:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    lines = (
+        alt.Chart(data)
+        .mark_rule(color=CONTEXT, strokeWidth=3)
+        .encode(
+            y=y,
+            x=alt.X("pct_pre:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
+            x2="pct_post:Q",
+        )
+    )
+    era_colour = alt.Color(
+        "era:N",
+        scale=alt.Scale(domain=["Before unification", "After unification"], range=[CONTEXT, FOCUS]),
+    )
+    dots = (
+        alt.Chart(long)
+        .mark_point(filled=True, size=90, opacity=1)
+        .encode(
+            y=y,
+            x="pct:Q",
+            color=era_colour,
+            tooltip=["question", "era", alt.Tooltip("pct:Q", format=".1f")],
+        )
+    )
+    return (lines + dots).properties(width=300, height=22 * len(order))
+
+
+def _differences_long(data: pl.DataFrame) -> pl.DataFrame:
+    """Raw and adjusted differences with their intervals, one row per question x measure."""
+    intervals = data.select(
+        "question",
+        pl.col("diff_ci_low").alias("l_raw"),
+        pl.col("diff_ci_high").alias("h_raw"),
+        pl.col("adjusted_ci_low").alias("l_adj"),
+        pl.col("adjusted_ci_high").alias("h_adj"),
+    )
+    raw = pl.col("measure") == "diff_pp"
+    return (
+        data.unpivot(
+            index=["question"],
+            on=["diff_pp", "adjusted_diff_pp"],
+            variable_name="measure",
+            value_name="difference",
+        )
+        .join(intervals, on="question")
+        .with_columns(
+            pl.when(raw).then(pl.col("l_raw")).otherwise(pl.col("l_adj")).alias("low"),
+            pl.when(raw).then(pl.col("h_raw")).otherwise(pl.col("h_adj")).alias("high"),
+            pl.col("measure").replace_strict(
+                {"diff_pp": "Raw difference", "adjusted_diff_pp": "Adjusted for case mix"}
+            ),
+        )
+        .select("question", "measure", "difference", "low", "high")
+        .drop_nulls("difference")
+    )
+
+
+def _differences_panel(data: pl.DataFrame, order: list[str]) -> alt.LayerChart:
+    """Right panel: raw and case-mix-adjusted change with their intervals, and zero."""
+    diffs = _differences_long(data)
+    offset = alt.YOffset("measure:N", sort=["Raw difference", "Adjusted for case mix"])
+    colour = alt.Color(
+        "measure:N",
+        scale=alt.Scale(
+            domain=["Raw difference", "Adjusted for case mix"], range=[PALETTE[0], PALETTE[3]]
+        ),
+    )
+    bars = (
+        alt.Chart(diffs)
+        .mark_rule(strokeWidth=2)
+        .encode(
+            y=alt.Y("question:N", sort=order, title=None, axis=alt.Axis(labels=False)),
+            yOffset=offset,
+            x=alt.X("low:Q", title="Change in percentage points"),
+            x2="high:Q",
+            color=colour,
+        )
+    )
+    points = (
+        alt.Chart(diffs)
+        .mark_point(filled=True, size=60)
+        .encode(
+            y=alt.Y("question:N", sort=order),
+            yOffset=offset,
+            x="difference:Q",
+            color=colour,
+            tooltip=["question", "measure", alt.Tooltip("difference:Q", format=".1f")],
+        )
+    )
+    zero = alt.Chart(pl.DataFrame({"x": [0]})).mark_rule(color=AXIS_GREY).encode(x="x:Q")
+    return (bars + points + zero).properties(width=220, height=22 * len(order))
+
+
+def unification_dumbbell(
+    unification: pl.DataFrame, scope: str, synthetic: bool = True
+) -> ChartResult:
+    """Each key question before and after unification (dumbbell), with the raw and
+    case-mix-adjusted differences and their intervals."""
+    use_theme()
+    data = _unification_rows(unification, scope)
+    order = data["question"].to_list()
+    finding = findings.unification_finding(data, scope)
+    chart = (
+        alt.hconcat(_dumbbell(data, order), _differences_panel(data, order), spacing=12)
+        .resolve_scale(color="independent")
+        .properties(
+            title=case_title(
+                f"Sufficiency before and after unification: {scope}",
+                "Dots: share of cases sufficient. Right: change (after minus before) with "
+                "95% intervals, raw and adjusted for risk, case type, gender and age.",
+                synthetic,
+            )
+        )
+    )
+    alt_text = (
+        "Dot plot of the 12 key questions before and after unification, with a panel of "
+        f"raw and case-mix-adjusted differences. {finding}"
+    )
+    return ChartResult("unification", chart, data, alt_text, finding)
+
+
+# --- 3. key-question profile -------------------------------------------------------------------
+
+
+def _profile_programme(rows: pl.DataFrame, region: str, programme: str | None) -> str:
+    """The latest PDU/regional programme the region has cells in (unless one is given): the
+    national inspection and the dynamic inspection hold too few cases per region for a
+    profile."""
+    if programme is not None:
+        return programme
+    have = set(rows.filter(pl.col("scope") == region)["period"])
+    order = [p for p in ("pdu_2021", "pdu_regional_2023") if p in have]
+    return order[-1] if order else "pdu_regional_2023"
+
+
+def kq_profile(
+    kq_trend: pl.DataFrame, region: str, programme: str | None = None, synthetic: bool = True
+) -> ChartResult:
+    """The region's key-question profile (standards x themes) against England and Wales, for
+    the latest core programme it has data in (or `programme`)."""
+    use_theme()
+    rows = _visible(
+        kq_trend.filter(
+            pl.col("series") == "core",
+            pl.col("period_type") == "programme",
+            pl.col("scope").is_in([region, NATIONAL]),
+        )
+    )
+    programme = _profile_programme(rows, region, programme)
+    data = (
+        rows.filter(pl.col("period") == programme)
+        .select("scope", "standard", "theme", "pct", "ci_low", "ci_high", "n_applicable")
+        .with_columns(
+            pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS).alias("standard"),
+            pl.col("theme").cast(pl.String).replace_strict(THEME_LABELS).alias("theme"),
+        )
+        .sort("theme", "standard", "scope")
+    )
+    ci, dot = _interval_dots(
+        None,
+        alt.Y("standard:N", sort=list(STANDARD_LABELS.values()), title=None),
+        alt.YOffset("scope:N", sort=[region, NATIONAL]),
+        _scope_colour(region),
+        ["scope", "standard", "theme", alt.Tooltip("pct:Q", format=".1f")],
+        size=70,
+    )
+    label = refdata.programmes().filter(pl.col("programme") == programme)["programme_label"]
+    label_text = str(label[0]) if label.len() else programme
+    finding = findings.profile_finding(data.filter(pl.col("scope") == region), region, label_text)
+    chart = (
+        alt.layer(ci, dot, data=data)
+        .properties(width=230, height=150)
+        .facet(column=alt.Column("theme:N", sort=list(THEME_LABELS.values()), title=None))
+        .properties(
+            title=case_title(
+                f"Key-question profile: {region} against England and Wales",
+                f"{label_text}; 95% intervals.",
+                synthetic,
+            )
+        )
+    )
+    alt_text = (
+        "Dot plot of sufficiency for each standard and theme, the region against "
+        f"England and Wales. {finding}"
+    )
+    return ChartResult("kq_profile", chart, data, alt_text, finding)
+
+
+# --- 4. subgroups ------------------------------------------------------------------------------
+
+
+def subgroup_chart(
+    subgroups: pl.DataFrame,
+    variable: str = "rosh",
+    theme_name: str = "safety",
+    era: str = "post_unification",
+    synthetic: bool = True,
+) -> ChartResult:
+    """Sufficiency by a case characteristic (default risk of serious harm) for one theme's key
+    questions, England and Wales, with 95% intervals."""
+    use_theme()
+    rows = _visible(
+        subgroups.filter(
+            pl.col("series") == "core",
+            pl.col("subgroup") == variable,
+            pl.col("theme") == theme_name,
+            pl.col("era") == era,
+        )
+    )
+    values = refdata.codes().get(variable, [])
+    data = rows.select(
+        pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS).alias("standard"),
+        pl.col("subgroup_value").alias(variable),
+        "pct",
+        "ci_low",
+        "ci_high",
+        "n_applicable",
+    ).sort("standard", variable)
+    ci, dot = _interval_dots(
+        data,
+        alt.Y("standard:N", sort=list(STANDARD_LABELS.values()), title=None),
+        alt.YOffset(f"{variable}:N", sort=values),
+        alt.Color(f"{variable}:N", sort=values, scale=alt.Scale(range=PALETTE)),
+        ["standard", variable, alt.Tooltip("pct:Q", format=".1f"), "n_applicable"],
+        size=60,
+    )
+    name = SUBGROUP_LABELS.get(variable, variable)
+    finding = findings.subgroup_finding(data, variable)
+    chart = (ci + dot).properties(
+        width=WIDTH,
+        height=240,
+        title=case_title(
+            f"{THEME_LABELS[theme_name]}: sufficiency by {name}",
+            f"England and Wales, {era.replace('_', ' ')}; 95% intervals.",
+            synthetic,
+        ),
+    )
+    alt_text = f"Dot plot of sufficiency by {name} for each standard. {finding}"
+    return ChartResult(f"subgroup_{variable}", chart, data, alt_text, finding)
+
+
+# --- 5. published ratings (real data) ----------------------------------------------------------
+
+RATING_TYPES = {"crc": "CRC", "nps": "NPS division", "pdu": "PDU", "regional": "Region"}
+
+
+def _ratings_data(published_ratings: pl.DataFrame) -> pl.DataFrame:
+    return (
+        published_ratings.filter(
+            pl.col("grouping") == "publication_year",
+            pl.col("group") != "unknown",
+            pl.col("inspection_type").is_in(list(RATING_TYPES)),
+        )
+        .select(
+            pl.col("inspection_type").replace_strict(RATING_TYPES).alias("inspection_type"),
+            pl.col("group").alias("year"),
+            pl.col("rating").cast(pl.String),
+            "n_inspections",
+            "n_rated",
+            "share_pct",
+        )
+        .sort("inspection_type", "year", "rating")
+    )
+
+
+def published_ratings_chart(published_ratings: pl.DataFrame) -> ChartResult:
+    """Share of inspections by overall rating and publication year, by inspection type: real
+    published figures."""
+    use_theme()
+    data = _ratings_data(published_ratings)
+    order = list(RATING_COLOURS)
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(
+                "share_pct:Q",
+                title="% of inspections",
+                stack="normalize",
+                axis=alt.Axis(format="%"),
+            ),
+            color=alt.Color(
+                "rating:N",
+                sort=order,
+                scale=alt.Scale(domain=order, range=list(RATING_COLOURS.values())),
+            ),
+            order=alt.Order("rating_order:Q"),
+            tooltip=["inspection_type", "year", "rating", "n_inspections", "n_rated"],
+        )
+        .transform_calculate(rating_order=f"indexof({json.dumps(order)}, datum.rating)")
+        .properties(width=170, height=220)
+        .facet(column=alt.Column("inspection_type:N", sort=list(RATING_TYPES.values()), title=None))
+    )
+    finding, almost_all = findings.ratings_finding(data)
+    heading = (
+        "Since unification almost every PDU and region has been rated Requires improvement "
+        "or Inadequate"
+        if almost_all
+        else "Published overall ratings by year"
+    )
+    subtitle = [
+        "Share of inspections by overall rating and year the report was published. Real "
+        "published figures.",
+        "Source: HM Inspectorate of Probation inspection reports, press releases and "
+        "annual reports (data/raw/published).",
+    ]
+    chart = chart.properties(title=title(heading, subtitle))
+    alt_text = (
+        "Stacked bar charts of published overall ratings by year for CRC, NPS, PDU and "
+        f"regional inspections. {finding}"
+    )
+    return ChartResult("published_ratings", chart, data, alt_text, finding)
+
+
+# --- 6. enquiries ------------------------------------------------------------------------------
+
+ENQUIRY_LABELS = {
+    "da_enquiry": "Domestic abuse enquiry (police)",
+    "cs_enquiry": "Child safeguarding enquiry (children's services)",
+}
+
+
+def _enquiry_rows(enquiries: pl.DataFrame, region: str) -> pl.DataFrame:
+    return (
+        _visible(
+            enquiries.filter(
+                pl.col("series") == "core",
+                pl.col("period_type") == "financial_year",
+                pl.col("scope").is_in([region, NATIONAL]),
+            )
+        )
+        .select(
+            pl.col("measure").replace_strict(ENQUIRY_LABELS).alias("measure"),
+            "scope",
+            pl.col("period").alias("financial_year"),
+            "pct",
+            "ci_low",
+            "ci_high",
+            "n_applicable",
+        )
+        .sort("measure", "scope", "financial_year")
+    )
+
+
+def enquiries_chart(enquiries: pl.DataFrame, region: str, synthetic: bool = True) -> ChartResult:
+    """Domestic abuse and child safeguarding enquiries made where relevant, by financial year,
+    the region against England and Wales."""
+    use_theme()
+    data = _enquiry_rows(enquiries, region)
+    colour = _scope_colour(region)
+    x = alt.X("financial_year:O", title=None, axis=alt.Axis(labelAngle=0))
+    band = (
+        alt.Chart()
+        .mark_rule(strokeWidth=2, opacity=0.5)
+        .encode(
+            x=x,
+            y=alt.Y("ci_low:Q", title="% of relevant cases", scale=alt.Scale(domain=[0, 100])),
+            y2="ci_high:Q",
+            color=colour,
+            xOffset="scope:N",
+        )
+    )
+    dot = (
+        alt.Chart()
+        .mark_point(filled=True, size=60)
+        .encode(
+            x=x,
+            y="pct:Q",
+            color=colour,
+            xOffset="scope:N",
+            tooltip=["measure", "scope", "financial_year", alt.Tooltip("pct:Q", format=".1f")],
+        )
+    )
+    finding = findings.enquiries_finding(data.filter(pl.col("scope") == region), region)
+    chart = (
+        alt.layer(band, dot, data=data)
+        .properties(width=WIDTH // 2 + 20, height=220)
+        .facet(column=alt.Column("measure:N", title=None))
+        .properties(
+            title=case_title(
+                f"Safeguarding enquiries made where they were needed: {region}",
+                "Share of cases with a flagged concern where the enquiry was made, by "
+                "financial year; 95% intervals.",
+                synthetic,
+            )
+        )
+    )
+    alt_text = (
+        "Dot chart of domestic abuse and child safeguarding enquiry rates by financial "
+        f"year for the region and England and Wales. {finding}"
+    )
+    return ChartResult("enquiries", chart, data, alt_text, finding)
+
+
+# --- 7. regional small multiples (national overview) ---------------------------------------
+
+
+def _small_multiples_data(
+    kq_trend: pl.DataFrame, comparable_id: str, years: tuple[int, int] | None
+) -> pl.DataFrame:
+    """Each region's yearly cells beside the England and Wales figure for the same year."""
+    rows = _calendar_years(kq_trend.filter(pl.col("series") == "core"), comparable_id, years)
+    national = rows.filter(pl.col("scope") == NATIONAL).select("year", "pct")
+    regional = rows.filter(pl.col("scope").is_in(refdata.region_names())).select(
+        pl.col("scope").alias("region"), "year", "pct", "ci_low", "ci_high", "n_applicable"
+    )
+    return regional.join(national.rename({"pct": "national_pct"}), on="year", how="left").sort(
+        "region", "year"
+    )
+
+
+def regional_small_multiples(
+    kq_trend: pl.DataFrame,
+    comparable_id: str = "IMPL_SAFE",
+    synthetic: bool = True,
+    years: tuple[int, int] | None = None,
+) -> ChartResult:
+    """The headline safety series for each of the 12 regions, England and Wales in grey in
+    every panel."""
+    use_theme()
+    data = _small_multiples_data(kq_trend, comparable_id, years)
+    x = alt.X(
+        "year:Q",
+        title=None,
+        axis=alt.Axis(format="d", tickMinStep=2, labelAngle=0),
+        scale=alt.Scale(zero=False, nice=False),
+    )
+    base = alt.Chart().encode(x=x)
+    nat_line = base.mark_line(color=CONTEXT, strokeWidth=2).encode(y="national_pct:Q")
+    band = base.mark_area(color=FOCUS, opacity=0.15).encode(y="ci_low:Q", y2="ci_high:Q")
+    line = base.mark_line(color=FOCUS, point=alt.OverlayMarkDef(color=FOCUS, size=25)).encode(
+        y=alt.Y("pct:Q", title="% sufficient", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["region", "year", alt.Tooltip("pct:Q", format=".1f")],
+    )
+    rule = (
+        alt.Chart()
+        .mark_rule(color=AXIS_GREY, strokeDash=[3, 3])
+        .encode(x=alt.datum(_unification_x()))
+    )
+    finding = findings.small_multiples_finding(data)
+    chart = (
+        alt.layer(band, nat_line, line, rule, data=data)
+        .properties(width=150, height=110)
+        .facet(facet=alt.Facet("region:N", sort=refdata.region_names(), title=None), columns=4)
+        .properties(
+            title=case_title(
+                "Work to keep people safe, by region",
+                "Implementation and delivery supporting the safety of other people, % of cases "
+                "sufficient by year. Blue: region with 95% interval; grey: England and Wales.",
+                synthetic,
+            )
+        )
+    )
+    alt_text = (
+        "Twelve small line charts, one per region, of the share of cases where "
+        f"implementation and delivery supported the safety of others, by year. {finding}"
+    )
+    return ChartResult("regional_small_multiples", chart, data, alt_text, finding)

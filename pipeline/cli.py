@@ -118,6 +118,7 @@ def run(
     probation.duckdb and manifest.json to --out. Exit 0 on success (quarantined rows are
     reported, not fatal), 2 when the input is unusable, 1 on an internal error.
     """
+    from pipeline.analysis.suppression import DisclosureBreach
     from pipeline.outputs.contracts import ContractViolation
     from pipeline.run import UnusableInputError, run_pipeline
 
@@ -131,6 +132,13 @@ def run(
     except UnusableInputError as exc:
         console.print(f"[red]unusable input:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
+    except DisclosureBreach as exc:
+        console.print(f"[red]disclosure control failed; nothing was written:[/red] {exc}")
+        console.print(
+            "The tables could not be protected against differencing; see docs/methodology.md "
+            "(Disclosure control) for the policy and its settings."
+        )
+        raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     except ContractViolation as exc:
         console.print(f"[red]an output table breaks its contract; nothing was written:[/red] {exc}")
         console.print("This is a defect in the pipeline: please report it.")
@@ -142,6 +150,8 @@ def run(
             f"Wrote {len(result.outputs)} files to {out}: "
             + ", ".join(f"{k} ({v:,} rows)" for k, v in result.table_rows.items())
         )
+        if result.disclosure:
+            console.print(f"Disclosure control: {result.disclosure}.")
         console.print(
             "Stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
         )

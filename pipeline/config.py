@@ -43,6 +43,9 @@ class Settings:
     suppression_threshold: int = 10
     round_before_banding: bool = False
     confidence_level: float = 0.95
+    min_outcome_count: int = 10
+    min_feasible_range: int = 5
+    regional_period_types: tuple[str, ...] = ("calendar_year", "programme")
 
     @property
     def z(self) -> float:
@@ -78,6 +81,8 @@ class Settings:
 
 
 def _parse(text: str, kind: object) -> object:
+    if kind in ("tuple[str, ...]",):
+        return tuple(part.strip() for part in text.split(";") if part.strip())
     if kind in ("int", int):
         return int(text)
     if kind in ("float", float):

@@ -273,6 +273,13 @@ def programmes() -> pl.DataFrame:
     return _read("programmes.csv").with_columns(pl.col("order").cast(pl.Int32))
 
 
+def regional_programmes() -> list[str]:
+    """Programmes whose cases count towards regional figures (regional_cells = true); the
+    national inspection's cases were sampled for England and Wales as a whole."""
+    table = programmes().filter(pl.col("regional_cells") == "true")
+    return sorted(set(table["programme"].to_list()))
+
+
 @cache
 def settings() -> Settings:
     """The typed analysis settings (suppression threshold, confidence level, rating rounding),

@@ -37,6 +37,8 @@ class RunResult:
     outputs: list[str]
     timings: dict[str, float] = field(default_factory=dict)
     table_rows: dict[str, int] = field(default_factory=dict)
+    disclosure: str = ""
+    disclosure_detail: dict = field(default_factory=dict)
 
     @property
     def rows_read(self) -> int:
@@ -124,6 +126,9 @@ def run_pipeline(
         timings=timer.timings,
         table_rows={name: frame.height for name, frame in (stored | publication.tables).items()},
     )
+    if publication.disclosure is not None:
+        result.disclosure = publication.disclosure.summary()
+        result.disclosure_detail = asdict(publication.disclosure)
     staging = store.begin(out_dir)
     _write_outputs(staging, stored, publication, timer)
     _write_manifest(staging / "manifest.json", raw_dir, out_dir, reads, result, started)
@@ -133,10 +138,13 @@ def run_pipeline(
 
 def _check_contracts(stored: dict[str, pl.DataFrame], publication: tables.Publication) -> None:
     """Every table meets its declared contract, or the run stops before anything is written."""
-    threshold = publication.settings.suppression_threshold
+    settings = publication.settings
+    threshold = settings.suppression_threshold
     contracts.check_case_tables(stored["cases"], stored["answers"])
     contracts.check_tables(stored, contracts.STORED_KEYS, threshold)
-    contracts.check_tables(publication.tables, contracts.PUBLICATION_KEYS, threshold)
+    contracts.check_tables(
+        publication.tables, contracts.PUBLICATION_KEYS, threshold, settings.min_outcome_count
+    )
 
 
 def _tidy(derived: pl.LazyFrame) -> _CaseTables:
@@ -236,6 +244,7 @@ def _write_manifest(
         },
         "rejected_by_rule": result.rejected_by_rule,
         "table_rows": result.table_rows,
+        "disclosure_control": result.disclosure_detail,
         "timings_seconds": result.timings,
     }
     path.write_text(json.dumps(manifest, indent=2, default=str) + "\n")

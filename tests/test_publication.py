@@ -15,8 +15,12 @@ from pipeline.outputs.publication import WORKBOOK_NAME, notes, write_publication
 
 
 def test_notes_state_the_settings_used() -> None:
-    text = " ".join(notes(Settings(suppression_threshold=25, confidence_level=0.9)))
+    chosen = Settings(
+        suppression_threshold=25, confidence_level=0.9, min_outcome_count=7, min_feasible_range=3
+    )
+    text = " ".join(notes(chosen))
     assert "fewer than 25 applicable answers" in text
+    assert "fewer than 7 cases were judged" in text and "less than 3 cases" in text
     assert "90% intervals" in text
     assert "fewer than 10" not in text and "95%" not in text
 

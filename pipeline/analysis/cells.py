@@ -164,10 +164,16 @@ def with_cluster_interval(frame: pl.DataFrame, z: float | None = None) -> pl.Dat
 
 
 def scopes(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Each row once for England and Wales and once for its region, as `scope`."""
+    """Each row once for England and Wales and, unless its programme was sampled nationally,
+    once for its region, as `scope` (the frame needs `programme`)."""
     national = frame.with_columns(pl.lit(NATIONAL).alias("scope"))
-    regional = frame.with_columns(pl.col("region").alias("scope"))
+    regional = frame.filter(in_regional_figures()).with_columns(pl.col("region").alias("scope"))
     return pl.concat([national, regional])
+
+
+def in_regional_figures() -> pl.Expr:
+    """Rows whose cases count towards regional figures (reference/programmes.csv)."""
+    return pl.col("programme").cast(pl.String).is_in(refdata.regional_programmes())
 
 
 def periods(frame: pl.LazyFrame) -> pl.LazyFrame:

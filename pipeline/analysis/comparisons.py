@@ -36,7 +36,7 @@ def _era_counts(core: pl.LazyFrame) -> pl.DataFrame:
     """Counts per key question x scope, with the pre and post eras side by side (`_pre`,
     `_post`); an era with no answers has zero counts."""
     keys = [*KQ_COLUMNS, "scope"]
-    base = count_answers(core, [*KQ_COLUMNS, "region", "era"]).collect().lazy()
+    base = count_answers(core, [*KQ_COLUMNS, "region", "programme", "era"]).collect().lazy()
     counts = sum_counts(scopes(base), [*keys, "era"]).collect()
     pre = counts.filter(pl.col("era") == "pre_unification").drop("era")
     post = counts.filter(pl.col("era") == "post_unification").drop("era")
@@ -162,7 +162,8 @@ def _fit_cell(
     row: dict[str, object] = {"comparable_id": comparable_id, "scope": scope}
     if min(trials[post == 0].sum(), trials[post == 1].sum()) < threshold:
         return row
-    x = cell.select(covariates).to_numpy().astype(float)
+    # (rows, 0) when the case mix never varies: the model is then the era alone
+    x = cell.select(covariates).to_numpy().astype(float).reshape(len(trials), len(covariates))
     # A category with very few cases in this cell (or none) cannot be estimated and makes
     # the fit unstable; it is folded into the reference category instead.
     cases_with = trials @ x

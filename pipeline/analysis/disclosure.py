@@ -1,38 +1,331 @@
-"""Disclosure control: nothing published may reveal a cell resting on too few cases.
+"""Disclosure control: nothing published may reveal a small cell, directly or by differencing.
 
-Primary suppression blanks the counts, percentages and intervals of a cell whose denominator is
-below the threshold (reference/settings.csv) and sets `suppressed = true`.
+The policy (docs/methodology.md, "Disclosure control"; numbers in reference/settings.csv):
+
+* **Primary suppression.** A cell is suppressed when it rests on fewer than
+  `suppression_threshold` applicable answers, or when fewer than `min_outcome_count` cases were
+  judged sufficient or not sufficient (a count of 0, every case with the same outcome, included:
+  that would disclose an attribute of everyone in the group).
+* **Complementary suppression.** Tables share margins (regions add up to England and Wales;
+  calendar years, financial years, half-years and programmes partition the same answers;
+  inspections add up to regions; breakdowns add up to their totals), so further cells are
+  suppressed until the differencing attack in `attack.py` recovers no suppressed cell exactly and
+  cannot narrow any suppressed count to a range narrower than `min_feasible_range`.
+* **Withheld breakdowns.** Regional cells of a programme sampled nationally (the national
+  inspection: `regional_cells = false` in reference/programmes.csv) duplicate the regional
+  programmes' picture with a handful of cases each; they are not published at all.
+
+The search is greedy and deterministic: a recovered cell is protected by suppressing the least
+informative published cell (fewest applicable answers) its recovery relies on; a too-narrow range
+by suppressing the least informative published cell that binds it. Every table row carries
+`suppressed` and `suppression` ('primary' or 'complementary').
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import time
+from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
-from pipeline.analysis.cells import CLUSTER_COLUMNS
+from pipeline import refdata
+from pipeline.analysis import attack, linked_cells
+from pipeline.analysis.linked_cells import CellSystem
+from pipeline.analysis.suppression import DisclosureBreach, search
+from pipeline.config import Settings
+from pipeline.domain import NATIONAL
+
+log = logging.getLogger(__name__)
+
+HELD_DIMENSIONS = ("n_yes", "n_no", "n_applicable")
+"""Counts held to the minimum feasible range: the outcomes. Not-applicable counts are protected
+against exact recovery only (whether a question applied is not a judgement on the case)."""
+PROTECTED_TABLES = ("kq_trend", "kq_by_inspection", "unification", "subgroups", "enquiries")
+BLANKED_PREFIXES = ("n_", "pct", "ci_", "diff_", "adjusted_", "design_effect", "p_value", "model_")
 
 
-def suppress(
-    frame: pl.DataFrame,
-    threshold: int,
-    denominators: Iterable[str] = ("n_applicable",),
-    blank: Iterable[str] | None = None,
-) -> pl.DataFrame:
-    """Blank counts, percentages and intervals of cells with a denominator below `threshold`.
-
-    `blank` defaults to every count, percentage, interval and cluster column present.
-    """
-    denominators = list(denominators)
-    small = pl.any_horizontal(pl.col(d).fill_null(0) < threshold for d in denominators)
-    if blank is None:
-        blank = [
-            c
-            for c in frame.columns
-            if c.startswith(("n_", "pct", "ci_", "diff_", "adjusted_")) or c in CLUSTER_COLUMNS
-        ]
-    blank = list(blank)
-    return frame.with_columns(
-        *[pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in blank],
-        small.alias("suppressed"),
+def primary(table: pl.DataFrame, settings: Settings) -> np.ndarray:
+    """Rows failing the primary rule in any of their parts (pre and post count separately)."""
+    denominators = [c for c in table.columns if c.startswith("n_applicable")]
+    outcomes = [c for c in table.columns if c.startswith(("n_yes", "n_no"))]
+    small = pl.any_horizontal(
+        *[pl.col(c).fill_null(0) < settings.suppression_threshold for c in denominators],
+        *[pl.col(c).fill_null(0) < settings.min_outcome_count for c in outcomes],
     )
+    return table.select(small).to_series().to_numpy()
+
+
+def blanked_columns(table: pl.DataFrame) -> list[str]:
+    """Every count, percentage, interval and model column: what a suppressed row hides."""
+    return [c for c in table.columns if c.startswith(BLANKED_PREFIXES)]
+
+
+def apply(table: pl.DataFrame, suppressed: np.ndarray, reasons: np.ndarray) -> pl.DataFrame:
+    """Blank the suppressed rows' numbers; add `suppressed` and `suppression` (the reason)."""
+    hidden = pl.Series("suppressed", suppressed, dtype=pl.Boolean)
+    return table.with_columns(
+        *[pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in blanked_columns(table)],
+        hidden,
+        pl.Series("suppression", reasons.tolist(), dtype=pl.String),
+    )
+
+
+@dataclass
+class Pattern:
+    """Which rows of each protected table are suppressed, and why."""
+
+    primary: dict[str, np.ndarray]
+    complementary: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, flags in self.primary.items():
+            self.complementary.setdefault(name, np.zeros(len(flags), dtype=bool))
+
+    @classmethod
+    def from_published(cls, tables: dict[str, pl.DataFrame]) -> Pattern:
+        """The pattern as the published tables show it (their `suppression` markers)."""
+
+        def marked(name: str, reason: str) -> np.ndarray:
+            return (tables[name]["suppression"] == reason).fill_null(False).to_numpy()
+
+        return cls(
+            {n: marked(n, "primary") for n in tables},
+            {n: marked(n, "complementary") for n in tables},
+        )
+
+    def unit_flags(self, system: CellSystem) -> tuple[np.ndarray, np.ndarray]:
+        """A system's rows: suppressed, and suppressed as complementary cells."""
+        rows = system.units.select("table", "row").rows()
+        suppressed = np.array([self.suppressed(t)[r] for t, r in rows], dtype=bool)
+        compl = np.array(
+            [self.complementary[t][r] and not self.primary[t][r] for t, r in rows], dtype=bool
+        )
+        return suppressed, compl
+
+    def suppressed(self, table: str) -> np.ndarray:
+        return self.primary[table] | self.complementary[table]
+
+    def reasons(self, table: str) -> np.ndarray:
+        reason = np.full(len(self.primary[table]), None, dtype=object)
+        reason[self.complementary[table]] = "complementary"
+        reason[self.primary[table]] = "primary"
+        return reason
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Table -> (primary, complementary) suppressed rows."""
+        return {
+            t: (int(self.primary[t].sum()), int((self.complementary[t] & ~self.primary[t]).sum()))
+            for t in self.primary
+        }
+
+
+def withheld(settings: Settings) -> pl.Expr:
+    """Regional trend cells that are not published at all: period types other than
+    `regional_period_types`, and programme cells of programmes sampled nationally."""
+    national_only = (
+        refdata.programmes().filter(pl.col("regional_cells") == "false")["programme"].to_list()
+    )
+    regional = pl.col("scope") != NATIONAL
+    return regional & (
+        ~pl.col("period_type").is_in(list(settings.regional_period_types))
+        | ((pl.col("period_type") == "programme") & pl.col("period").is_in(national_only))
+    )
+
+
+def single_category() -> pl.Expr:
+    """Breakdown rows whose group holds one category only: the row would repeat its total."""
+    group = ["series", "comparable_id", "era", "subgroup"]
+    return pl.col("subgroup_value").n_unique().over(group) == 1
+
+
+# --- the whole publication -------------------------------------------------------------------
+
+
+@dataclass
+class DisclosureReport:
+    """What protection did, for the manifest, the methodology and the tests."""
+
+    def summary(self) -> str:
+        """One line for people: cells hidden and what the attack found."""
+        primary = sum(p for p, _ in self.suppressed.values())
+        compl = sum(c for _, c in self.suppressed.values())
+        narrowest = min(self.narrowest.values(), default=float("inf"))
+        reach = (
+            "no cell suppressed" if narrowest == float("inf") else f"narrowest range {narrowest:g}"
+        )
+        return (
+            f"{primary:,} cells suppressed as primary and {compl:,} as complementary; "
+            f"the differencing attack recovered {self.recoverable} ({reach})"
+        )
+
+    suppressed: dict[str, tuple[int, int]]  # table -> (primary, complementary)
+    withheld: dict[str, int]
+    systems: int
+    recoverable: int
+    narrowest: dict[str, float]  # dimension -> smallest feasible range of a suppressed count
+    seconds: float
+
+
+def _systems(
+    tables: dict[str, pl.DataFrame],
+    context: pl.LazyFrame,
+    cases: pl.LazyFrame,
+    pattern: Pattern,
+) -> list[CellSystem]:
+    """Every family of linked cells: key questions, enquiries and breakdowns."""
+    kq = linked_cells.kq_atoms(context)
+    enquiry = linked_cells.enquiry_atoms(cases)
+    groups = linked_cells.subgroup_atoms(tables["subgroups"])
+    return [
+        *linked_cells.build_systems(
+            kq, linked_cells.kq_memberships(kq, tables), tables, pattern.primary
+        ),
+        *linked_cells.build_systems(
+            enquiry,
+            linked_cells.enquiry_memberships(enquiry, tables["enquiries"]),
+            tables,
+            pattern.primary,
+        ),
+        *linked_cells.build_systems(
+            groups,
+            linked_cells.subgroup_memberships(groups),
+            tables,
+            pattern.primary,
+            known_by="era",
+        ),
+    ]
+
+
+def _record(pattern: Pattern, system: CellSystem, complementary: np.ndarray) -> None:
+    """Mark a system's complementary rows in the table-wide pattern."""
+    rows = system.units.select("table", "row").rows()
+    for (table, row), flag in zip(rows, complementary, strict=True):
+        if flag:
+            pattern.complementary[table][row] = True
+
+
+def published_values(
+    system: CellSystem, published: dict[str, pl.DataFrame]
+) -> dict[str, np.ndarray]:
+    """Each cell's counts read back from the published tables (null where suppressed)."""
+    cells = pl.DataFrame(
+        {
+            "table": system.units["table"].to_numpy()[system.cell_unit],
+            "row": system.units["row"].to_numpy()[system.cell_unit],
+            "part": system.cell_part,
+        }
+    )
+    out = {}
+    for dimension in attack.RANGE_DIMENSIONS:
+        values = []
+        for table, row, part in cells.rows():
+            column = dimension + (
+                {"pre_unification": "_pre", "post_unification": "_post"}.get(part, "")
+            )
+            value = published[table][column][row]
+            values.append(np.nan if value is None else float(value))
+        out[dimension] = np.array(values)
+    return out
+
+
+def audit(
+    systems: list[CellSystem],
+    published: dict[str, pl.DataFrame],
+    pattern: Pattern,
+    settings: Settings,
+) -> tuple[int, dict[str, float]]:
+    """The attack on the published tables: exactly recoverable cells, and the narrowest
+    feasible range of each count (yes, no and applicable are held to the policy minimum)."""
+    recovered = 0
+    narrowest = {d: np.inf for d in HELD_DIMENSIONS}
+    for system in systems:
+        units = system.units.select("table", "row").rows()
+        suppressed = np.array([pattern.suppressed(t)[r] for t, r in units], dtype=bool)
+        complementary = np.array(
+            [pattern.complementary[t][r] and not pattern.primary[t][r] for t, r in units],
+            dtype=bool,
+        )
+        if not suppressed.any():
+            continue
+        recovered += int(attack.recoverable(system, suppressed).size)
+        values = published_values(system, published)
+        ranges = attack.feasible_ranges(
+            system, suppressed, complementary, settings, values, HELD_DIMENSIONS
+        )
+        for item in ranges:
+            narrowest[item.dimension] = min(narrowest[item.dimension], item.width)
+    return recovered, narrowest
+
+
+def protect(
+    tables: dict[str, pl.DataFrame],
+    context: pl.LazyFrame,
+    cases: pl.LazyFrame,
+    settings: Settings,
+) -> tuple[dict[str, pl.DataFrame], DisclosureReport]:
+    """Primary and complementary suppression over every linked table, then the attack on what
+    would be published; a breach stops the run (`DisclosureBreach`) before anything is written.
+
+    `tables` are the unsuppressed kq_trend, kq_by_inspection, unification, subgroups and
+    enquiries; returns them protected (same rows, numbers blanked where suppressed)."""
+    started = time.perf_counter()
+    tables = dict(tables)
+    before = {name: table.height for name, table in tables.items()}
+    tables["kq_trend"] = tables["kq_trend"].filter(~withheld(settings))
+    tables["subgroups"] = tables["subgroups"].filter(~single_category())
+    dropped = {name: before[name] - table.height for name, table in tables.items()}
+    pattern = Pattern({name: primary(tables[name], settings) for name in PROTECTED_TABLES})
+    systems = _systems(tables, context, cases, pattern)
+    for system in systems:
+        _, complementary = search(system, settings)
+        _record(pattern, system, complementary)
+    published = {
+        name: apply(tables[name], pattern.suppressed(name), pattern.reasons(name))
+        for name in PROTECTED_TABLES
+    }
+    recovered, narrowest = audit(systems, published, pattern, settings)
+    narrow = [
+        d for d in ("n_yes", "n_no", "n_applicable") if narrowest[d] < settings.min_feasible_range
+    ]
+    if recovered or narrow:
+        raise DisclosureBreach(
+            f"the publication would disclose suppressed cells: {recovered} recoverable exactly; "
+            f"ranges narrower than {settings.min_feasible_range} in {', '.join(narrow) or 'none'}"
+        )
+    report = DisclosureReport(
+        pattern.counts(), dropped, len(systems), recovered, narrowest,
+        round(time.perf_counter() - started, 3),
+    )  # fmt: skip
+    log.debug("disclosure control: %s", report)
+    return published, report
+
+
+def follow_inspection_cells(ratings: pl.DataFrame, by_inspection: pl.DataFrame) -> pl.DataFrame:
+    """Ratings show each inspection's key-question percentages, so a rating row is suppressed
+    wherever any of its key questions is suppressed in kq_by_inspection (same reason)."""
+    hidden = (
+        by_inspection.filter(pl.col("suppressed"))
+        .group_by("inspection_id", pl.col("standard").cast(pl.String))
+        .agg(
+            pl.when((pl.col("suppression") == "primary").any())
+            .then(pl.lit("primary"))
+            .otherwise(pl.lit("complementary"))
+            .alias("_reason")
+        )
+    )
+    joined = ratings.join(hidden, on=["inspection_id", "standard"], how="left")
+    small = pl.col("_reason").is_not_null()
+    blank = [
+        c for c in ratings.columns if c.startswith(("pct_", "lowest_", "n_applicable", "rating"))
+    ]
+    return joined.with_columns(
+        *[pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in blank],
+        pl.when(small)
+        .then(pl.lit("suppressed to protect the inspection's key-question cells"))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
+        small.alias("suppressed"),
+        pl.col("_reason").alias("suppression"),
+    ).drop("_reason")

@@ -240,12 +240,9 @@ def rate_published_percentages(frame: pl.DataFrame, framework: str = "2023") -> 
     return rate_standards(tidy)
 
 
-def rating_tables(by_inspection: pl.DataFrame, threshold: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Standard ratings per inspection by the configured rule, and overall where possible.
-
-    Ratings are computed from unsuppressed percentages; a standard any of whose key questions
-    has fewer than `threshold` applicable answers is then suppressed (too few cases to rate).
-    """
+def standard_ratings(by_inspection: pl.DataFrame) -> pl.DataFrame:
+    """Standard ratings per inspection by the configured rule, from unsuppressed percentages
+    (disclosure control then hides the rows whose key-question cells are suppressed)."""
     kq = by_inspection.filter(pl.col("n_applicable") > 0).select(
         "inspection_id",
         "framework",
@@ -254,45 +251,28 @@ def rating_tables(by_inspection: pl.DataFrame, threshold: int) -> tuple[pl.DataF
         "pct",
         "n_applicable",
     )
-    rated = rate_standards(kq)
     smallest = kq.group_by("inspection_id", "standard").agg(
         pl.col("n_applicable").min().alias("n_applicable_min")
     )
-    rated = rated.join(smallest, on=["inspection_id", "standard"], how="left")
-    small = pl.col("n_applicable_min") < threshold
-    rated = rated.with_columns(
-        *[
-            pl.when(small).then(None).otherwise(pl.col(c)).alias(c)
-            for c in (
-                "pct_engagement",
-                "pct_desistance",
-                "pct_safety",
-                "lowest_pct",
-                "n_applicable_min",
-            )
-        ],
-        *[
-            pl.when(small).then(None).otherwise(pl.col(c)).alias(c)
-            for c in ("rating", "rating_upper_bound", "lowest_key_question")
-        ],
-        pl.when(small)
-        .then(pl.lit(f"suppressed: fewer than {threshold} applicable answers"))
-        .otherwise(pl.col("reason"))
-        .alias("reason"),
-        small.alias("suppressed"),
-    )
-    info = by_inspection.select(
-        "inspection_id", "unit_name", "region", "programme", "era", "fieldwork_start", "synthetic"
-    ).unique("inspection_id")
-    rated = rated.join(info, on="inspection_id", how="left").sort(
+    rated = rate_standards(kq).join(smallest, on=["inspection_id", "standard"], how="left")
+    return rated.join(_inspection_info(by_inspection), on="inspection_id", how="left").sort(
         "fieldwork_start", "inspection_id", "standard"
     )
-    overall = (
+
+
+def _inspection_info(by_inspection: pl.DataFrame) -> pl.DataFrame:
+    return by_inspection.select(
+        "inspection_id", "unit_name", "region", "programme", "era", "fieldwork_start", "synthetic"
+    ).unique("inspection_id")
+
+
+def overall_table(rated: pl.DataFrame, by_inspection: pl.DataFrame) -> pl.DataFrame:
+    """Overall ratings (or the reason there is none) per inspection, from published ratings."""
+    return (
         overall_ratings(rated)
-        .join(info, on="inspection_id", how="left")
+        .join(_inspection_info(by_inspection), on="inspection_id", how="left")
         .sort("fieldwork_start", "inspection_id")
     )
-    return rated, overall
 
 
 def published_ratings(published: pl.DataFrame) -> pl.DataFrame:

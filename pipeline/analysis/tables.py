@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from pipeline import refdata
+from pipeline.analysis import disclosure
 from pipeline.analysis.breakdowns import enquiries, subgroups
 from pipeline.analysis.cells import answers_in_context
 from pipeline.analysis.comparisons import unification
-from pipeline.analysis.disclosure import suppress
-from pipeline.analysis.ratings import published_ratings, rating_tables
+from pipeline.analysis.ratings import overall_table, published_ratings, standard_ratings
 from pipeline.analysis.trends import kq_by_inspection, kq_trend
 from pipeline.config import Settings
 
@@ -32,6 +32,7 @@ class Publication:
 
     tables: dict[str, pl.DataFrame]
     settings: Settings
+    disclosure: disclosure.DisclosureReport | None = None
 
     def __getitem__(self, name: str) -> pl.DataFrame:
         return self.tables[name]
@@ -64,21 +65,23 @@ def build_tables(
         settings = replace(settings, suppression_threshold=threshold)
     threshold, z = settings.suppression_threshold, settings.z
     context = answers_in_context(cases.lazy(), answers.lazy())
-    by_inspection = kq_by_inspection(context, inspections, z)
-    standard_ratings, overall = rating_tables(by_inspection, threshold)
-    unify = unification(context, threshold, z)
+    unprotected = {
+        "kq_by_inspection": kq_by_inspection(context, inspections, z),
+        "kq_trend": kq_trend(context, z),
+        "unification": unification(context, threshold, z),
+        "subgroups": subgroups(context, z),
+        "enquiries": enquiries(cases.lazy(), z),
+    }
+    protected, report = disclosure.protect(unprotected, context, cases.lazy(), settings)
+    rated = disclosure.follow_inspection_cells(
+        standard_ratings(unprotected["kq_by_inspection"]), protected["kq_by_inspection"]
+    )
     tables = {
-        "kq_by_inspection": suppress(by_inspection, threshold),
-        "kq_trend": suppress(kq_trend(context, z), threshold),
-        "unification": suppress(
-            unify, threshold, denominators=("n_applicable_pre", "n_applicable_post")
-        ),
-        "subgroups": suppress(subgroups(context, z), threshold),
-        "enquiries": suppress(enquiries(cases.lazy(), z), threshold),
-        "ratings": standard_ratings,
-        "ratings_overall": overall,
+        **protected,
+        "ratings": rated,
+        "ratings_overall": overall_table(rated, unprotected["kq_by_inspection"]),
         "published_ratings": published_ratings(published),
     }
     for name, table in tables.items():
         log.info("table %s: %d rows", name, table.height)
-    return Publication(tables, settings)
+    return Publication(tables, settings, report)

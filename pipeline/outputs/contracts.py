@@ -162,19 +162,30 @@ def _percentage(column: str) -> Callable[[type], pl.Expr]:
     return rule
 
 
-def _visible_not_small(denominators: list[str], threshold: int) -> Callable[[type], pl.Expr]:
-    """No visible (unsuppressed) cell rests on fewer than `threshold` applicable answers."""
+def _visible_not_small(
+    columns: list[str], threshold: int, min_outcome: int
+) -> Callable[[type], pl.Expr]:
+    """No visible (unsuppressed) cell rests on fewer than `threshold` applicable answers or
+    shows fewer than `min_outcome` sufficient or insufficient cases."""
+    denominators = [c for c in columns if c.startswith("n_applicable")]
+    outcomes = [c for c in columns if c.startswith(("n_yes", "n_no"))]
 
     def rule(cls: type) -> pl.Expr:
         small = pl.any_horizontal(
-            pl.col(d).is_not_null() & (pl.col(d) < threshold) for d in denominators
+            *[pl.col(d).is_not_null() & (pl.col(d) < threshold) for d in denominators],
+            *[pl.col(o).is_not_null() & (pl.col(o) < min_outcome) for o in outcomes],
         )
         return pl.col("suppressed").fill_null(False) | ~small
 
     return rule
 
 
-def _rules(columns: list[str], threshold: int) -> dict[str, object]:
+def _reason_given(cls: type) -> pl.Expr:
+    """A suppressed row says why; a visible one has no reason."""
+    return pl.col("suppressed").fill_null(False) == pl.col("suppression").is_not_null()
+
+
+def _rules(columns: list[str], threshold: int, min_outcome: int) -> dict[str, object]:
     """The statistical rules that apply to a table, by the columns it has."""
     rules: dict[str, object] = {}
     for suffix in ("", "_pre", "_post"):
@@ -193,15 +204,18 @@ def _rules(columns: list[str], threshold: int) -> dict[str, object]:
         )
     if "share_pct" in columns:
         rules["share_pct_within_0_100"] = dy.rule()(_percentage("share_pct"))
-    denominators = [c for c in columns if c.startswith("n_applicable")]
-    if "suppressed" in columns and denominators:
+    if "suppressed" in columns and any(c.startswith("n_applicable") for c in columns):
         rules["no_visible_cell_below_threshold"] = dy.rule()(
-            _visible_not_small(denominators, threshold)
+            _visible_not_small(columns, threshold, min_outcome)
         )
+    if "suppression" in columns:
+        rules["suppressed_rows_say_why"] = dy.rule()(_reason_given)
     return rules
 
 
-def table_schema(name: str, frame: pl.DataFrame, keys: tuple[str, ...], threshold: int) -> type:
+def table_schema(
+    name: str, frame: pl.DataFrame, keys: tuple[str, ...], threshold: int, min_outcome: int = 0
+) -> type:
     """A dataframely schema for one table: its columns typed as they are, its key declared and
     the statistical rules that apply to its columns."""
     missing = [k for k in keys if k not in frame.columns]
@@ -210,18 +224,21 @@ def table_schema(name: str, frame: pl.DataFrame, keys: tuple[str, ...], threshol
     attributes: dict[str, object] = {
         column: _column(dtype, column in keys) for column, dtype in frame.schema.items()
     }
-    attributes |= _rules(frame.columns, threshold)
+    attributes |= _rules(frame.columns, threshold, min_outcome)
     return type(f"{name}_contract", (dy.Schema,), attributes)
 
 
 def check_tables(
-    tables: dict[str, pl.DataFrame], keys: dict[str, tuple[str, ...]], threshold: int
+    tables: dict[str, pl.DataFrame],
+    keys: dict[str, tuple[str, ...]],
+    threshold: int,
+    min_outcome: int = 0,
 ) -> None:
     """Raise `ContractViolation` for the first table that breaks its contract."""
     for name, frame in tables.items():
         if name not in keys:
             raise ContractViolation(f"table {name} has no declared contract (add its key)")
-        schema = table_schema(name, frame, keys[name], threshold)
+        schema = table_schema(name, frame, keys[name], threshold, min_outcome)
         _, failure = schema.filter(frame)  # type: ignore[attr-defined]
         counts = failure.counts()
         if counts:

@@ -69,9 +69,17 @@ def notes(settings: Settings) -> list[str]:
         "Sufficiency is the percentage of applicable cases judged sufficient: yes / (yes + no). "
         "Not-applicable answers are counted (n_na) but leave the denominator. Only the core "
         "question set is used; adjusted-set cases are judged against different expectations.",
-        f"Cells with fewer than {threshold} applicable answers are suppressed and shown as [c]. "
-        "The 'synthetic' column is true where every answer in the cell comes from the "
-        "generated sample.",
+        f"Disclosure control: a cell is suppressed ([c]) when it rests on fewer than {threshold} "
+        f"applicable answers, or when fewer than {settings.min_outcome_count} cases were judged "
+        "sufficient or not sufficient, including none (primary suppression); further cells are "
+        "suppressed so that no suppressed count can be worked out from the published ones, or "
+        f"narrowed to a range of less than {settings.min_feasible_range} cases (complementary "
+        "suppression). The suppression column says which. Regional figures leave out the "
+        "national inspection, whose cases were sampled for England and Wales as a whole, and "
+        "are published by "
+        + " and ".join(p.replace("_", " ") for p in settings.regional_period_types)
+        + " only. The 'synthetic' column is true where every answer in the cell comes "
+        "from the generated sample.",
         f"{level} intervals are Wilson score intervals. The cluster-aware interval allows "
         "for cases in one inspection being alike: a cluster-robust (by inspection) variance "
         "gives a design effect and an effective sample size, and a Wilson interval is drawn on "

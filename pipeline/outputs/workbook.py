@@ -141,8 +141,10 @@ def _cover(
         ),
         "The published_ratings table holds real, published inspection ratings (sources in the "
         "notes).",
-        f"Cells with fewer than {settings.suppression_threshold} applicable answers are "
-        "suppressed and shown as [c].",
+        f"Cells with fewer than {settings.suppression_threshold} applicable answers, or fewer "
+        f"than {settings.min_outcome_count} cases judged sufficient or not sufficient, are "
+        "suppressed and shown as [c], together with the cells that would reveal them (see "
+        "note 2).",
         "Shorthand: [c] suppressed to protect confidentiality; [x] not available; "
         "[z] not applicable.",
         "See the Contents sheet for the list of tables and the Notes sheet for methods.",

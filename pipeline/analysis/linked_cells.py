@@ -1,0 +1,286 @@
+"""Linked cells: which published cells add up from which pieces, for disclosure control.
+
+Every published count is a sum over *atoms*: the finest pieces any table splits the data into.
+For the key-question tables an atom is one inspection's answers in one region (with that
+inspection's periods and era); a trend cell, an inspection cell and a before/after cell are
+each the sum of the atoms they cover. A `CellSystem` holds one family of linked cells (one key
+question in one series; one enquiry measure; one breakdown of one key question) as a 0/1
+incidence matrix, so that the disclosure search and the differencing attack can ask what the
+published cells reveal about the suppressed ones.
+
+Breakdowns (sufficiency by risk, gender, ...) are national and share only their era totals
+with the other tables; each breakdown is its own system in which those totals are public.
+Treating them as public is deliberately generous to an attacker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from pipeline.analysis.cells import in_regional_figures, series_expr
+from pipeline.domain import NATIONAL, PERIOD_TYPES
+
+DIMENSIONS = ("n_yes", "n_no", "n_na")
+"""The additive counts of every cell; n_applicable = n_yes + n_no."""
+ENQUIRY_PERIODS = ("financial_year", "programme", "era")
+
+
+@dataclass
+class CellSystem:
+    """One family of linked cells.
+
+    `incidence[c, a]` is 1 where cell c includes atom a; `counts[a]` holds the atom's yes, no and
+    not-applicable answers; `known` rows are sums an attacker is assumed to know regardless of
+    suppression. Cells belong to table rows (`units`): a row is published or suppressed whole.
+    """
+
+    name: str
+    counts: np.ndarray  # (atoms, 3)
+    incidence: np.ndarray  # (cells, atoms), 0/1
+    cell_unit: np.ndarray  # (cells,) index into units
+    cell_part: np.ndarray  # (cells,) which part of its row ('', or the era of a pre/post pair)
+    units: pl.DataFrame  # table, row, primary, cost, national
+    known: np.ndarray  # (k, atoms), 0/1
+
+    @property
+    def cell_counts(self) -> np.ndarray:
+        """(cells, 3) yes, no, na of every cell."""
+        return self.incidence @ self.counts
+
+
+def _with_row(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_row_index("_row")
+
+
+def _memberships(
+    atoms: pl.DataFrame, table: pl.DataFrame, name: str, keys: list[str], part: str | None = None
+) -> pl.DataFrame:
+    """(family, table, row, part, atom) for every atom a table row covers, by equal keys."""
+    joined = atoms.join(_with_row(table).select(*keys, "_row"), on=keys, how="inner")
+    return joined.select(
+        "_family",
+        pl.lit(name).alias("table"),
+        pl.col("_row").cast(pl.Int64).alias("row"),
+        (pl.col(part).cast(pl.String) if part else pl.lit("")).alias("part"),
+        "_atom",
+    )
+
+
+def _scoped(atoms: pl.DataFrame) -> pl.DataFrame:
+    """Each atom once for England and Wales and, where its programme counts towards regional
+    figures, once for its region, as `scope` (the same rule as the tables')."""
+    regional = pl.when(in_regional_figures()).then(pl.col("region"))
+    return atoms.with_columns(
+        pl.concat_list(pl.lit(NATIONAL), regional).list.drop_nulls().alias("scope")
+    ).explode("scope")
+
+
+def _periods(atoms: pl.DataFrame, period_types: tuple[str, ...]) -> pl.DataFrame:
+    """Each atom once per period type, with the period label as text."""
+    return pl.concat(
+        [
+            atoms.with_columns(
+                pl.lit(t).alias("period_type"), pl.col(t).cast(pl.String).alias("period")
+            )
+            for t in period_types
+        ]
+    )
+
+
+def kq_atoms(context: pl.LazyFrame) -> pl.DataFrame:
+    """Answers counted per key question x inspection x region (with periods and era): the
+    atoms of the key-question tables, numbered within each (series, comparable_id) family."""
+    keys = ["series", "comparable_id", "inspection_id", "region", *PERIOD_TYPES, "era"]
+    value = pl.col("answer").cast(pl.String)
+    return (
+        context.group_by(keys)
+        .agg(*[(value == d.removeprefix("n_")).sum().cast(pl.Int64).alias(d) for d in DIMENSIONS])
+        .with_columns(pl.col(PERIOD_TYPES).cast(pl.String), pl.col("era").cast(pl.String))
+        .sort(keys)
+        .collect()
+        .with_columns(
+            pl.concat_str("series", pl.lit("|"), "comparable_id").alias("_family"),
+        )
+        .with_columns(pl.int_range(pl.len()).over("_family").alias("_atom"))
+    )
+
+
+def kq_memberships(atoms: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Which atoms every row of kq_trend, kq_by_inspection and unification covers."""
+    scoped = _scoped(atoms)
+    parts = [
+        _memberships(
+            _periods(scoped, PERIOD_TYPES),
+            tables["kq_trend"],
+            "kq_trend",
+            ["series", "comparable_id", "scope", "period_type", "period"],
+        ),
+        _memberships(
+            atoms,
+            tables["kq_by_inspection"],
+            "kq_by_inspection",
+            ["comparable_id", "inspection_id"],
+        ),
+        _memberships(
+            scoped.filter(pl.col("series") == "core"),
+            tables["unification"],
+            "unification",
+            ["comparable_id", "scope"],
+            part="era",
+        ),
+    ]
+    return pl.concat(parts)
+
+
+def enquiry_atoms(cases: pl.LazyFrame) -> pl.DataFrame:
+    """Enquiries made, not made and not applicable among flagged cases, per measure x series x
+    inspection x region (with financial year, programme and era)."""
+    parts = []
+    for measure, flag in (("da_enquiry", "da_concern"), ("cs_enquiry", "cs_concern")):
+        parts.append(
+            cases.filter(pl.col(flag)).select(
+                pl.lit(measure).alias("measure"),
+                series_expr(),
+                "inspection_id",
+                pl.col("region").cast(pl.String),
+                *[pl.col(c).cast(pl.String) for c in ENQUIRY_PERIODS],
+                pl.col(measure).cast(pl.String).alias("answer"),
+            )
+        )
+    keys = ["measure", "series", "inspection_id", "region", *ENQUIRY_PERIODS]
+    value = pl.col("answer")
+    return (
+        pl.concat(parts)
+        .group_by(keys)
+        .agg(*[(value == d.removeprefix("n_")).sum().cast(pl.Int64).alias(d) for d in DIMENSIONS])
+        .sort(keys)
+        .collect()
+        .with_columns(pl.concat_str("measure", pl.lit("|"), "series").alias("_family"))
+        .with_columns(pl.int_range(pl.len()).over("_family").alias("_atom"))
+    )
+
+
+def enquiry_memberships(atoms: pl.DataFrame, enquiries: pl.DataFrame) -> pl.DataFrame:
+    return _memberships(
+        _periods(_scoped(atoms), ENQUIRY_PERIODS),
+        enquiries,
+        "enquiries",
+        ["measure", "series", "scope", "period_type", "period"],
+    )
+
+
+def subgroup_atoms(subgroups: pl.DataFrame) -> pl.DataFrame:
+    """Each breakdown row is its own atom: its system is the breakdown of one key question in
+    one series by one characteristic, both eras."""
+    return (
+        _with_row(subgroups)
+        .with_columns(
+            pl.concat_str("series", pl.lit("|"), "comparable_id", pl.lit("|"), "subgroup").alias(
+                "_family"
+            ),
+            pl.col("_row").cast(pl.Int64).alias("row"),
+        )
+        .sort("_family", "_row")
+        .with_columns(pl.int_range(pl.len()).over("_family").alias("_atom"))
+    )
+
+
+HEADLINE_WEIGHT = {"unification": 1000.0}
+"""How much more a row of a headline table costs to suppress than its answers alone say: the
+before/after comparison is what bulletins lead with, so the search avoids it where it can."""
+NATIONAL_WEIGHT = 100.0
+"""England and Wales cells are the most used; suppressing one costs a hundred times its answers."""
+
+
+def row_weights(table: pl.DataFrame, name: str = "") -> np.ndarray:
+    """How much more than its answers a row costs to hide (above 1: a headline row)."""
+    weight = np.full(table.height, HEADLINE_WEIGHT.get(name, 1.0))
+    if "scope" in table.columns:
+        weight = weight * np.where(table["scope"].to_numpy() == NATIONAL, NATIONAL_WEIGHT, 1.0)
+    return weight
+
+
+def _national(table: pl.DataFrame) -> np.ndarray:
+    if "scope" not in table.columns:
+        return np.zeros(table.height, dtype=bool)
+    return table["scope"].to_numpy() == NATIONAL
+
+
+def row_costs(table: pl.DataFrame, name: str = "") -> np.ndarray:
+    """How much information a row carries: its applicable answers (all parts together), more
+    for headline tables and for England and Wales. The search suppresses the cheapest first."""
+    columns = [c for c in table.columns if c.startswith("n_applicable")]
+    answers = table.select(pl.sum_horizontal(pl.col(columns).fill_null(0))).to_series().to_numpy()
+    return answers * row_weights(table, name)
+
+
+def subgroup_memberships(atoms: pl.DataFrame) -> pl.DataFrame:
+    return atoms.select(
+        "_family", pl.lit("subgroups").alias("table"), "row", pl.lit("").alias("part"), "_atom"
+    )
+
+
+def build_systems(
+    atoms: pl.DataFrame,
+    memberships: pl.DataFrame,
+    tables: dict[str, pl.DataFrame],
+    primary: dict[str, np.ndarray],
+    known_by: str | None = None,
+) -> list[CellSystem]:
+    """One `CellSystem` per family; `primary[table]` flags the table's primary-suppressed rows.
+
+    With `known_by`, every family's sums by that atom column (e.g. era) are public."""
+    systems = []
+    for (family,), members in memberships.sort("_family").group_by("_family", maintain_order=True):
+        family_atoms = atoms.filter(pl.col("_family") == family).sort("_atom")
+        systems.append(_system(str(family), family_atoms, members, tables, primary, known_by))
+    return systems
+
+
+def _system(
+    family: str,
+    atoms: pl.DataFrame,
+    members: pl.DataFrame,
+    tables: dict[str, pl.DataFrame],
+    primary: dict[str, np.ndarray],
+    known_by: str | None,
+) -> CellSystem:
+    cells = (
+        members.select("table", "row", "part")
+        .unique(maintain_order=True)
+        .sort("table", "row", "part")
+    )
+    cells = cells.with_row_index("_cell")
+    units = cells.select("table", "row").unique(maintain_order=True).with_row_index("_unit")
+    cells = cells.join(units, on=["table", "row"])
+    pairs = members.join(cells, on=["table", "row", "part"]).select("_cell", "_atom")
+    incidence = np.zeros((cells.height, atoms.height))
+    incidence[pairs["_cell"].to_numpy(), pairs["_atom"].to_numpy()] = 1.0
+    counts = atoms.select(DIMENSIONS).to_numpy().astype(float)
+    rows = units.select("table", "row").rows()
+    costs = {name: row_costs(frame, name) for name, frame in tables.items()}
+    flags = [bool(primary[t][r]) for t, r in rows]
+    cost = [float(costs[t][r]) for t, r in rows]
+    national = {name: _national(frame) for name, frame in tables.items()}
+    national_rows = [bool(national[t][r]) for t, r in rows]
+    known = np.zeros((0, atoms.height))
+    if known_by:
+        labels = atoms[known_by].to_numpy()
+        known = np.stack([(labels == v).astype(float) for v in np.unique(labels)])
+    ordered = cells.sort("_cell")
+    return CellSystem(
+        family,
+        counts,
+        incidence,
+        ordered["_unit"].to_numpy(),
+        ordered["part"].to_numpy(),
+        units.select("table", "row").with_columns(
+            pl.Series("primary", flags),
+            pl.Series("cost", cost),
+            pl.Series("national", national_rows),
+        ),
+        known,
+    )

@@ -1,0 +1,308 @@
+"""Disclosure control: the policy's primary rule, complementary suppression, and the attack.
+
+The attack is tested on hand-worked tables and against an independent solver (SciPy's linprog),
+then run on the sample's published tables, as an attacker would, and on random small samples.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from pipeline.analysis import attack, cells, disclosure, suppression
+from pipeline.analysis.linked_cells import CellSystem
+from pipeline.config import Settings
+from pipeline.domain import KEY_QUESTIONS, NATIONAL
+
+from .helpers import valid_row, write_csv
+
+SETTINGS = Settings()
+
+
+def _grid(yes: list[int], no: list[int], primary_rows: set[int]) -> CellSystem:
+    """A 2 x 2 table (regions A, B x years 1, 2) with its margins and grand total: cells
+    A1, A2, B1, B2, A, B, year 1, year 2, total; atoms A1, A2, B1, B2."""
+    incidence = np.array(
+        [
+            [1, 0, 0, 0],
+            [0, 1, 0, 0],
+            [0, 0, 1, 0],
+            [0, 0, 0, 1],
+            [1, 1, 0, 0],
+            [0, 0, 1, 1],
+            [1, 0, 1, 0],
+            [0, 1, 0, 1],
+            [1, 1, 1, 1],
+        ],
+        dtype=float,
+    )
+    counts = np.column_stack([yes, no, [0, 0, 0, 0]]).astype(float)
+    n = incidence.shape[0]
+    units = pl.DataFrame(
+        {
+            "table": ["t"] * n,
+            "row": list(range(n)),
+            "primary": [i in primary_rows for i in range(n)],
+            "cost": (incidence @ counts[:, :2]).sum(axis=1),
+            "national": [False] * 4 + [False, False, True, True, True],
+        }
+    )
+    return CellSystem("grid", counts, incidence, np.arange(n), np.array([""] * n), units,
+                      np.zeros((0, 4)))  # fmt: skip
+
+
+def test_primary_rule_covers_small_denominators_and_small_outcomes() -> None:
+    table = pl.DataFrame(
+        {
+            "n_yes": [3, 40, 0, 30, 15],
+            "n_no": [2, 10, 50, 9, 15],
+            "n_applicable": [5, 50, 50, 39, 30],
+        }
+    )
+    # 5 answers; fine; 0 % (every case the same); 9 'no'; fine
+    assert disclosure.primary(table, SETTINGS).tolist() == [True, False, True, True, False]
+
+
+def test_a_primary_cell_in_a_grid_is_recovered_by_one_subtraction() -> None:
+    system = _grid([3, 20, 15, 25], [4, 30, 12, 30], {0})
+    suppressed = system.units["primary"].to_numpy()
+    assert attack.recoverable(system, suppressed).tolist() == [0]  # A1 = A - A2
+
+
+def test_the_rectangle_protects_and_the_range_is_the_hand_worked_one() -> None:
+    """Suppress A1 (primary) and A2, B1, B2 (complementary). Published: A = 23, B = 40,
+    year 1 = 18, year 2 = 45 in 'yes'. A complementary cell holds at least 10 'yes', so
+    A2 = 23 - A1 >= 10 and B1 = 18 - A1 >= 10 give A1 in [0, 8]."""
+    system = _grid([3, 20, 15, 25], [4, 30, 12, 30], {0})
+    suppressed = np.array([True, True, True, True, False, False, False, False, False])
+    complementary = suppressed & ~system.units["primary"].to_numpy()
+    assert attack.recoverable(system, suppressed).size == 0
+    ranges = attack.feasible_ranges(system, suppressed, complementary, SETTINGS)
+    yes_a1 = next(r for r in ranges if r.cell == 0 and r.dimension == "n_yes")
+    assert (yes_a1.low, yes_a1.high, yes_a1.value) == (0, 8, 3)
+
+
+def test_the_search_finds_the_rectangle() -> None:
+    system = _grid([3, 20, 15, 25], [4, 30, 12, 30], {0})
+    suppressed, complementary = suppression.search(system, SETTINGS)
+    assert suppressed[:4].all() and not suppressed[4:].any()
+    assert complementary.tolist()[:4] == [False, True, True, True]
+
+
+def test_a_cell_that_cannot_be_protected_stops_the_run() -> None:
+    """With the grand total public and the range demanded wider than any swap can give."""
+    system = _grid([30, 20, 15, 25], [4, 30, 11, 30], {0})
+    system.known = np.ones((1, 4))
+    with pytest.raises(suppression.DisclosureBreach):
+        suppression.search(system, Settings(min_feasible_range=60))
+
+
+def test_lp_ranges_agree_with_an_independent_solver() -> None:
+    """HiGHS through highspy (the attack) against SciPy's linprog, on a random linked table."""
+    rng = np.random.default_rng(3)
+    atoms, cells_n = 12, 30
+    incidence = (rng.random((cells_n, atoms)) < 0.3).astype(float)
+    counts = np.column_stack(
+        [rng.integers(0, 30, atoms), rng.integers(0, 30, atoms), np.zeros(atoms)]
+    )
+    units = pl.DataFrame(
+        {"table": ["t"] * cells_n, "row": list(range(cells_n)), "primary": [False] * cells_n,
+         "cost": [1.0] * cells_n, "national": [False] * cells_n}
+    )  # fmt: skip
+    system = CellSystem("random", counts.astype(float), incidence, np.arange(cells_n),
+                        np.array([""] * cells_n), units, np.zeros((0, atoms)))  # fmt: skip
+    suppressed = rng.random(cells_n) < 0.4
+    complementary = suppressed & (rng.random(cells_n) < 0.5)
+    ours = attack.feasible_ranges(system, suppressed, complementary, SETTINGS)
+    published = ~suppressed
+    for item in ours:
+        values = attack._values(system, item.dimension)
+        lower = incidence[complementary]
+        minimum = attack._minimum(item.dimension, SETTINGS)
+        bounds = []
+        for sign in (1, -1):
+            res = linprog(
+                sign * incidence[item.cell],
+                A_ub=-lower if len(lower) else None,
+                b_ub=-np.full(len(lower), minimum) if len(lower) else None,
+                A_eq=incidence[published],
+                b_eq=incidence[published] @ values,
+                bounds=(0, None),
+                method="highs-ipm",
+            )
+            bounds.append(sign * res.fun if res.status == 0 else np.inf)
+        assert item.low == pytest.approx(np.ceil(bounds[0] - 1e-6))
+        high = np.floor(bounds[1] + 1e-6) if np.isfinite(bounds[1]) else np.inf
+        assert item.high == pytest.approx(high)
+
+
+def _systems_from_outputs(
+    run: Path,
+) -> tuple[list[CellSystem], dict[str, pl.DataFrame], disclosure.Pattern]:
+    """What an attacker with the published tables and the structure of the data would use."""
+    cases = pl.read_parquet(run / "cases.parquet")
+    answers = pl.read_parquet(run / "answers.parquet")
+    published = {
+        name: pl.read_parquet(run / "tables" / f"{name}.parquet")
+        for name in disclosure.PROTECTED_TABLES
+    }
+    pattern = disclosure.Pattern.from_published(published)
+    context = cells.answers_in_context(cases.lazy(), answers.lazy())
+    systems = disclosure._systems(published, context, cases.lazy(), pattern)
+    return systems, published, pattern
+
+
+def test_the_attack_on_the_sample_publication_finds_nothing(sample_run: Path) -> None:
+    systems, published, pattern = _systems_from_outputs(sample_run)
+    assert len(systems) > 100
+    recovered, narrowest = disclosure.audit(systems, published, pattern, SETTINGS)
+    assert recovered == 0
+    assert min(narrowest.values()) >= SETTINGS.min_feasible_range, narrowest
+    # and the protection was needed: without the complementary cells the attack succeeds
+    bare = disclosure.Pattern(pattern.primary)
+    exposed = sum(attack.recoverable(s, bare.unit_flags(s)[0]).size for s in systems)
+    assert exposed > 0
+
+
+def test_published_rows_follow_the_policy(sample_run: Path) -> None:
+    for name in disclosure.PROTECTED_TABLES:
+        table = pl.read_parquet(sample_run / "tables" / f"{name}.parquet")
+        visible = table.filter(~pl.col("suppressed"))
+        for column in [c for c in table.columns if c.startswith(("n_yes", "n_no"))]:
+            assert (visible[column] >= SETTINGS.min_outcome_count).all(), (name, column)
+        hidden = table.filter(pl.col("suppressed"))
+        assert hidden["suppression"].is_in(["primary", "complementary"]).all(), name
+        assert visible["suppression"].is_null().all(), name
+        for column in disclosure.blanked_columns(table):
+            assert hidden[column].is_null().all(), (name, column)
+
+
+def test_regional_cells_withheld_by_policy_are_absent(sample_run: Path) -> None:
+    trend = pl.read_parquet(sample_run / "tables" / "kq_trend.parquet")
+    regional = trend.filter(pl.col("scope") != NATIONAL)
+    assert set(regional["period_type"]) <= set(SETTINGS.regional_period_types)
+    assert regional.filter(pl.col("period") == "national_2024").height == 0
+    national = trend.filter(pl.col("scope") == NATIONAL)
+    assert set(national["period_type"]) == {
+        "calendar_year",
+        "financial_year",
+        "half_year",
+        "programme",
+    }
+
+
+REGIONS = ("North East", "Wales", "London")
+
+
+@st.composite
+def small_exports(draw: st.DrawFn) -> list[dict]:
+    """A few inspections in three regions over 2019-2024, with random sizes and success rates."""
+    rows = []
+    for i in range(draw(st.integers(2, 7))):
+        year = draw(st.integers(2019, 2024))
+        month = draw(st.integers(1, 12))
+        pre = year < 2021 or (year == 2021 and month < 6)
+        rate = draw(st.floats(0.05, 0.95))
+        n = draw(st.integers(3, 60))
+        seed = draw(st.integers(0, 10_000))
+        rng = np.random.default_rng(seed)
+        region = draw(st.sampled_from(REGIONS))
+        for k in range(n):
+            answers = {q: ("yes" if rng.random() < rate else "no") for q in KEY_QUESTIONS}
+            rows.append(
+                valid_row(
+                    inspection_id=f"I{i}",
+                    inspection_type="crc" if pre else "pdu",
+                    framework="2018" if pre else "2023",
+                    provider="CRC" if pre else "PS",
+                    region=region,
+                    fieldwork_start=f"{year}-{month:02d}-01",
+                    fieldwork_end=f"{year}-{month:02d}-20",
+                    start_date=f"{year - 1}-{month:02d}-01",
+                    case_id=f"C{k}",
+                    **answers,
+                )
+            )
+    return rows
+
+
+@pytest.mark.slow
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=small_exports())
+def test_random_small_publications_disclose_nothing(rows: list[dict], tmp_path_factory) -> None:
+    """Whatever the data, a publication is either protected (nothing recoverable, every range
+    at least the minimum) or refused."""
+    from pipeline.analysis.tables import build_tables
+    from pipeline.stages import derive, ingest, published_figures, tidy, validate
+
+    path = write_csv(tmp_path_factory.mktemp("export") / "x.csv", rows)
+    accepted = validate.validate([ingest.read_case_file(path)]).accepted
+    derived = derive.derive(accepted.lazy()).sort(*tidy.CASE_KEY).collect().lazy()
+    cases = tidy.cases_table(derived).collect()
+    answers = tidy.answers_table(derived).collect()
+    inspections = tidy.inspections_table(cases.lazy()).collect()
+    try:
+        no_figures = published_figures.read_published(Path("/nonexistent")).table
+        publication = build_tables(cases, answers, inspections, no_figures)
+    except suppression.DisclosureBreach:
+        return
+    published = {n: publication[n] for n in disclosure.PROTECTED_TABLES}
+    pattern = disclosure.Pattern.from_published(published)
+    context = cells.answers_in_context(cases.lazy(), answers.lazy())
+    systems = disclosure._systems(published, context, cases.lazy(), pattern)
+    recovered, narrowest = disclosure.audit(systems, published, pattern, SETTINGS)
+    assert recovered == 0
+    assert all(v >= SETTINGS.min_feasible_range for v in narrowest.values())
+
+
+def _visible_numbers(run: Path) -> set[float]:
+    """Every number a published table shows (rounded to 9 places)."""
+    numbers: set[float] = set()
+    for name in (*disclosure.PROTECTED_TABLES, "published_ratings"):
+        table = pl.read_parquet(run / "tables" / f"{name}.parquet")
+        for column, dtype in table.schema.items():
+            if dtype.is_numeric():
+                numbers |= {round(float(v), 9) for v in table[column].drop_nulls().to_list()}
+    return numbers
+
+
+def test_charts_plot_only_numbers_the_tables_publish(sample_run: Path) -> None:
+    """Chart data (and so chart files, alt text and findings) come from visible cells only."""
+    from pipeline.bulletins.bulletin import Bulletin
+
+    visible = _visible_numbers(sample_run)
+    checked = 0
+    for region in (NATIONAL, "London", "Wales", "North East"):
+        for result in Bulletin.load(sample_run, region).chart_set():
+            for column, dtype in result.data.schema.items():
+                if not dtype.is_float():
+                    continue
+                for value in result.data[column].drop_nulls().to_list():
+                    assert round(float(value), 9) in visible, (region, result.name, column, value)
+                    checked += 1
+    assert checked > 500
+
+
+def test_the_workbook_hides_every_suppressed_number(sample_run: Path) -> None:
+    import openpyxl
+
+    from pipeline.outputs.publication import WORKBOOK_NAME
+
+    book = openpyxl.load_workbook(sample_run / "tables" / WORKBOOK_NAME, read_only=True)
+    checked = 0
+    for name in disclosure.PROTECTED_TABLES:
+        table = pl.read_parquet(sample_run / "tables" / f"{name}.parquet")
+        blanked = {table.columns.index(c) for c in disclosure.blanked_columns(table)}
+        rows = list(book[name].iter_rows(min_row=6, values_only=True))
+        assert len(rows) == table.height
+        for flag, row in zip(table["suppressed"].to_list(), rows, strict=True):
+            if flag:
+                assert all(row[i] == "[c]" for i in blanked), (name, row)
+                checked += 1
+    assert checked > 100

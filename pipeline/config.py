@@ -46,6 +46,9 @@ class Settings:
     min_outcome_count: int = 10
     min_feasible_range: int = 5
     regional_period_types: tuple[str, ...] = ("calendar_year", "programme")
+    reliable_min_inspections: int = 3
+    reliable_min_effective_n: int = 30
+    min_inspections_per_era: int = 5
 
     @property
     def z(self) -> float:

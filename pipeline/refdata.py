@@ -281,6 +281,25 @@ def regional_programmes() -> list[str]:
 
 
 @cache
+def provider_shares() -> dict[str, dict[str, float]]:
+    """Scope -> {'CRC': share, 'NPS': share} of the pre-unification caseload, used to
+    post-stratify pre-unification samples whose CRC/NPS mix is an accident of which inspections
+    took place (unverified: the file names what to check them against)."""
+    df = _read("provider_shares.csv")
+    known = {*region_names(), NATIONAL}
+    unknown = set(df["scope"]) - known
+    if unknown:
+        raise ReferenceDataError(f"provider_shares.csv: unknown scopes {sorted(unknown)}")
+    shares = {}
+    for scope, crc, nps in df.select("scope", "share_crc", "share_nps").iter_rows():
+        crc_share, nps_share = float(crc), float(nps)
+        if abs(crc_share + nps_share - 1) > 1e-9:
+            raise ReferenceDataError(f"provider_shares.csv: {scope} shares do not add to 1")
+        shares[scope] = {"CRC": crc_share, "NPS": nps_share}
+    return shares
+
+
+@cache
 def settings() -> Settings:
     """The typed analysis settings (suppression threshold, confidence level, rating rounding),
     loaded once from settings.csv; pass the object down rather than re-reading it."""

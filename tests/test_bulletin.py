@@ -64,3 +64,45 @@ def test_save_writes_every_chart_set(sample_run: Path, tmp_path: Path) -> None:
     written = report.save()
     assert len(written) == 6 * 5
     assert (tmp_path / "wales" / "safety_trend.png").exists()
+
+
+def test_every_headline_agrees_with_the_table_it_quotes(sample_run: Path) -> None:
+    """Significance statements follow the clustered, multiplicity-adjusted results."""
+    from pipeline import refdata
+    from pipeline.domain import NATIONAL
+
+    table = pl.read_parquet(sample_run / "tables" / "unification.parquet")
+    for region in [NATIONAL, *refdata.region_names()]:
+        report = bulletin.Bulletin.load(sample_run, region)
+        text, claims = report.headline(), report.headline_claims()
+        for claim in claims:
+            row = table.filter(
+                pl.col("scope") == region, pl.col("comparable_id") == claim.comparable_id
+            ).row(0, named=True)
+            assert claim.significant == row["significant_holm"], region
+            if claim.significant is None:
+                assert "cannot be judged" in text, region
+            elif claim.significant:
+                assert "not statistically significant" not in text, region
+                assert claim.direction == ("lower" if row["adjusted_diff_pp"] < 0 else "higher")
+            else:
+                assert "not statistically significant" in text, region
+        for result in report.chart_set():
+            lowered = result.chart.to_dict().get("title", {}).get("text", "")
+            if "less often" in str(lowered) or "more often" in str(lowered):
+                assert claims and claims[0].significant, (region, lowered)
+
+
+def test_chart_bands_are_the_clustered_intervals(sample_run: Path) -> None:
+    report = bulletin.Bulletin.load(sample_run, "London")
+    data = report.chart("safety_trend").data
+    trend = pl.read_parquet(sample_run / "tables" / "kq_trend.parquet").filter(
+        pl.col("comparable_id") == "IMPL_SAFE", pl.col("period_type") == "calendar_year"
+    )
+    joined = data.join(
+        trend.with_columns(pl.col("period").cast(pl.Int32).alias("year")),
+        on=["scope", "series", "year"],
+    )
+    assert joined.height == data.height > 0
+    assert (joined["interval_low"] == joined["ci_cluster_low"]).all()
+    assert (joined["interval_high"] == joined["ci_cluster_high"]).all()

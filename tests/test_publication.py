@@ -22,7 +22,7 @@ def test_notes_state_the_settings_used() -> None:
     assert "fewer than 25 applicable answers" in text
     assert "fewer than 7 cases were judged" in text and "less than 3 cases" in text
     assert "90% intervals" in text
-    assert "fewer than 10" not in text and "95%" not in text
+    assert "fewer than 10" not in text and "95% intervals" not in text
 
 
 def test_rating_rule_text_follows_the_bands_file(monkeypatch: pytest.MonkeyPatch) -> None:

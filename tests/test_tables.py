@@ -85,9 +85,11 @@ def test_cluster_columns_agree_with_the_reference_function(sample_run: Path) -> 
             pl.col("answer").is_in(["yes", "no"]).sum().alias("m"),
         )
         ref = stats.cluster_variance(per["k"].to_numpy(), per["m"].to_numpy())
-        assert row["design_effect"] == pytest.approx(ref.design_effect, rel=1e-9)
-        n = per["m"].sum()
-        assert row["n_effective"] == pytest.approx(n / max(ref.design_effect, 1.0), rel=1e-9)
+        assert row["design_effect_empirical"] == pytest.approx(ref.design_effect, rel=1e-9)
+        m = per["m"].to_numpy().astype(float)
+        model = 1 + ((m**2).sum() / m.sum() - 1) * row["icc"]  # Kish, pooled ICC
+        assert row["design_effect"] == pytest.approx(model, rel=1e-9)
+        assert row["n_effective"] == pytest.approx(m.sum() / model, rel=1e-9)
 
 
 def test_cluster_intervals_are_wider_than_wilson(sample_run: Path) -> None:

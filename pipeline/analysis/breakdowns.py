@@ -6,56 +6,84 @@ import polars as pl
 
 from pipeline.analysis.cells import (
     KQ_COLUMNS,
+    cluster_columns,
     count_answers,
     ordered,
+    pooled_icc,
     scopes,
     series_expr,
     sum_counts,
+    with_cluster_interval,
     with_wilson,
 )
+from pipeline.config import Settings
 from pipeline.domain import NATIONAL, SUBGROUPS
 
+FAMILY = ["series", "comparable_id"]
+STRATA = ["region", "programme"]
 
-def subgroups(context: pl.LazyFrame, z: float | None = None) -> pl.DataFrame:
+
+def subgroups(
+    context: pl.LazyFrame, z: float | None = None, settings: Settings | None = None
+) -> pl.DataFrame:
     """Sufficiency by RoSH, case type, gender, ethnicity, age band and MAPPA level, for each
-    key question, series and era (England and Wales)."""
-    grain = ["series", *KQ_COLUMNS, "era", *SUBGROUPS]
-    base = count_answers(context, grain).collect().lazy()
+    key question, series and era (England and Wales), with clustered and Wilson intervals."""
+    grain = ["series", *KQ_COLUMNS, "era", "region", "programme", "inspection_id", *SUBGROUPS]
+    base = count_answers(context, grain).collect()
+    icc = pooled_icc(
+        sum_counts(base.lazy(), [*FAMILY, "region", "programme", "inspection_id"]).collect(),
+        FAMILY,
+        STRATA,
+    )
     parts = [
-        base.with_columns(
+        base.lazy().with_columns(
             pl.lit(variable).alias("subgroup"),
             pl.col(variable).cast(pl.String).fill_null("not recorded").alias("subgroup_value"),
         )
         for variable in SUBGROUPS
     ]
+    frame = pl.concat(parts, how="diagonal_relaxed")
     keys = ["series", *KQ_COLUMNS, "era", "subgroup", "subgroup_value"]
-    counts = sum_counts(pl.concat(parts, how="diagonal_relaxed"), keys).collect()
-    table = with_wilson(counts, z=z)
+    counts = sum_counts(frame, keys)
+    clusters = cluster_columns(frame, keys, icc, FAMILY)
+    table = counts.join(clusters, on=keys, how="left", nulls_equal=True).collect()
+    table = with_cluster_interval(with_wilson(table, z=z), settings)
     return ordered(table.with_columns(pl.lit(NATIONAL).alias("scope")), keys)
 
 
-def enquiries(cases: pl.LazyFrame, z: float | None = None) -> pl.DataFrame:
+ENQUIRY_PERIODS = ("financial_year", "programme", "era")
+
+
+def enquiries(
+    cases: pl.LazyFrame, z: float | None = None, settings: Settings | None = None
+) -> pl.DataFrame:
     """Domestic abuse and child safeguarding enquiries made, among cases where the concern was
-    flagged (the enquiry was relevant), by scope and period (financial year, programme, era)."""
+    flagged (the enquiry was relevant), by scope and period (financial year, programme, era),
+    with clustered and Wilson intervals."""
     base = cases.with_columns(
         pl.col("region").cast(pl.String),
         series_expr(),
         pl.col("era").cast(pl.String),
     )
-    parts = []
-    for measure, flag in (("da_enquiry", "da_concern"), ("cs_enquiry", "cs_concern")):
-        relevant = base.filter(pl.col(flag)).with_columns(
+    parts = [
+        base.filter(pl.col(flag)).with_columns(
             pl.lit(measure).alias("measure"), pl.col(measure).alias("answer")
         )
-        parts.append(relevant)
-    frame = scopes(pl.concat(parts))
+        for measure, flag in (("da_enquiry", "da_concern"), ("cs_enquiry", "cs_concern"))
+    ]
+    grain = ["measure", "series", "region", "inspection_id", *ENQUIRY_PERIODS]
+    atoms = count_answers(pl.concat(parts), grain).collect()
+    icc = pooled_icc(atoms, ["measure", "series"], STRATA)
+    frame = scopes(atoms.lazy())
     frame = pl.concat(
         [
             frame.with_columns(
                 pl.lit(t).alias("period_type"), pl.col(t).cast(pl.String).alias("period")
             )
-            for t in ("financial_year", "programme", "era")
+            for t in ENQUIRY_PERIODS
         ]
     )
     keys = ["measure", "series", "scope", "period_type", "period"]
-    return ordered(with_wilson(count_answers(frame, keys).collect(), z=z), keys)
+    clusters = cluster_columns(frame, keys, icc, ["measure", "series"])
+    table = sum_counts(frame, keys).join(clusters, on=keys, how="left", nulls_equal=True).collect()
+    return ordered(with_cluster_interval(with_wilson(table, z=z), settings), keys)

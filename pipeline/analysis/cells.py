@@ -10,15 +10,17 @@ never pooled with core inspections (different sample design, framework.md 7.8).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import stats
+from pipeline.analysis import clustering, stats
+from pipeline.config import Settings
 from pipeline.domain import DIPP_PROGRAMME, NATIONAL, PERIOD_TYPES, SUBGROUPS
 
 KQ_COLUMNS = ("comparable_id", "key_question", "standard", "theme")
-CLUSTER_COLUMNS = ("design_effect", "n_effective", "ci_cluster_low", "ci_cluster_high")
 
 
 def answers_in_context(cases: pl.LazyFrame, answers: pl.LazyFrame) -> pl.LazyFrame:
@@ -34,6 +36,9 @@ def answers_in_context(cases: pl.LazyFrame, answers: pl.LazyFrame) -> pl.LazyFra
         "half_year",
         "publication_year",
         "question_set",
+        "provider",
+        "fieldwork_start",
+        "start_date",
         *SUBGROUPS,
         "synthetic",
     )
@@ -102,14 +107,53 @@ def sum_counts(frame: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     )
 
 
-def cluster_columns(counts: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
-    """Cluster-robust (by inspection) variance per cell -> design effect, effective n.
+def pooled_icc(clusters: pl.DataFrame, family: list[str], strata: list[str]) -> pl.DataFrame:
+    """The intra-inspection correlation per family (e.g. series x key question), pooled over
+    every inspection with `strata` (e.g. region x programme) as fixed effects.
 
-    `counts` holds n_yes / n_no per inspection (and finer keys). Vectorised form of
-    `stats.cluster_variance`: V = G/(G-1) * sum_i (k_i - p m_i)^2 / N^2, expanded as
-    sum k^2 - 2p sum k m + p^2 sum m^2 so that every aggregate is an exact integer sum.
-    Floating-point sums in a parallel group-by are added in varying order and differ in the
-    last bits from run to run; integer sums do not, so the tables stay byte-identical.
+    `clusters` holds n_yes and n_no per inspection (and region, for an inspection spanning
+    several). Returns the family columns, `icc` and `icc_df` (clusters minus strata)."""
+    rows = []
+    ordered_clusters = clusters.sort([*family, *strata, "inspection_id"])
+    for key, group in ordered_clusters.group_by(family, maintain_order=True):
+        estimate = _icc_with_fallback(group, strata)
+        rows.append(
+            {**dict(zip(family, key, strict=True)), "icc": estimate.rho, "icc_df": estimate.df}
+        )
+    schema: dict[str, Any] = {c: clusters.schema[c] for c in family}
+    schema |= {"icc": pl.Float64, "icc_df": pl.Int64}
+    return pl.DataFrame(rows, schema=schema)
+
+
+MIN_ICC_DF = 5
+"""Fewer spare inspections than this within strata (e.g. one dynamic inspection per region)
+and the strata are coarsened (programme only, then none): a larger, more cautious ICC."""
+
+
+def _icc_with_fallback(group: pl.DataFrame, strata: list[str]) -> clustering.ICC:
+    k = group["n_yes"].to_numpy()
+    m = (group["n_yes"] + group["n_no"]).to_numpy()
+    estimate = clustering.icc_anova(k, m)
+    for layers in (strata, strata[1:]):
+        if not layers:
+            continue
+        stratum = group.select(pl.concat_str([pl.col(c).cast(pl.String) for c in layers]))
+        candidate = clustering.icc_anova(k, m, stratum.to_series().to_numpy())
+        if candidate.df >= MIN_ICC_DF:
+            return candidate
+    return estimate
+
+
+def cluster_columns(
+    counts: pl.LazyFrame, keys: list[str], icc: pl.DataFrame, family: list[str]
+) -> pl.LazyFrame:
+    """Per cell: inspections, the model-based design effect from the pooled ICC, the effective
+    sample size, and (as a diagnostic) the design effect the cell's own inspections suggest.
+
+    The empirical one is the cluster-robust variance G/(G-1) sum_i (k_i - p m_i)^2 / N^2 over the
+    simple-random-sampling variance, computed from exact integer sums (so tables stay
+    byte-identical run to run); with few inspections it is noise, which is why intervals use the
+    model-based one: 1 + (sum m_i^2 / N - 1) x ICC.
     """
     per_inspection = (
         counts.group_by([*keys, "inspection_id"])
@@ -128,6 +172,28 @@ def cluster_columns(counts: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
         (pl.col("_m") * pl.col("_m")).sum().alias("_mm"),
     )
     n = pl.col("_N").cast(pl.Float64)
+    model = 1 + (pl.col("_mm").cast(pl.Float64) / n - 1) * pl.col("icc")
+    return (
+        cell.join(icc.lazy(), on=family, how="left")
+        .with_columns(
+            model.alias("design_effect"),
+            _empirical_design_effect().alias("design_effect_empirical"),
+        )
+        .with_columns((n / pl.col("design_effect")).alias("n_effective"))
+        .select(
+            *keys,
+            pl.col("n_inspections").cast(pl.UInt32),
+            "icc",
+            "icc_df",
+            "design_effect",
+            "design_effect_empirical",
+            "n_effective",
+        )
+    )
+
+
+def _empirical_design_effect() -> pl.Expr:
+    n = pl.col("_N").cast(pl.Float64)
     p = pl.col("_K").cast(pl.Float64) / n
     g = pl.col("n_inspections").cast(pl.Float64)
     squares = (
@@ -137,29 +203,24 @@ def cluster_columns(counts: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     ).clip(lower_bound=0)
     variance = pl.when(g >= 2).then(g / (g - 1) * squares / n**2)
     srs = p * (1 - p) / n
-    deff = pl.when(srs > 0).then(variance / srs).when(g >= 2).then(1.0)
-    return (
-        cell.with_columns(deff.alias("design_effect"))
-        .with_columns(
-            # never more precise than independent sampling: with few inspections an estimated
-            # design effect below 1 is noise, so the effective n is at most the actual n
-            pl.when(pl.col("design_effect") > 0)
-            .then(n / pl.max_horizontal(pl.col("design_effect"), pl.lit(1.0)))
-            .alias("n_effective")
-        )
-        .select(*keys, pl.col("n_inspections").cast(pl.UInt32), "design_effect", "n_effective")
-    )
+    return pl.when(srs > 0).then(variance / srs)
 
 
-def with_cluster_interval(frame: pl.DataFrame, z: float | None = None) -> pl.DataFrame:
-    """Wilson interval on the effective sample size (0-100 scale)."""
-    z = refdata.settings().z if z is None else z
+def with_cluster_interval(frame: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
+    """The Korn-Graubard interval on the model-based effective sample size (0-100 scale), and a
+    low-reliability flag for cells on few inspections or a small effective sample."""
+    settings = settings or refdata.settings()
     p = (frame["n_yes"] / frame["n_applicable"]).to_numpy().astype(float)
     n_eff = frame["n_effective"].fill_null(np.nan).to_numpy().astype(float)
-    low, high = stats.cluster_wilson_interval(p, n_eff, z)
+    df = frame["icc_df"].fill_null(1).to_numpy().astype(float)
+    low, high = clustering.korn_graubard_interval(p, n_eff, df, settings.confidence_level)
+    low_reliability = (pl.col("n_inspections") < settings.reliable_min_inspections) | (
+        pl.col("n_effective") < settings.reliable_min_effective_n
+    )
     return frame.with_columns(
         pl.Series("ci_cluster_low", 100 * low).fill_nan(None),
         pl.Series("ci_cluster_high", 100 * high).fill_nan(None),
+        low_reliability.fill_null(True).alias("low_reliability"),
     )
 
 

@@ -43,7 +43,20 @@ HELD_DIMENSIONS = ("n_yes", "n_no", "n_applicable")
 """Counts held to the minimum feasible range: the outcomes. Not-applicable counts are protected
 against exact recovery only (whether a question applied is not a judgement on the case)."""
 PROTECTED_TABLES = ("kq_trend", "kq_by_inspection", "unification", "subgroups", "enquiries")
-BLANKED_PREFIXES = ("n_", "pct", "ci_", "diff_", "adjusted_", "design_effect", "p_value", "model_")
+BLANKED_PREFIXES = (
+    "n_",
+    "pct",
+    "ci_",
+    "diff_",
+    "adjusted_",
+    "design_effect",
+    "p_value",
+    "model_",
+    "mdd",
+    "significant",
+    "icc",
+    "low_reliability",
+)
 
 
 def primary(table: pl.DataFrame, settings: Settings) -> np.ndarray:

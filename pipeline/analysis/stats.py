@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 from statistics import NormalDist
 
 import numpy as np
@@ -158,6 +159,7 @@ class AdjustedDifference:
     n: int
     n_clusters: int
     converged: bool
+    df: int = 0  # degrees of freedom of the t interval and test (clusters - 1)
 
 
 def adjusted_difference(
@@ -167,23 +169,26 @@ def adjusted_difference(
     clusters: np.ndarray,
     trials: np.ndarray | None = None,
     z: float = Z95,
+    weights: np.ndarray | None = None,
+    level: float | None = None,
 ) -> AdjustedDifference:
     """Logistic regression of sufficiency on a 0/1 group indicator plus case-mix dummies, with
     standard errors clustered by inspection; returns the average marginal effect of the group.
 
     Rows may be single cases (`trials` omitted) or covariate patterns within an inspection
-    (`successes` of `trials`); both give the same estimates. The marginal effect is the mean
-    over cases of P(yes | group 1, case mix) - P(yes | group 0, case mix): the difference if
-    both periods had the same cases. Its standard error is the delta method with the
-    cluster-robust covariance and the small-sample factor G/(G-1) (N-1)/(N-K), N in cases.
+    (`successes` of `trials`); both give the same estimates. `weights` (per row, default 1)
+    reweight cases, e.g. to post-stratify one group. The marginal effect is the weighted mean
+    over cases of P(yes | group 1, case mix) - P(yes | group 0, case mix): the difference if both
+    periods had the same cases. Its standard error is the delta method with the cluster-robust
+    covariance and the small-sample factor G/(G-1) (N-1)/(N-K), N in cases. With `level`, the
+    interval and p-value use Student's t on G - 1 degrees of freedom (few inspections); without
+    it, the normal quantile `z` (as before).
     """
-    import statsmodels.api as sm
-
     successes = np.asarray(successes, dtype=float)
     trials = np.ones_like(successes) if trials is None else np.asarray(trials, dtype=float)
-    group = np.asarray(group, dtype=float)
+    weights = np.ones_like(successes) if weights is None else np.asarray(weights, dtype=float)
     covariates = np.asarray(covariates, dtype=float).reshape(len(successes), -1)
-    x = np.column_stack([np.ones(len(successes)), group, covariates])
+    x = np.column_stack([np.ones(len(successes)), np.asarray(group, float), covariates])
     _, cluster_codes = np.unique(np.asarray(clusters), return_inverse=True)
     n_clusters = int(cluster_codes.max() + 1) if len(successes) else 0
     n_cases = int(trials.sum())
@@ -191,31 +196,59 @@ def adjusted_difference(
     failed = AdjustedDifference(nan, nan, nan, nan, nan, nan, n_cases, n_clusters, False)
     if n_clusters < 2 or len(successes) == 0:
         return failed
-    model = sm.GLM(successes / trials, x, family=sm.families.Binomial(), var_weights=trials)
-    try:
-        with warnings.catch_warnings():  # non-convergence is reported in the result instead
-            warnings.simplefilter("ignore")
-            fit = model.fit(
-                maxiter=100,
-                cov_type="cluster",
-                cov_kwds={"groups": cluster_codes, "use_correction": False},
-            )
-    except Exception:  # perfect separation, singular design: report, do not guess
+    fit = _fit_logistic(successes / trials, x, trials * weights, cluster_codes)
+    if fit is None:
         return failed
     k = x.shape[1]
-    correction = n_clusters / (n_clusters - 1) * (n_cases - 1) / (n_cases - k)
+    correction = n_clusters / (n_clusters - 1) * (n_cases - 1) / max(n_cases - k, 1)
     beta = np.asarray(fit.params)
     cov = np.asarray(fit.cov_params()) * correction
-    ame, se = _average_marginal_effect(x, beta, cov, trials)
+    ame, se = _average_marginal_effect(x, beta, cov, trials * weights)
     converged = bool(getattr(fit, "converged", True)) and bool(np.all(np.isfinite(beta)))
+    df = n_clusters - 1
+    quantile, p_value = _t_or_z(ame, se, df, z, level)
     return AdjustedDifference(
         difference=ame,
         se=se,
-        low=ame - z * se,
-        high=ame + z * se,
-        p_value=float(2 * special.ndtr(-abs(ame / se))) if se > 0 else nan,
+        low=ame - quantile * se,
+        high=ame + quantile * se,
+        p_value=p_value,
         odds_ratio=float(np.exp(beta[1])),
         n=n_cases,
         n_clusters=n_clusters,
         converged=converged,
+        df=df,
     )
+
+
+def _fit_logistic(
+    proportion: np.ndarray, x: np.ndarray, weights: np.ndarray, clusters: np.ndarray
+) -> Any:
+    """A binomial GLM with cluster-robust covariance, or None where it cannot be fitted
+    (perfect separation, a singular design): reported, never guessed."""
+    import statsmodels.api as sm
+
+    model = sm.GLM(proportion, x, family=sm.families.Binomial(), var_weights=weights)
+    try:
+        with warnings.catch_warnings():  # non-convergence is reported in the result instead
+            warnings.simplefilter("ignore")
+            return model.fit(
+                maxiter=100,
+                cov_type="cluster",
+                cov_kwds={"groups": clusters, "use_correction": False},
+            )
+    except Exception:
+        return None
+
+
+def _t_or_z(
+    estimate: float, se: float, df: int, z: float, level: float | None
+) -> tuple[float, float]:
+    """Interval quantile and two-sided p-value: Student's t on `df` when `level` is given."""
+    from scipy import stats as sps
+
+    if not se > 0:
+        return (z if level is None else float("nan")), float("nan")
+    if level is None:
+        return z, float(2 * special.ndtr(-abs(estimate / se)))
+    return float(sps.t.ppf(0.5 + level / 2, df)), float(2 * sps.t.sf(abs(estimate / se), df))

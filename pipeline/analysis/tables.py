@@ -19,11 +19,16 @@ from pipeline.analysis import disclosure
 from pipeline.analysis.breakdowns import enquiries, subgroups
 from pipeline.analysis.cells import answers_in_context
 from pipeline.analysis.comparisons import unification
+from pipeline.analysis.funnels import funnel_table
+from pipeline.analysis.its import its_table
 from pipeline.analysis.ratings import overall_table, published_ratings, standard_ratings
 from pipeline.analysis.trends import kq_by_inspection, kq_trend
 from pipeline.config import Settings
 
 log = logging.getLogger(__name__)
+
+FUNNEL_PROGRAMMES = ["crc_nps_2018", "pdu_2021", "pdu_regional_2023"]
+"""Programmes funnels compare units within (each against England and Wales in the same one)."""
 
 
 @dataclass
@@ -67,10 +72,10 @@ def build_tables(
     context = answers_in_context(cases.lazy(), answers.lazy())
     unprotected = {
         "kq_by_inspection": kq_by_inspection(context, inspections, z),
-        "kq_trend": kq_trend(context, z),
-        "unification": unification(context, threshold, z),
-        "subgroups": subgroups(context, z),
-        "enquiries": enquiries(cases.lazy(), z),
+        "kq_trend": kq_trend(context, z, settings),
+        "unification": unification(context, settings),
+        "subgroups": subgroups(context, z, settings),
+        "enquiries": enquiries(cases.lazy(), z, settings),
     }
     protected, report = disclosure.protect(unprotected, context, cases.lazy(), settings)
     rated = disclosure.follow_inspection_cells(
@@ -78,6 +83,10 @@ def build_tables(
     )
     tables = {
         **protected,
+        "its": its_table(context, settings),
+        "funnel": funnel_table(
+            protected["kq_by_inspection"], protected["kq_trend"], FUNNEL_PROGRAMMES
+        ),
         "ratings": rated,
         "ratings_overall": overall_table(rated, unprotected["kq_by_inspection"]),
         "published_ratings": published_ratings(published),

@@ -15,12 +15,19 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import refdata
-from pipeline.bulletins import charts, export
+from pipeline.bulletins import charts, export, findings
 from pipeline.bulletins.charts import ChartResult
 from pipeline.config import FIGURES_DIR, PROCESSED_DIR
 from pipeline.domain import NATIONAL
 
-TABLES_NEEDED = ("kq_trend", "unification", "subgroups", "enquiries", "published_ratings")
+TABLES_NEEDED = (
+    "kq_trend",
+    "unification",
+    "subgroups",
+    "enquiries",
+    "published_ratings",
+    "funnel",
+)
 
 
 class BulletinInputError(ValueError):
@@ -122,44 +129,11 @@ class Bulletin:
 
     def headline(self) -> str:
         """Two or three sentences with the headline numbers, computed from the tables."""
-        unify = self.tables["unification"].filter(
-            pl.col("scope") == self.region, ~pl.col("suppressed"), pl.col("theme") == "safety"
-        )
-        if unify.height == 0:
-            return f"There are not enough published cells to summarise {self.region}."
-        impl = unify.filter(pl.col("comparable_id") == "IMPL_SAFE")
-        sentences = []
-        if impl.height:
-            r = impl.row(0, named=True)
-            change = "fell" if r["diff_pp"] < 0 else "rose"
-            significant = (r["diff_ci_high"] < 0) or (r["diff_ci_low"] > 0)
-            sentences.append(
-                f"In {self.region}, implementation and delivery kept other people safe in "
-                f"{r['pct_post']:.0f}% of cases inspected after unification, against "
-                f"{r['pct_pre']:.0f}% before: it {change} by {abs(r['diff_pp']):.0f} percentage "
-                f"points (95% interval {r['diff_ci_low']:.0f} to {r['diff_ci_high']:.0f}), "
-                + (
-                    "statistically significant at the 5% level."
-                    if significant
-                    else "not statistically significant."
-                )
-            )
-            if r["adjusted_diff_pp"] is not None:
-                sentences.append(
-                    f"Allowing for differences in case mix (risk, case type, gender, age) the "
-                    f"change was {r['adjusted_diff_pp']:+.0f} percentage points "
-                    f"({r['adjusted_ci_low']:+.0f} to {r['adjusted_ci_high']:+.0f})."
-                )
-        worse = int((unify["diff_ci_high"] < 0).sum())
-        sentences.append(
-            f"{worse} of the {unify.height} keeping-safe key questions were "
-            "significantly lower after unification."
-        )
-        if self.synthetic:
-            sentences.append(
-                "These figures come from the synthetic sample and are illustrative only."
-            )
-        return " ".join(sentences)
+        return findings.headline(self.tables["unification"], self.region, self.synthetic)[0]
+
+    def headline_claims(self) -> list[findings.Claim]:
+        """What the headline claims, for checking against the table it quotes."""
+        return findings.headline(self.tables["unification"], self.region, self.synthetic)[1]
 
     def headline_markdown(self) -> str:
         """The headline, HTML-escaped for notebook Markdown."""
@@ -175,7 +149,9 @@ class Bulletin:
         if self.region == NATIONAL:
             scope = NATIONAL
         self.results = [
-            charts.safety_trend(t["kq_trend"], scope, synthetic=s, years=years),
+            charts.safety_trend(
+                t["kq_trend"], scope, synthetic=s, years=years, unification=t["unification"]
+            ),
             charts.unification_dumbbell(t["unification"], scope, synthetic=s),
             charts.kq_profile(t["kq_trend"], scope, synthetic=s),
             charts.subgroup_chart(t["subgroups"], "rosh", synthetic=s),
@@ -186,6 +162,7 @@ class Bulletin:
             self.results.append(
                 charts.regional_small_multiples(t["kq_trend"], synthetic=s, years=years)
             )
+            self.results.append(charts.funnel_chart(t["funnel"], synthetic=s))
         return self.results
 
     def chart(self, name: str) -> ChartResult:

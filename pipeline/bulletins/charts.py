@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 
 import altair as alt
+import numpy as np
 import polars as pl
 
 from pipeline import refdata
@@ -28,6 +29,12 @@ from pipeline.bulletins.theme import (
     use_theme,
 )
 from pipeline.domain import NATIONAL, STANDARD_LABELS, SUBGROUP_LABELS, THEME_LABELS
+
+INTERVAL = (
+    pl.col("ci_cluster_low").alias("interval_low"),
+    pl.col("ci_cluster_high").alias("interval_high"),
+)
+"""The interval charts draw: the clustered one (Korn-Graubard on the pooled design effect)."""
 
 
 @dataclass
@@ -62,8 +69,8 @@ def _interval_dots(
     ci = base.mark_rule(strokeWidth=2).encode(
         y=y,
         yOffset=offset,
-        x=alt.X("ci_low:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
-        x2="ci_high:Q",
+        x=alt.X("interval_low:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
+        x2="interval_high:Q",
         color=colour,
     )
     dot = base.mark_point(filled=True, size=size).encode(
@@ -106,6 +113,18 @@ def _question_label(comparable_id: str) -> str:
     return str(text["question_text"][0]).split("?")[0] + "?"
 
 
+def _comparison_row(
+    unification: pl.DataFrame | None, scope: str, comparable_id: str
+) -> dict | None:
+    """The published before/after row a chart's title may rely on (None if there is none)."""
+    if unification is None:
+        return None
+    rows = unification.filter(
+        pl.col("scope") == scope, pl.col("comparable_id") == comparable_id, ~pl.col("suppressed")
+    )
+    return rows.row(0, named=True) if rows.height else None
+
+
 def _unification_marker() -> tuple[alt.Chart, alt.Chart]:
     rule_data = pl.DataFrame(
         {"year": [_unification_x()], "label": ["Unification (June 2021)"], "y": [100]}
@@ -125,6 +144,7 @@ def safety_trend(
     comparable_id: str = "IMPL_SAFE",
     synthetic: bool = True,
     years: tuple[int, int] | None = None,
+    unification: pl.DataFrame | None = None,
 ) -> ChartResult:
     """Safety sufficiency by calendar year with its 95% interval, the region against England and
     Wales; unification marked. The dynamic inspection (2025-26) appears as separate points."""
@@ -132,7 +152,7 @@ def safety_trend(
     rows = _calendar_years(kq_trend, comparable_id, years)
     data = (
         rows.filter(pl.col("scope").is_in([region, NATIONAL]))
-        .select("scope", "series", "year", "pct", "ci_low", "ci_high", "n_applicable")
+        .select("scope", "series", "year", "pct", *INTERVAL, "n_applicable")
         .sort("series", "scope", "year")
     )
     label = _question_label(comparable_id)
@@ -144,7 +164,7 @@ def safety_trend(
         axis=alt.Axis(format="d", tickMinStep=1),
     )
     base = alt.Chart(data.filter(pl.col("series") == "core")).encode(x=x, color=colour)
-    band = base.mark_area(opacity=0.18).encode(y=alt.Y("ci_low:Q"), y2="ci_high:Q")
+    band = base.mark_area(opacity=0.18).encode(y=alt.Y("interval_low:Q"), y2="interval_high:Q")
     line = base.mark_line(point=True).encode(
         y=alt.Y("pct:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
         tooltip=["scope", "year", alt.Tooltip("pct:Q", format=".1f"), "n_applicable"],
@@ -154,7 +174,10 @@ def safety_trend(
         .mark_point(shape="diamond", size=110, filled=False, strokeWidth=2)
         .encode(x="year:Q", y="pct:Q", color=colour)
     )
-    finding, heading = findings.trend_finding(data.filter(pl.col("series") == "core"), region)
+    comparison = _comparison_row(unification, region, comparable_id)
+    finding, heading = findings.trend_finding(
+        data.filter(pl.col("series") == "core"), region, comparison
+    )
     rule, rule_text = _unification_marker()
     chart = (band + line + dipp + rule + rule_text).properties(
         width=WIDTH,
@@ -183,12 +206,13 @@ def _unification_rows(unification: pl.DataFrame, scope: str) -> pl.DataFrame:
             "theme",
             "pct_pre",
             "pct_post",
-            "diff_pp",
-            "diff_ci_low",
-            "diff_ci_high",
+            "diff_clustered_pp",
+            "diff_clustered_ci_low",
+            "diff_clustered_ci_high",
             "adjusted_diff_pp",
             "adjusted_ci_low",
             "adjusted_ci_high",
+            "significant_holm",
             "n_applicable_pre",
             "n_applicable_post",
         )
@@ -243,16 +267,16 @@ def _differences_long(data: pl.DataFrame) -> pl.DataFrame:
     """Raw and adjusted differences with their intervals, one row per question x measure."""
     intervals = data.select(
         "question",
-        pl.col("diff_ci_low").alias("l_raw"),
-        pl.col("diff_ci_high").alias("h_raw"),
+        pl.col("diff_clustered_ci_low").alias("l_raw"),
+        pl.col("diff_clustered_ci_high").alias("h_raw"),
         pl.col("adjusted_ci_low").alias("l_adj"),
         pl.col("adjusted_ci_high").alias("h_adj"),
     )
-    raw = pl.col("measure") == "diff_pp"
+    raw = pl.col("measure") == "diff_clustered_pp"
     return (
         data.unpivot(
             index=["question"],
-            on=["diff_pp", "adjusted_diff_pp"],
+            on=["diff_clustered_pp", "adjusted_diff_pp"],
             variable_name="measure",
             value_name="difference",
         )
@@ -261,7 +285,10 @@ def _differences_long(data: pl.DataFrame) -> pl.DataFrame:
             pl.when(raw).then(pl.col("l_raw")).otherwise(pl.col("l_adj")).alias("low"),
             pl.when(raw).then(pl.col("h_raw")).otherwise(pl.col("h_adj")).alias("high"),
             pl.col("measure").replace_strict(
-                {"diff_pp": "Raw difference", "adjusted_diff_pp": "Adjusted for case mix"}
+                {
+                    "diff_clustered_pp": "Not adjusted for case mix",
+                    "adjusted_diff_pp": "Adjusted for case mix",
+                }
             ),
         )
         .select("question", "measure", "difference", "low", "high")
@@ -272,11 +299,12 @@ def _differences_long(data: pl.DataFrame) -> pl.DataFrame:
 def _differences_panel(data: pl.DataFrame, order: list[str]) -> alt.LayerChart:
     """Right panel: raw and case-mix-adjusted change with their intervals, and zero."""
     diffs = _differences_long(data)
-    offset = alt.YOffset("measure:N", sort=["Raw difference", "Adjusted for case mix"])
+    offset = alt.YOffset("measure:N", sort=["Not adjusted for case mix", "Adjusted for case mix"])
     colour = alt.Color(
         "measure:N",
         scale=alt.Scale(
-            domain=["Raw difference", "Adjusted for case mix"], range=[PALETTE[0], PALETTE[3]]
+            domain=["Not adjusted for case mix", "Adjusted for case mix"],
+            range=[PALETTE[0], PALETTE[3]],
         ),
     )
     bars = (
@@ -320,15 +348,15 @@ def unification_dumbbell(
         .properties(
             title=case_title(
                 f"Sufficiency before and after unification: {scope}",
-                "Dots: share of cases sufficient. Right: change (after minus before) with "
-                "95% intervals, raw and adjusted for risk, case type, gender and age.",
+                "Dots: share of cases sufficient. Right: change (after minus before) with 95% "
+                "intervals allowing for clustering, with and without adjustment for case mix.",
                 synthetic,
             )
         )
     )
     alt_text = (
         "Dot plot of the 12 key questions before and after unification, with a panel of "
-        f"raw and case-mix-adjusted differences. {finding}"
+        f"differences with and without adjustment for case mix. {finding}"
     )
     return ChartResult("unification", chart, data, alt_text, finding)
 
@@ -363,7 +391,7 @@ def kq_profile(
     programme = _profile_programme(rows, region, programme)
     data = (
         rows.filter(pl.col("period") == programme)
-        .select("scope", "standard", "theme", "pct", "ci_low", "ci_high", "n_applicable")
+        .select("scope", "standard", "theme", "pct", *INTERVAL, "n_applicable")
         .with_columns(
             pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS).alias("standard"),
             pl.col("theme").cast(pl.String).replace_strict(THEME_LABELS).alias("theme"),
@@ -426,8 +454,7 @@ def subgroup_chart(
         pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS).alias("standard"),
         pl.col("subgroup_value").alias(variable),
         "pct",
-        "ci_low",
-        "ci_high",
+        *INTERVAL,
         "n_applicable",
     ).sort("standard", variable)
     ci, dot = _interval_dots(
@@ -549,8 +576,7 @@ def _enquiry_rows(enquiries: pl.DataFrame, region: str) -> pl.DataFrame:
             "scope",
             pl.col("period").alias("financial_year"),
             "pct",
-            "ci_low",
-            "ci_high",
+            *INTERVAL,
             "n_applicable",
         )
         .sort("measure", "scope", "financial_year")
@@ -569,8 +595,10 @@ def enquiries_chart(enquiries: pl.DataFrame, region: str, synthetic: bool = True
         .mark_rule(strokeWidth=2, opacity=0.5)
         .encode(
             x=x,
-            y=alt.Y("ci_low:Q", title="% of relevant cases", scale=alt.Scale(domain=[0, 100])),
-            y2="ci_high:Q",
+            y=alt.Y(
+                "interval_low:Q", title="% of relevant cases", scale=alt.Scale(domain=[0, 100])
+            ),
+            y2="interval_high:Q",
             color=colour,
             xOffset="scope:N",
         )
@@ -617,7 +645,7 @@ def _small_multiples_data(
     rows = _calendar_years(kq_trend.filter(pl.col("series") == "core"), comparable_id, years)
     national = rows.filter(pl.col("scope") == NATIONAL).select("year", "pct")
     regional = rows.filter(pl.col("scope").is_in(refdata.region_names())).select(
-        pl.col("scope").alias("region"), "year", "pct", "ci_low", "ci_high", "n_applicable"
+        pl.col("scope").alias("region"), "year", "pct", *INTERVAL, "n_applicable"
     )
     return regional.join(national.rename({"pct": "national_pct"}), on="year", how="left").sort(
         "region", "year"
@@ -642,7 +670,9 @@ def regional_small_multiples(
     )
     base = alt.Chart().encode(x=x)
     nat_line = base.mark_line(color=CONTEXT, strokeWidth=2).encode(y="national_pct:Q")
-    band = base.mark_area(color=FOCUS, opacity=0.15).encode(y="ci_low:Q", y2="ci_high:Q")
+    band = base.mark_area(color=FOCUS, opacity=0.15).encode(
+        y="interval_low:Q", y2="interval_high:Q"
+    )
     line = base.mark_line(color=FOCUS, point=alt.OverlayMarkDef(color=FOCUS, size=25)).encode(
         y=alt.Y("pct:Q", title="% sufficient", scale=alt.Scale(domain=[0, 100])),
         tooltip=["region", "year", alt.Tooltip("pct:Q", format=".1f")],
@@ -671,3 +701,116 @@ def regional_small_multiples(
         f"implementation and delivery supported the safety of others, by year. {finding}"
     )
     return ChartResult("regional_small_multiples", chart, data, alt_text, finding)
+
+
+# --- 8. funnel plot (national overview) ------------------------------------------------------
+
+
+def _funnel_limits(units: pl.DataFrame) -> pl.DataFrame:
+    """The 95% and 99.8% limit curves over the range of unit sizes (from the table's target and
+    between-unit variance), long form for plotting."""
+    target = float(units["target_pct"][0]) / 100
+    tau2 = float(units["between_unit_variance_pp2"][0]) / 1e4
+    sizes = units["n_applicable"].to_numpy().astype(float)
+    n = np.linspace(sizes.min(), sizes.max(), 60)
+    spread = np.sqrt(target * (1 - target) / n + tau2)
+    frames = []
+    for label, z in (("95% limits", 1.959964), ("99.8% limits", 3.090232)):
+        for side, sign in (("lower", -1), ("upper", 1)):
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "n_applicable": n,
+                        "limit_pct": 100 * np.clip(target + sign * z * spread, 0, 1),
+                        "limit": label,
+                        "curve": f"{label} {side}",
+                    }
+                )
+            )
+    return pl.concat(frames)
+
+
+def _funnel_layers(
+    curves: pl.DataFrame, data: pl.DataFrame
+) -> tuple[alt.Chart, alt.Chart, alt.Chart]:
+    """Limit curves, the England and Wales line and the units."""
+    limits = (
+        alt.Chart(curves)
+        .mark_line(strokeDash=[4, 3], strokeWidth=1.5)
+        .encode(
+            x=alt.X("n_applicable:Q", title="Cases (applicable answers)"),
+            y=alt.Y("limit_pct:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
+            detail="curve:N",
+            color=alt.Color(
+                "limit:N",
+                scale=alt.Scale(
+                    domain=["95% limits", "99.8% limits"], range=[AXIS_GREY, "#0B0C0C"]
+                ),
+            ),
+        )
+    )
+    target = alt.Chart(data.head(1)).mark_rule(color=CONTEXT).encode(y="target_pct:Q")
+    dots = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=45, color=FOCUS, opacity=0.8)
+        .encode(
+            x="n_applicable:Q",
+            y="pct:Q",
+            tooltip=[
+                "unit_name",
+                "region",
+                "n_applicable",
+                alt.Tooltip("pct:Q", format=".1f"),
+                "position",
+            ],
+        )
+    )
+    return limits, target, dots
+
+
+def funnel_chart(
+    funnel: pl.DataFrame,
+    comparable_id: str = "IMPL_SAFE",
+    programme: str = "pdu_regional_2023",
+    level: str = "inspection",
+    synthetic: bool = True,
+) -> ChartResult:
+    """Each inspection's sufficiency against England and Wales by its number of cases, with
+    limits allowing for over-dispersion (Spiegelhalter 2005)."""
+    use_theme()
+    units = funnel.filter(
+        pl.col("comparable_id") == comparable_id,
+        pl.col("programme") == programme,
+        pl.col("level") == level,
+    )
+    data = units.select("unit_name", "region", "n_applicable", "pct", "target_pct", "position")
+    if units.height == 0:
+        finding = "No published cells."
+        curves = pl.DataFrame(
+            schema={
+                "n_applicable": pl.Float64,
+                "limit_pct": pl.Float64,
+                "limit": pl.String,
+                "curve": pl.String,
+            }
+        )
+    else:
+        curves = _funnel_limits(units)
+        finding = findings.funnel_finding(data, level)
+    limits, target, dots = _funnel_layers(curves, data)
+    label = refdata.programmes().filter(pl.col("programme") == programme)["programme_label"]
+    chart = (limits + target + dots).properties(
+        width=WIDTH,
+        height=300,
+        title=case_title(
+            "Inspections against England and Wales: work to keep people safe",
+            f"{label[0] if label.len() else programme}. Grey line: England and Wales. Dashed: "
+            "the limits within which 95% and 99.8% of inspections would fall",
+            synthetic,
+        ),
+    )
+    alt_text = (
+        "Funnel plot of each inspection's share of cases where implementation and delivery "
+        f"supported the safety of others, against its number of cases. {finding}"
+    )
+    return ChartResult("funnel", chart, data, alt_text, finding)

@@ -7,15 +7,20 @@ from the numbers. Nothing here draws or writes files.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from pipeline import refdata
 from pipeline.domain import SUBGROUP_LABELS
 
 
-def trend_finding(core: pl.DataFrame, region: str) -> tuple[str, str]:
-    """One sentence and a title stating what the region's series shows before and after
-    unification (answer-weighted means of the yearly cells)."""
+def trend_finding(
+    core: pl.DataFrame, region: str, comparison: dict | None = None
+) -> tuple[str, str]:
+    """One sentence and a title for the region's series. The sentence gives the levels before
+    and after unification (answer-weighted means of the yearly cells); the title states a
+    direction only where the clustered, multiplicity-adjusted comparison supports one."""
     unification_year = refdata.unification_date().year
     reg = core.filter(pl.col("scope") == region)
     pre = reg.filter(pl.col("year") < unification_year)
@@ -23,22 +28,26 @@ def trend_finding(core: pl.DataFrame, region: str) -> tuple[str, str]:
     if pre.height == 0 or post.height == 0:
         return (
             f"Not enough published cells for {region} to compare before and after unification.",
-            f"Safety sufficiency over time in {region}",
+            f"Work to keep people safe over time in {region}",
         )
-    pre_pct = _weighted_pct(pre)
-    post_pct = _weighted_pct(post)
-    direction = "lower" if post_pct < pre_pct else "higher"
-    title = (
-        f"Work to keep people safe was judged sufficient less often after unification in {region}"
-        if post_pct < pre_pct
-        else f"Work to keep people safe was judged sufficient more often after unification in "
-        f"{region}"
-    )
     finding = (
-        f"In {region}, {post_pct:.0f}% of cases inspected after {unification_year} were "
-        f"sufficient, {direction} than {pre_pct:.0f}% before it."
+        f"In {region}, {_weighted_pct(post):.0f}% of cases inspected after {unification_year} "
+        f"were judged sufficient, against {_weighted_pct(pre):.0f}% before it."
     )
-    return finding, title
+    return finding, trend_title(region, comparison)
+
+
+def trend_title(region: str, comparison: dict | None) -> str:
+    """A title that says only what the comparison supports."""
+    if comparison is None or comparison.get("significant_holm") is None:
+        return f"Work to keep people safe over time in {region}: too few inspections to compare"
+    if not comparison["significant_holm"]:
+        return f"No clear change after unification in work to keep people safe in {region}"
+    lower = comparison["adjusted_diff_pp"] < 0
+    return (
+        f"Work to keep people safe was judged sufficient {'less' if lower else 'more'} often "
+        f"after unification in {region}"
+    )
 
 
 def _weighted_pct(cells: pl.DataFrame) -> float:
@@ -47,16 +56,22 @@ def _weighted_pct(cells: pl.DataFrame) -> float:
 
 
 def unification_finding(data: pl.DataFrame, scope: str) -> str:
-    """How many keeping-safe key questions fell significantly, and how far adjustment moved
-    the differences."""
-    safety = data.filter(pl.col("theme") == "safety")
-    worse = int((safety["diff_ci_high"] < 0).sum())
-    moved = (data["adjusted_diff_pp"] - data["diff_pp"]).abs().max()
+    """How many keeping-safe key questions were significantly lower (clustered, case-mix
+    adjusted, Holm-adjusted for the family of comparisons), and how far adjustment moved the
+    differences."""
+    safety = data.filter(pl.col("theme") == "safety", pl.col("significant_holm").is_not_null())
+    if safety.height == 0:
+        return (
+            f"In {scope}, too few inspections before or after unification to judge whether "
+            "any change is real; the levels are shown without a comparison."
+        )
+    worse = safety.filter(pl.col("significant_holm"), pl.col("adjusted_diff_pp") < 0).height
+    moved = (data["adjusted_diff_pp"] - data["diff_clustered_pp"]).abs().max()
     return (
         f"In {scope}, {worse} of {safety.height} keeping-safe key questions were judged "
-        "sufficient significantly less often after unification than before; "
-        f"adjusting for case mix moved the differences by at most "
-        f"{_number(moved):.1f} percentage points."
+        "sufficient significantly less often after unification, allowing for clustering, case "
+        "mix and the number of comparisons; adjusting for case mix moved the differences by at "
+        f"most {_number(moved):.1f} percentage points."
     )
 
 
@@ -130,3 +145,90 @@ def small_multiples_finding(data: pl.DataFrame) -> str:
 def _number(value: object) -> float:
     """A statistic from a frame as a float (0 where it is missing)."""
     return float(value) if isinstance(value, int | float) else 0.0
+
+
+# --- the headline ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a headline says about one comparison, so tests can check it against the table."""
+
+    comparable_id: str
+    significant: bool | None  # None: the comparison is withheld
+    direction: str  # 'lower', 'higher' or '' (withheld)
+
+
+def _change_sentence(region: str, r: dict) -> tuple[str, Claim]:
+    """The implementation-and-delivery safety sentence: levels, then what can be concluded."""
+    levels = (
+        f"In {region}, implementation and delivery supported the safety of other people in "
+        f"{r['pct_post']:.0f}% of cases inspected after unification, against "
+        f"{r['pct_pre']:.0f}% before."
+    )
+    if r["comparison_note"] or r["adjusted_diff_pp"] is None:
+        reason = r["comparison_note"] or "the comparison could not be estimated"
+        text = f"{levels} Whether that is a real change cannot be judged: {_lower_first(reason)}."
+        return text, Claim(r["comparable_id"], None, "")
+    direction = "lower" if r["adjusted_diff_pp"] < 0 else "higher"
+    interval = (
+        f"{r['adjusted_diff_pp']:+.0f} percentage points (95% interval "
+        f"{r['adjusted_ci_low']:+.0f} to {r['adjusted_ci_high']:+.0f})"
+    )
+    family_size = r["test_family_size"]
+    basis = "Allowing for case mix and for cases being clustered in inspections, the change was"
+    if r["significant_holm"]:
+        verdict = (
+            f"{basis} {interval}: sufficiency was {direction} after unification, and this holds "
+            f"after allowing for the {family_size} comparisons made."
+        )
+    else:
+        verdict = (
+            f"{basis} {interval}; allowing for the {family_size} comparisons made, this is not "
+            f"statistically significant, and changes smaller than about {r['mdd_pp']:.0f} points "
+            "could not reliably have been detected."
+        )
+    return f"{levels} {verdict}", Claim(r["comparable_id"], bool(r["significant_holm"]), direction)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def headline(unify: pl.DataFrame, region: str, synthetic: bool) -> tuple[str, list[Claim]]:
+    """Two or three sentences on keeping people safe before and after unification, from the
+    visible rows of the unification table, with the claims they make."""
+    rows = unify.filter(
+        pl.col("scope") == region, ~pl.col("suppressed"), pl.col("theme") == "safety"
+    )
+    if rows.height == 0:
+        return f"There are not enough published cells to summarise {region}.", []
+    sentences, claims = [], []
+    impl = rows.filter(pl.col("comparable_id") == "IMPL_SAFE")
+    if impl.height:
+        text, claim = _change_sentence(region, impl.row(0, named=True))
+        sentences.append(text)
+        claims.append(claim)
+    judged = rows.filter(pl.col("significant_holm").is_not_null())
+    if judged.height:
+        lower = judged.filter(pl.col("significant_holm"), pl.col("adjusted_diff_pp") < 0).height
+        verb = "was" if lower == 1 else "were"
+        sentences.append(
+            f"Of the {judged.height} keeping-safe key questions that could be compared, {lower} "
+            f"{verb} significantly lower after unification on the same basis."
+        )
+    if synthetic:
+        sentences.append("These figures come from the synthetic sample and are illustrative only.")
+    return " ".join(sentences), claims
+
+
+def funnel_finding(data: pl.DataFrame, level: str) -> str:
+    """How many units fall outside the 99.8% and 95% limits."""
+    outside_998 = data.filter(pl.col("position").str.contains("99.8%")).height
+    outside_95 = data.filter(pl.col("position").str.contains("95%")).height
+    units = "inspections" if level == "inspection" else "regions"
+    return (
+        f"Of {data.height} {units}, {outside_998} fell outside the 99.8% limits and "
+        f"{outside_95} more outside the 95% limits; the rest differ from England and Wales by "
+        "no more than chance and ordinary variation between units would give."
+    )

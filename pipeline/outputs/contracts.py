@@ -45,6 +45,8 @@ PUBLICATION_KEYS: dict[str, tuple[str, ...]] = {
     "kq_by_inspection": ("inspection_id", "comparable_id"),
     "subgroups": ("series", "comparable_id", "era", "subgroup", "subgroup_value", "scope"),
     "enquiries": ("measure", "series", "scope", "period_type", "period"),
+    "its": ("comparable_id", "scope", "model"),
+    "funnel": ("comparable_id", "programme", "level", "unit"),
     "ratings": ("inspection_id", "standard"),
     "ratings_overall": ("inspection_id",),
     "published_ratings": ("inspection_type", "grouping", "group", "rating"),

@@ -22,14 +22,16 @@ TABLE_INFO: dict[str, tuple[str, str]] = {
     "kq_trend": (
         "Sufficiency by key question over time",
         "Key question x scope (England and Wales, 12 regions) x period (calendar year, "
-        "financial year, half-year, inspection programme), with Wilson and "
-        "cluster-aware 95% intervals. [note 1] [note 2] [note 3] [note 4]",
+        "financial year, half-year, inspection programme), with intervals that allow for "
+        "cases being clustered in inspections, and Wilson intervals that do not. "
+        "[note 1] [note 2] [note 3] [note 4]",
     ),
     "unification": (
         "Before and after unification (26 June 2021)",
-        "Pre- vs post-unification sufficiency per key question and scope: raw "
-        "difference with Newcombe interval and p-value, and the case-mix-adjusted "
-        "difference. [note 1] [note 5] [note 6]",
+        "Pre- vs post-unification sufficiency per key question and scope: the "
+        "case-mix-adjusted clustered difference (the headline), the clustered difference, "
+        "and the raw difference that ignores clustering; adjusted p-values for many "
+        "comparisons and the minimum detectable difference. [note 1] [note 5] [note 6]",
     ),
     "kq_by_inspection": (
         "Sufficiency by inspection and key question",
@@ -43,6 +45,18 @@ TABLE_INFO: dict[str, tuple[str, str]] = {
     "enquiries": (
         "Domestic abuse and child safeguarding enquiries",
         "Enquiries made among cases where the concern was flagged. [note 1] [note 2]",
+    ),
+    "its": (
+        "Step or trend: segmented regression around unification",
+        "Level change (step) and change of slope at 26 June 2021 per key question and "
+        "scope, with Covid-period and 2023-standards terms and three sensitivity "
+        "analyses. [note 9]",
+    ),
+    "funnel": (
+        "Funnel plot data: inspections and regions against England and Wales",
+        "Each unit's sufficiency against England and Wales in the same programme, with "
+        "95% and 99.8% limits allowing for over-dispersion, and shrunken estimates. "
+        "[note 10]",
     ),
     "ratings": (
         "Standard ratings by the configured rule",
@@ -64,6 +78,12 @@ TABLE_INFO: dict[str, tuple[str, str]] = {
 
 def notes(settings: Settings) -> list[str]:
     """The Notes sheet, numbered as referenced by the table descriptions."""
+    return [*_data_notes(settings), *_method_notes(settings)]
+
+
+def _data_notes(settings: Settings) -> list[str]:
+    """Notes 1-5: what a cell counts, disclosure control, intervals, the dynamic inspection,
+    the differences."""
     threshold, level = settings.suppression_threshold, settings.confidence_pct
     return [
         "Sufficiency is the percentage of applicable cases judged sufficient: yes / (yes + no). "
@@ -80,26 +100,58 @@ def notes(settings: Settings) -> list[str]:
         + " and ".join(p.replace("_", " ") for p in settings.regional_period_types)
         + " only. The 'synthetic' column is true where every answer in the cell comes "
         "from the generated sample.",
-        f"{level} intervals are Wilson score intervals. The cluster-aware interval allows "
-        "for cases in one inspection being alike: a cluster-robust (by inspection) variance "
-        "gives a design effect and an effective sample size, and a Wilson interval is drawn on "
-        "that effective size. It is not available where a cell holds a single inspection.",
+        f"{level} intervals. The primary interval (ci_cluster_low, ci_cluster_high) allows for "
+        "cases in one inspection being alike: an intra-inspection correlation pooled over "
+        "every inspection of the key question gives each cell a design effect and an "
+        "effective sample size, and a Korn-Graubard (Clopper-Pearson) interval is drawn on it. "
+        "ci_low and ci_high are Wilson intervals, which treat cases as independent and are "
+        "too narrow; they are kept for reference. low_reliability marks cells on fewer than "
+        f"{settings.reliable_min_inspections} inspections or an effective sample below "
+        f"{settings.reliable_min_effective_n}.",
         "The dynamic inspection of public protection (2025-26) is a separate series ('dipp'): "
         "its sample is public-protection-focused and partly assessed by local assessors, so it "
         "is not pooled with core inspections.",
-        "The difference is post minus pre, in percentage points, with Newcombe's hybrid score "
-        "interval and a two-sided two-proportion test.",
+        "Differences are post minus pre, in percentage points. The headline is the adjusted "
+        "difference (adjusted_*), which allows for case mix, weights pre-unification CRC and "
+        "NPS cases to the providers' caseload shares, clusters errors by inspection and uses "
+        "Student's t on (inspections - 1) degrees of freedom. Its p-values are adjusted for "
+        "the number of comparisons in the family (12 key questions for England and Wales, 12 "
+        "regions x 12 key questions for the regions) by Holm's method (significant_holm, "
+        "used in bulletins) and Benjamini-Hochberg's; mdd_pp is the smallest difference "
+        "detectable with 80% power. diff_clustered_* use the weighted pre level and pooled "
+        "design effects; diff_pp, diff_ci_* and p_value treat cases as independent "
+        "(Newcombe) and are kept for reference only. A comparison resting on fewer than "
+        f"{settings.min_inspections_per_era} inspections in either era is withheld "
+        "(comparison_note says so).",
+    ]
+
+
+def _method_notes(settings: Settings) -> list[str]:
+    """Notes 6-10: case mix, ratings, published ratings, time series, funnels."""
+    return [
         "The adjusted difference is the average marginal effect of the post-unification period "
-        "from a logistic regression on risk of serious harm, case type, gender and age band, "
-        "with standard errors clustered by inspection. It differs from the raw difference when "
-        "the case mix differs between periods: CRCs supervised mostly low and medium risk "
-        "cases, the NPS high risk ones, while a unified PDU sample mixes both.",
+        "from a logistic regression on risk of serious harm, case type, gender and age band. "
+        "It differs from the raw difference when the case mix differs between periods: CRCs "
+        "supervised mostly low and medium risk cases, the NPS high risk ones, while a unified "
+        "PDU sample mixes both; the provider weighting corrects for which providers happened "
+        "to be inspected in a region before unification.",
         f"Ratings use the commonly cited rule: {refdata.rating_rule_text()}. "
         "The rule_verified column says so on every row. Overall ratings need every rated "
         "standard of the framework and known score bands, which case data alone cannot give.",
         "Published ratings are real: HM Inspectorate of Probation inspection reports, press "
         "releases and annual reports, compiled with a source URL per figure in "
         "data/raw/published/published_figures.csv.",
+        "Segmented regression (interrupted time series) of inspection-level sufficiency on "
+        "time, a step and a change of slope at unification, a Covid-period term (23 March "
+        "2020 to 1 March 2022) and a 2023-standards term, weighted by applicable answers, "
+        "errors clustered by inspection (t on inspections - 1). Models: main; excluding "
+        "fieldwork between unification and March 2022; breakpoint moved to March 2022; 'after' "
+        "defined by the start of the case's supervision. Not estimated with fewer than 3 "
+        "inspections on either side.",
+        "Funnel plots (Spiegelhalter 2005): each unit against England and Wales in the same "
+        "programme; limits at 95% and 99.8% include a between-unit variance estimated from the "
+        "units' winsorised z-scores (DerSimonian-Laird); pct_shrunk pulls each unit towards "
+        "England and Wales by shrinkage_weight. Only published cells are used.",
     ]
 
 

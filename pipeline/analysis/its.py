@@ -1,0 +1,225 @@
+"""Interrupted time series: was there a step at unification, or a trend that was already there?
+
+A before/after difference cannot tell a step at 26 June 2021 from a decline that started earlier.
+A segmented regression can: sufficiency (a linear probability model, in percentage points) on
+time, a step and a change of slope at the breakpoint, a term for the Covid period of restricted
+delivery (23 March 2020 to 1 March 2022) and a term for the refreshed 2023 standards. Rows are
+inspections (their proportion, weighted by applicable answers: the same estimates as a case-level
+fit), standard errors are clustered by inspection with the small-sample factor and Student's t on
+(inspections - 1) degrees of freedom. Checked against statsmodels' OLS with clustered errors.
+
+Sensitivity analyses (`model`):
+
+* `main`: breakpoint at unification, "after" by fieldwork start;
+* `exclude_transition`: inspections with fieldwork between unification and March 2022 left out;
+* `lag_to_march_2022`: breakpoint moved to 1 March 2022, when restrictions ended;
+* `after_by_supervision_start`: "after" means the case's order or licence began after unification
+  (early post-unification inspections looked mostly at supervision that began before it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy import stats as sps
+
+from pipeline import refdata
+from pipeline.analysis.cells import ordered, scopes
+from pipeline.config import Settings
+
+MODELS = ("main", "exclude_transition", "lag_to_march_2022", "after_by_supervision_start")
+TERMS = ("intercept", "time", "step", "slope_change", "covid", "framework_2023")
+MIN_INSPECTIONS_EACH_SIDE = 3
+
+
+@dataclass(frozen=True)
+class ClusteredFit:
+    """Coefficients, their clustered covariance and the degrees of freedom."""
+
+    terms: tuple[str, ...]
+    beta: np.ndarray
+    cov: np.ndarray
+    df: int
+
+    def interval(self, term: str, level: float) -> tuple[float, float, float, float]:
+        """Estimate, low, high and two-sided p-value for one term."""
+        i = self.terms.index(term)
+        se = float(np.sqrt(self.cov[i, i]))
+        t = float(sps.t.ppf(0.5 + level / 2, self.df))
+        estimate = float(self.beta[i])
+        p = float(2 * sps.t.sf(abs(estimate / se), self.df)) if se > 0 else float("nan")
+        return estimate, estimate - t * se, estimate + t * se, p
+
+
+def clustered_wls(
+    y: np.ndarray, x: np.ndarray, weights: np.ndarray, clusters: np.ndarray, n_cases: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Weighted least squares with a cluster-robust covariance (CR1: G/(G-1) (N-1)/(N-K), N in
+    cases) and G - 1 degrees of freedom."""
+    xw = x * weights[:, None]
+    bread = np.linalg.pinv(x.T @ xw)
+    beta = bread @ (xw.T @ y)
+    scores = xw * (y - x @ beta)[:, None]
+    _, group = np.unique(clusters, return_inverse=True)
+    g = int(group.max() + 1)
+    summed = np.zeros((g, x.shape[1]))
+    np.add.at(summed, group, scores)
+    k = x.shape[1]
+    factor = g / (g - 1) * (n_cases - 1) / max(n_cases - k, 1)
+    return beta, factor * bread @ (summed.T @ summed) @ bread, g - 1
+
+
+def _design(frame: pl.DataFrame, breakpoint: dt.date) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The regressors that vary in these data (a constant term is dropped, not estimated)."""
+    years = (frame["start"] - breakpoint).dt.total_days().to_numpy() / 365.25
+    post = frame["post"].to_numpy().astype(float)
+    columns = {
+        "intercept": np.ones(len(years)),
+        "time": years,
+        "step": post,
+        "slope_change": years * post,
+        "covid": frame["covid"].to_numpy().astype(float),
+        "framework_2023": frame["framework_2023"].to_numpy().astype(float),
+    }
+    keep = [t for t in TERMS if t == "intercept" or np.ptp(columns[t]) > 0]
+    x = np.column_stack([columns[t] for t in keep])
+    rank = np.linalg.matrix_rank(x)
+    while rank < x.shape[1]:  # drop the last collinear term (covid, then framework)
+        keep = keep[:-1]
+        x = np.column_stack([columns[t] for t in keep])
+        rank = np.linalg.matrix_rank(x)
+    return x, tuple(keep)
+
+
+def _inspection_rows(core: pl.LazyFrame, model: str) -> pl.LazyFrame:
+    """Applicable answers per key question x scope x inspection (x 'after' group)."""
+    dates = refdata.key_dates()
+    unified, lifted = dates["unification"], dates["covid_restrictions_lifted"]
+    breakpoint = lifted if model == "lag_to_march_2022" else unified
+    frame = core.filter(pl.col("answer").cast(pl.String).is_in(["yes", "no"]))
+    if model == "exclude_transition":
+        frame = frame.filter(~pl.col("fieldwork_start").is_between(unified, lifted, closed="left"))
+    by_start = pl.col("start_date") >= unified
+    post = (
+        by_start
+        if model == "after_by_supervision_start"
+        else pl.col("fieldwork_start") >= breakpoint
+    )
+    return (
+        frame.with_columns(post.alias("post"))
+        .group_by("comparable_id", "scope", "inspection_id", "post")
+        .agg(
+            (pl.col("answer").cast(pl.String) == "yes").sum().alias("k"),
+            pl.len().alias("m"),
+            pl.col("fieldwork_start").min().alias("start"),
+            (pl.col("framework").cast(pl.String) == "2023").first().alias("framework_2023"),
+        )
+        .with_columns(
+            pl.col("start")
+            .is_between(dates["inspection_pause"], lifted, closed="left")
+            .alias("covid")
+        )
+    )
+
+
+ROW_SCHEMA: dict[str, type[pl.DataType]] = {
+    "comparable_id": pl.String,
+    "scope": pl.String,
+    "model": pl.String,
+    "n_cases": pl.Int64,
+    "n_inspections": pl.Int64,
+    "n_inspections_pre": pl.Int64,
+    "n_inspections_post": pl.Int64,
+    "terms": pl.String,
+    "df": pl.Int64,
+    **{
+        f"{name}_{part}": pl.Float64
+        for name in ("pre_slope_pp_per_year", "step_pp", "slope_change_pp_per_year")
+        for part in ("estimate", "ci_low", "ci_high", "p_value")
+    },
+    "covid_pp": pl.Float64,
+    "framework_2023_pp": pl.Float64,
+    "note": pl.String,
+}
+
+
+def _fit_row(key: tuple, rows: pl.DataFrame, model: str, settings: Settings) -> dict:
+    """One segmented regression (or the reason there is none)."""
+    out: dict[str, object] = {"comparable_id": key[0], "scope": key[1], "model": model}
+    pre = rows.filter(~pl.col("post"))["inspection_id"].n_unique()
+    post = rows.filter(pl.col("post"))["inspection_id"].n_unique()
+    out |= {
+        "n_cases": int(rows["m"].sum()),
+        "n_inspections": rows["inspection_id"].n_unique(),
+        "n_inspections_pre": pre,
+        "n_inspections_post": post,
+    }
+    if min(pre, post) < MIN_INSPECTIONS_EACH_SIDE:
+        out["note"] = (
+            f"not estimated: {pre} inspections before and {post} after the breakpoint "
+            f"(at least {MIN_INSPECTIONS_EACH_SIDE} needed on each side)"
+        )
+        return out
+    breakpoint = _breakpoint(model)
+    x, terms = _design(rows, breakpoint)
+    y = (rows["k"] / rows["m"]).to_numpy()
+    beta, cov, df = clustered_wls(
+        y,
+        x,
+        rows["m"].to_numpy().astype(float),
+        rows["inspection_id"].to_numpy(),
+        float(rows["m"].sum()),
+    )
+    fit = ClusteredFit(terms, 100 * beta, 1e4 * cov, df)
+    out |= {"terms": ", ".join(terms[1:]), "df": df}
+    for name, term in (
+        ("pre_slope_pp_per_year", "time"),
+        ("step_pp", "step"),
+        ("slope_change_pp_per_year", "slope_change"),
+    ):
+        if term in terms:
+            values = fit.interval(term, settings.confidence_level)
+            out |= dict(
+                zip(
+                    (f"{name}_{p}" for p in ("estimate", "ci_low", "ci_high", "p_value")),
+                    values,
+                    strict=True,
+                )
+            )
+    for name, term in (("covid_pp", "covid"), ("framework_2023_pp", "framework_2023")):
+        if term in terms:
+            out[name] = float(fit.beta[terms.index(term)])
+    return out
+
+
+def _breakpoint(model: str) -> dt.date:
+    dates = refdata.key_dates()
+    return (
+        dates["covid_restrictions_lifted"] if model == "lag_to_march_2022" else dates["unification"]
+    )
+
+
+def its_table(context: pl.LazyFrame, settings: Settings | None = None) -> pl.DataFrame:
+    """Segmented regressions per key question x scope (England and Wales, each region) x model."""
+    settings = settings or refdata.settings()
+    core = scopes(context.filter(pl.col("series") == "core"))
+    rows = []
+    for model in MODELS:
+        frame = (
+            _inspection_rows(core, model)
+            .collect()
+            .sort("comparable_id", "scope", "inspection_id", "post")
+        )
+        for key, group in frame.group_by("comparable_id", "scope", maintain_order=True):
+            rows.append(_fit_row(key, group, model, settings))
+    table = pl.DataFrame(rows, schema=ROW_SCHEMA)
+    labels = (
+        refdata.key_questions()
+        .unique("comparable_id", keep="first")
+        .select("comparable_id", "key_question", "standard", "theme")
+    )
+    table = table.join(labels, on="comparable_id", how="left")
+    return ordered(table, ["comparable_id", "scope", "model"])

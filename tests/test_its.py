@@ -1,0 +1,105 @@
+"""Segmented regression: the clustered fit against statsmodels, a known step recovered, and the
+table's sensitivity analyses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+import statsmodels.formula.api as smf
+
+from pipeline.analysis import its
+
+
+def test_clustered_wls_equals_case_level_ols_with_clustered_errors() -> None:
+    """Inspection proportions weighted by cases = case-level OLS; the CR1 covariance with N in
+    cases matches statsmodels' clustered covariance on the case-level data."""
+    rng = np.random.default_rng(5)
+    inspections = 30
+    sizes = rng.integers(20, 60, inspections)
+    time = np.sort(rng.uniform(-3, 4, inspections))
+    post = (time >= 0).astype(float)
+    rate = np.clip(0.5 - 0.02 * time - 0.1 * post + rng.normal(0, 0.05, inspections), 0.05, 0.95)
+    k = rng.binomial(sizes, rate)
+    cases = pd.DataFrame(
+        {
+            "y": np.concatenate(
+                [np.r_[np.ones(a), np.zeros(n - a)] for a, n in zip(k, sizes, strict=True)]
+            ),
+            "time": np.repeat(time, sizes),
+            "post": np.repeat(post, sizes),
+            "g": np.repeat(np.arange(inspections), sizes),
+        }
+    )
+    cases["slope"] = cases["time"] * cases["post"]
+    ref = smf.ols("y ~ time + post + slope", cases).fit(
+        cov_type="cluster", cov_kwds={"groups": cases["g"]}
+    )
+    x = np.column_stack([np.ones(inspections), time, post, time * post])
+    beta, cov, df = its.clustered_wls(
+        k / sizes, x, sizes.astype(float), np.arange(inspections), float(sizes.sum())
+    )
+    np.testing.assert_allclose(beta, ref.params.to_numpy(), atol=1e-10)
+    np.testing.assert_allclose(cov, ref.cov_params().to_numpy(), rtol=1e-8)
+    assert df == inspections - 1
+
+
+def _context(step: float) -> pl.LazyFrame:
+    """A minimal answers-in-context frame: 40 inspections 2018-2025, a step at unification."""
+    rng = np.random.default_rng(9)
+    rows = []
+    for i in range(40):
+        start = dt.date(2018, 1, 1) + dt.timedelta(days=int(i * 2900 / 40))
+        post = start >= dt.date(2021, 6, 26)
+        rate = 0.5 + (step if post else 0.0)
+        for c in range(50):
+            rows.append(
+                {
+                    "inspection_id": f"I{i}",
+                    "case_id": f"C{c}",
+                    "series": "core",
+                    "programme": "pdu_2021" if post else "crc_nps_2018",
+                    "region": "Wales",
+                    "framework": "2021" if post else "2018",
+                    "comparable_id": "IMPL_SAFE",
+                    "answer": "yes" if rng.random() < rate else "no",
+                    "fieldwork_start": start,
+                    "start_date": start - dt.timedelta(days=200),
+                }
+            )
+    return pl.DataFrame(rows).lazy()
+
+
+def test_a_known_step_is_recovered() -> None:
+    table = its.its_table(_context(-0.2))
+    main = table.filter(pl.col("model") == "main", pl.col("scope") == "England and Wales").row(
+        0, named=True
+    )
+    assert main["step_pp_ci_low"] < -20 < main["step_pp_ci_high"]
+    assert main["step_pp_p_value"] < 0.01
+    flat = its.its_table(_context(0.0)).filter(
+        pl.col("model") == "main", pl.col("scope") == "Wales"
+    )
+    assert flat["step_pp_ci_low"][0] < 0 < flat["step_pp_ci_high"][0]
+
+
+def test_the_table_has_every_model_and_says_why_a_fit_is_missing(sample_run: Path) -> None:
+    table = pl.read_parquet(sample_run / "tables" / "its.parquet")
+    assert set(table["model"]) == set(its.MODELS)
+    missing = table.filter(pl.col("step_pp_estimate").is_null())
+    assert missing["note"].str.contains("not estimated").all()
+    national = table.filter(pl.col("scope") == "England and Wales", pl.col("model") == "main")
+    assert national.height == 12 and national["step_pp_estimate"].is_not_null().all()
+    assert (national["df"] == national["n_inspections"] - 1).all()
+
+
+@pytest.mark.parametrize("model", its.MODELS)
+def test_sensitivity_models_change_what_counts_as_after(sample_run: Path, model: str) -> None:
+    table = pl.read_parquet(sample_run / "tables" / "its.parquet").filter(
+        pl.col("model") == model, pl.col("scope") == "England and Wales"
+    )
+    assert table.height == 12 and table["n_inspections_pre"].min() >= its.MIN_INSPECTIONS_EACH_SIDE

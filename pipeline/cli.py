@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.table import Table
 
 from pipeline import config
 from pipeline.config import DEFAULT_SEED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_UNUSABLE_INPUT
+
+if TYPE_CHECKING:
+    from pipeline.run import RunResult
 
 app = typer.Typer(
     name="probation",
@@ -109,6 +112,15 @@ def run(
     out: Annotated[Path, typer.Option(help="Folder for tables and the DuckDB database.")] = (
         config.PROCESSED_DIR
     ),
+    cohorts: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of extra cohorts to tabulate (columns as pipeline/reference/cohorts.csv: "
+            "cohort, label, inspection_types, programmes, fieldwork_from/to, published_from/to, "
+            "source).",
+            dir_okay=False,
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug detail.")] = False,
 ) -> None:
@@ -118,17 +130,25 @@ def run(
     probation.duckdb and manifest.json to --out. Exit 0 on success (quarantined rows are
     reported, not fatal), 2 when the input is unusable, 1 on an internal error.
     """
+    _configure_logging(quiet, verbose)
+    result = _run_guarded(raw, out, cohorts, quiet)
+    if not quiet:
+        _print_run(result, raw, out)
+
+
+def _run_guarded(raw: Path, out: Path, cohorts: Path | None, quiet: bool) -> RunResult:
+    """The pipeline with a status line; its known failures become exit codes with a message."""
     from pipeline.analysis.suppression import DisclosureBreach
     from pipeline.outputs.contracts import ContractViolation
     from pipeline.run import UnusableInputError, run_pipeline
 
-    _configure_logging(quiet, verbose)
     try:
         if quiet:
-            result = run_pipeline(raw, out)
-        else:
-            with console.status("starting") as status:
-                result = run_pipeline(raw, out, on_stage=lambda name: status.update(f"{name}..."))
+            return run_pipeline(raw, out, cohorts_file=cohorts)
+        with console.status("starting") as status:
+            return run_pipeline(
+                raw, out, on_stage=lambda name: status.update(f"{name}..."), cohorts_file=cohorts
+            )
     except UnusableInputError as exc:
         console.print(f"[red]unusable input:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
@@ -143,18 +163,19 @@ def run(
         console.print(f"[red]an output table breaks its contract; nothing was written:[/red] {exc}")
         console.print("This is a defect in the pipeline: please report it.")
         raise typer.Exit(EXIT_INTERNAL) from None
-    if not quiet:
-        _print_accounts(result.accounts, f"Read {len(result.accounts)} case file(s) from {raw}")
-        _print_rejections(result.rejected_by_rule, result.rows_rejected)
-        console.print(
-            f"Wrote {len(result.outputs)} files to {out}: "
-            + ", ".join(f"{k} ({v:,} rows)" for k, v in result.table_rows.items())
-        )
-        if result.disclosure:
-            console.print(f"Disclosure control: {result.disclosure}.")
-        console.print(
-            "Stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
-        )
+
+
+def _print_run(result: RunResult, raw: Path, out: Path) -> None:
+    """The closing summary of a run: accounting, rejections, outputs, disclosure, timings."""
+    _print_accounts(result.accounts, f"Read {len(result.accounts)} case file(s) from {raw}")
+    _print_rejections(result.rejected_by_rule, result.rows_rejected)
+    console.print(
+        f"Wrote {len(result.outputs)} files to {out}: "
+        + ", ".join(f"{k} ({v:,} rows)" for k, v in result.table_rows.items())
+    )
+    if result.disclosure:
+        console.print(f"Disclosure control: {result.disclosure}.")
+    console.print("Stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
 
 
 @app.command("validate")

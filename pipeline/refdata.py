@@ -240,12 +240,6 @@ def sample_region_effects() -> dict[str, float]:
     return {r: float(v) for r, v in df.select("region", "logit_offset").iter_rows()}
 
 
-@cache
-def sample_region_effects_notes() -> dict[str, str]:
-    """Region -> note saying whether its generator offset is anchored to a published figure."""
-    return dict(_read("sample_region_effects.csv").select("region", "note").iter_rows())
-
-
 def _check_regions(df: pl.DataFrame, column: str, name: str) -> None:
     unknown = set(df[column]) - set(region_names())
     if unknown:
@@ -345,3 +339,126 @@ def rating_rule_text(framework: str = "2023") -> str:
         + ", ".join(parts)
         + f"); this rule is {verified} against HM Inspectorate of Probation's guidance"
     )
+
+
+RATED_BY = (
+    "case_data",
+    "aggregated_pdu_case_data",
+    "contributes_to_regional",
+    "other_case_sample",
+    "inspector_judgement",
+    "not_rated",
+)
+"""How a standard is rated (inspection_model.csv): from the inspected cases' key questions;
+from PDU cases pooled over a regional round; not at this level but in the regional rating; from
+a case sample outside the case-supervision data; by inspectors' judgement; or not at all."""
+
+
+@cache
+def inspection_model() -> pl.DataFrame:
+    """Inspection type x framework x standard: how HMIP rates it, with the source."""
+    df = _read("inspection_model.csv").with_columns(
+        pl.col("rule_verified") == "true", pl.col("domain").cast(pl.Int8)
+    )
+    unknown = set(df["rated_by"]) - set(RATED_BY)
+    if unknown:
+        raise ReferenceDataError(f"inspection_model.csv: unknown rated_by {sorted(unknown)}")
+    if df.select("inspection_type", "framework", "standard").is_duplicated().any():
+        raise ReferenceDataError("inspection_model.csv repeats an inspection type x standard")
+    return df
+
+
+def rated_from_case_data() -> pl.DataFrame:
+    """(inspection_type, framework, standard) rated by rule from the inspected cases."""
+    return (
+        inspection_model()
+        .filter(pl.col("rated_by") == "case_data")
+        .select("inspection_type", "framework", "standard")
+    )
+
+
+@cache
+def regional_rating_rules() -> pl.DataFrame:
+    """Regional domain-two standards rated from aggregated PDU case data: which key questions
+    feed each, how they combine, and whether the rule is verified."""
+    df = _read("regional_rating_rules.csv").with_columns(
+        pl.col("verified") == "true", pl.col("key_questions").str.split(";")
+    )
+    if set(df["combine"]) - {"lowest", "pooled"}:
+        raise ReferenceDataError("regional_rating_rules.csv: combine must be lowest or pooled")
+    modelled = inspection_model().filter(pl.col("rated_by") == "aggregated_pdu_case_data")
+    if set(df["regional_standard"]) != set(modelled["standard"]):
+        raise ReferenceDataError(
+            "regional_rating_rules.csv must give a rule for each regional standard "
+            "rated from aggregated PDU case data (inspection_model.csv)"
+        )
+    return df
+
+
+COHORT_COLUMNS = (
+    "cohort",
+    "label",
+    "inspection_types",
+    "programmes",
+    "fieldwork_from",
+    "fieldwork_to",
+    "published_from",
+    "published_to",
+    "source",
+)
+
+
+def parse_cohorts(df: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Check and type a cohort table (a named selection of inspections); errors name the file,
+    row and column."""
+    missing = [c for c in COHORT_COLUMNS if c not in df.columns]
+    if missing:
+        raise ReferenceDataError(f"{name}: missing column(s) {', '.join(missing)}")
+    df = df.select(COHORT_COLUMNS).with_columns(
+        pl.col("inspection_types", "programmes")
+        .str.split(";")
+        .list.eval(pl.element().str.strip_chars())
+    )
+    for row, record in enumerate(df.iter_rows(named=True), start=2):
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", record["cohort"] or ""):
+            raise ReferenceDataError(
+                f"{name} row {row}, column cohort: {record['cohort']!r} is not a lower-case name"
+            )
+        for column in COHORT_COLUMNS[4:8]:
+            value = record[column]
+            if value and not _is_iso_date(value):
+                raise ReferenceDataError(
+                    f"{name} row {row}, column {column}: {value!r} is not a YYYY-MM-DD date"
+                )
+        _check_cohort_codes(record, name, row)
+    if df["cohort"].is_duplicated().any():
+        raise ReferenceDataError(f"{name}: a cohort name is repeated")
+    return df.with_columns(pl.col(c).str.to_date("%Y-%m-%d") for c in COHORT_COLUMNS[4:8])
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
+
+
+def _check_cohort_codes(record: dict, name: str, row: int) -> None:
+    known = {
+        "inspection_types": set(codes()["inspection_type"]),
+        "programmes": set(programmes()["programme"]),
+    }
+    for column, allowed in known.items():
+        bad = [v for v in record[column] or [] if v and v not in allowed]
+        if bad:
+            raise ReferenceDataError(
+                f"{name} row {row}, column {column}: unknown {', '.join(bad)} "
+                f"(known: {', '.join(sorted(allowed))})"
+            )
+
+
+@cache
+def cohorts() -> pl.DataFrame:
+    """The named cohorts every run tabulates (reference/cohorts.csv)."""
+    return parse_cohorts(_read("cohorts.csv"), "cohorts.csv")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline import refdata
 from pipeline.analysis import tables
 from pipeline.config import PROCESSED_DIR, RAW_DIR
 from pipeline.outputs import contracts, database
@@ -84,8 +85,13 @@ def run_pipeline(
     raw_dir: Path = RAW_DIR,
     out_dir: Path = PROCESSED_DIR,
     on_stage: StageCallback | None = None,
+    cohorts_file: Path | None = None,
 ) -> RunResult:
-    """Ingest -> validate -> derive -> tidy -> published figures -> tables -> publish -> store."""
+    """Ingest -> validate -> derive -> tidy -> published figures -> tables -> publish -> store.
+
+    `cohorts_file` adds cohort definitions (same columns as reference/cohorts.csv) to the
+    named cohorts every run tabulates; it is checked before any data is read."""
+    cohorts = load_cohorts(cohorts_file)
     timer = _Timer(on_stage)
     started = dt.datetime.now(dt.UTC)
     with timer.stage("ingest"):
@@ -94,27 +100,7 @@ def run_pipeline(
         checked = validate.validate(reads)
         for read in reads:  # raw text is no longer needed: free it before the big tables
             read.frame = None
-    with timer.stage("derive"):
-        derived = derive.derive(checked.accepted.lazy())
-    with timer.stage("tidy"):
-        case_tables = _tidy(derived)
-        checked.accepted = checked.accepted.clear()
-        del derived
-    with timer.stage("published"):
-        pub = published_figures.read_published(raw_dir / ingest.PUBLISHED_SUBDIR, raw_dir)
-    with timer.stage("tables"):
-        publication = tables.build_tables(
-            case_tables.cases, case_tables.answers, case_tables.inspections, pub.table
-        )
-    stored = {
-        "cases": case_tables.cases,
-        "answers": case_tables.answers,
-        "inspections": case_tables.inspections,
-        "rejected": checked.rejected,
-        "published": pub.table,
-        "published_rejected": pub.rejected,
-    }
-    del case_tables
+    stored, publication, pub = _compute(raw_dir, checked, cohorts, timer)
     with timer.stage("contracts"):
         _check_contracts(stored, publication)
     result = RunResult(
@@ -134,6 +120,54 @@ def run_pipeline(
     _write_manifest(staging / "manifest.json", raw_dir, out_dir, reads, result, started)
     result.outputs = store.commit(staging, out_dir)
     return result
+
+
+def _compute(
+    raw_dir: Path, checked: validate.ValidationResult, cohorts: pl.DataFrame, timer: _Timer
+) -> tuple[dict[str, pl.DataFrame], tables.Publication, published_figures.PublishedResult]:
+    """Derive, tidy, read the published figures and build the tables: the stored tables, the
+    publication and the published-figures result (for its accounting)."""
+    with timer.stage("derive"):
+        derived = derive.derive(checked.accepted.lazy())
+    with timer.stage("tidy"):
+        case_tables = _tidy(derived)
+        checked.accepted = checked.accepted.clear()
+        del derived
+    with timer.stage("published"):
+        pub = published_figures.read_published(raw_dir / ingest.PUBLISHED_SUBDIR, raw_dir)
+    with timer.stage("tables"):
+        publication = tables.build_tables(
+            case_tables.cases,
+            case_tables.answers,
+            case_tables.inspections,
+            pub.table,
+            cohorts=cohorts,
+        )
+    stored = {
+        "cases": case_tables.cases,
+        "answers": case_tables.answers,
+        "inspections": case_tables.inspections,
+        "rejected": checked.rejected,
+        "published": pub.table,
+        "published_rejected": pub.rejected,
+    }
+    return stored, publication, pub
+
+
+def load_cohorts(path: Path | None) -> pl.DataFrame:
+    """The reference cohorts plus those in `path`; a bad file is unusable input."""
+    base = refdata.cohorts()
+    if path is None:
+        return base
+    try:
+        extra = pl.read_csv(path, infer_schema_length=0)
+        added = refdata.parse_cohorts(extra, path.name)
+    except (OSError, pl.exceptions.PolarsError, refdata.ReferenceDataError) as exc:
+        raise UnusableInputError(f"cohort file {path}: {exc}") from None
+    clash = sorted(set(added["cohort"]) & set(base["cohort"]))
+    if clash:
+        raise UnusableInputError(f"cohort file {path}: already defined: {', '.join(clash)}")
+    return pl.concat([base, added])
 
 
 def _check_contracts(stored: dict[str, pl.DataFrame], publication: tables.Publication) -> None:

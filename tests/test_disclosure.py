@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from pipeline import refdata
 from pipeline.analysis import attack, cells, disclosure, suppression
 from pipeline.analysis.linked_cells import CellSystem
 from pipeline.config import Settings
@@ -154,7 +155,9 @@ def _systems_from_outputs(
     }
     pattern = disclosure.Pattern.from_published(published)
     context = cells.answers_in_context(cases.lazy(), answers.lazy())
-    systems = disclosure._systems(published, context, cases.lazy(), pattern)
+    inspections = pl.read_parquet(run / "inspections.parquet")
+    groupings = disclosure.Groupings.of(inspections, refdata.cohorts())
+    systems = disclosure._systems(published, context, cases.lazy(), pattern, groupings)
     return systems, published, pattern
 
 
@@ -255,7 +258,8 @@ def test_random_small_publications_disclose_nothing(rows: list[dict], tmp_path_f
     published = {n: publication[n] for n in disclosure.PROTECTED_TABLES}
     pattern = disclosure.Pattern.from_published(published)
     context = cells.answers_in_context(cases.lazy(), answers.lazy())
-    systems = disclosure._systems(published, context, cases.lazy(), pattern)
+    groupings = disclosure.Groupings.of(inspections, refdata.cohorts())
+    systems = disclosure._systems(published, context, cases.lazy(), pattern, groupings)
     recovered, narrowest = disclosure.audit(systems, published, pattern, SETTINGS)
     assert recovered == 0
     assert all(v >= SETTINGS.min_feasible_range for v in narrowest.values())

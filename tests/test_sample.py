@@ -95,9 +95,31 @@ def test_programme_structure(default_cases: pl.DataFrame) -> None:
         == (True,) * 8
     )
     assert dipp["fieldwork_start"].min() >= refdata.key_dates()["dynamic_inspection_start"]
-    per_pdu = cases.filter(pl.col("inspection_type") == "pdu").group_by("inspection_id").len()
+    standalone = cases.filter(
+        pl.col("inspection_type") == "pdu", pl.col("regional_round").is_null()
+    )
+    per_pdu = standalone.group_by("inspection_id").len()
     assert per_pdu["len"].min() >= 40 and per_pdu["len"].max() <= 60
+    assert cases.filter(pl.col("inspection_type") == "regional").height == 0
     assert set(cases.filter(pl.col("framework") == "2021")["inspection_type"]) == {"pdu"}
+
+
+def test_regional_rounds_inspect_every_pdu_and_keep_the_published_total(
+    default_cases: pl.DataFrame,
+) -> None:
+    """Seed 001: every PDU in a region is inspected, then the region; the round's PDU cases
+    add up to the published regional case count (e.g. 546 in Yorkshire and the Humber)."""
+    in_rounds = default_cases.filter(pl.col("regional_round").is_not_null())
+    rounds = refdata.sample_regional_rounds()
+    assert in_rounds["regional_round"].n_unique() == len(rounds)
+    pdus = refdata.pdus()
+    for region, start, end, _, n_cases in rounds:
+        mine = in_rounds.filter(pl.col("region") == region)
+        assert mine.height == n_cases, region
+        assert set(mine["inspection_type"]) == {"pdu"} and set(mine["framework"]) == {"2023"}
+        names = {u.removesuffix(" PDU") for u in mine["unit_name"]}
+        assert names == set(pdus.filter(pl.col("region") == region)["pdu_name"]), region
+        assert mine["fieldwork_start"].min() >= start and mine["fieldwork_end"].max() <= end
 
 
 def test_case_mix_by_provider(default_cases: pl.DataFrame) -> None:

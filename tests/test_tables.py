@@ -184,10 +184,16 @@ def test_ratings_follow_the_lowest_key_question(sample_run: Path) -> None:
         )
         assert row["rating"] == expected
         assert row["rule_verified"] is False
-    dipp = _table(sample_run, "ratings").filter(pl.col("framework") == "dipp2025")
-    assert dipp["rating"].is_null().all()
-    visible = dipp.filter(~pl.col("suppressed"))
-    assert visible.height and visible["reason"].str.contains("no rating bands").all()
+    everything = _table(sample_run, "ratings")
+    # HMIP rates case standards from case data only in CRC, NPS and PDU inspections: national
+    # and dynamic inspections publish case findings unrated (seed 003: "did not contribute
+    # directly to the ratings"), regional standards come from pooled PDU data
+    assert set(everything["inspection_type"]) == {"crc", "nps", "pdu"}
+    assert set(everything["rated_by"]) == {"case_data"}
+    inspections = pl.read_parquet(sample_run / "inspections.parquet")
+    unrated = inspections.filter(pl.col("inspection_type").is_in(["national", "dipp"]))
+    assert unrated.height == 13
+    assert everything.join(unrated, on="inspection_id", how="semi").height == 0
     overall = _table(sample_run, "ratings_overall")
     assert overall["overall_rating"].is_null().all() and overall["reason"].is_not_null().all()
 

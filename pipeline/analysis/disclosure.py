@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import attack, linked_cells
+from pipeline.analysis import attack, cohorts, linked_cells, rounds
 from pipeline.analysis.linked_cells import CellSystem
 from pipeline.analysis.suppression import DisclosureBreach, search
 from pipeline.config import Settings
@@ -42,7 +42,15 @@ log = logging.getLogger(__name__)
 HELD_DIMENSIONS = ("n_yes", "n_no", "n_applicable")
 """Counts held to the minimum feasible range: the outcomes. Not-applicable counts are protected
 against exact recovery only (whether a question applied is not a judgement on the case)."""
-PROTECTED_TABLES = ("kq_trend", "kq_by_inspection", "unification", "subgroups", "enquiries")
+PROTECTED_TABLES = (
+    "kq_trend",
+    "kq_by_inspection",
+    "unification",
+    "subgroups",
+    "enquiries",
+    "kq_round",
+    "kq_cohort",
+)
 BLANKED_PREFIXES = (
     "n_",
     "pct",
@@ -157,6 +165,20 @@ def single_category() -> pl.Expr:
 
 
 @dataclass
+class Groupings:
+    """Inspection-level groupings some tables pool over: inspection_id -> regional_round, and
+    inspection_id -> cohort (one row per cohort an inspection belongs to)."""
+
+    rounds: pl.DataFrame
+    cohorts: pl.DataFrame
+
+    @classmethod
+    def of(cls, inspections: pl.DataFrame, cohort_table: pl.DataFrame) -> Groupings:
+        """The groupings of `inspections` under the cohort definitions `cohort_table`."""
+        return cls(rounds.round_of(inspections), cohorts.members(inspections, cohort_table))
+
+
+@dataclass
 class DisclosureReport:
     """What protection did, for the manifest, the methodology and the tests."""
 
@@ -186,15 +208,15 @@ def _systems(
     context: pl.LazyFrame,
     cases: pl.LazyFrame,
     pattern: Pattern,
+    groupings: Groupings,
 ) -> list[CellSystem]:
     """Every family of linked cells: key questions, enquiries and breakdowns."""
     kq = linked_cells.kq_atoms(context)
     enquiry = linked_cells.enquiry_atoms(cases)
     groups = linked_cells.subgroup_atoms(tables["subgroups"])
+    memberships = linked_cells.kq_memberships(kq, tables, groupings.rounds, groupings.cohorts)
     return [
-        *linked_cells.build_systems(
-            kq, linked_cells.kq_memberships(kq, tables), tables, pattern.primary
-        ),
+        *linked_cells.build_systems(kq, memberships, tables, pattern.primary),
         *linked_cells.build_systems(
             enquiry,
             linked_cells.enquiry_memberships(enquiry, tables["enquiries"]),
@@ -277,12 +299,13 @@ def protect(
     context: pl.LazyFrame,
     cases: pl.LazyFrame,
     settings: Settings,
+    groupings: Groupings,
 ) -> tuple[dict[str, pl.DataFrame], DisclosureReport]:
     """Primary and complementary suppression over every linked table, then the attack on what
     would be published; a breach stops the run (`DisclosureBreach`) before anything is written.
 
-    `tables` are the unsuppressed kq_trend, kq_by_inspection, unification, subgroups and
-    enquiries; returns them protected (same rows, numbers blanked where suppressed)."""
+    `tables` are the unsuppressed PROTECTED_TABLES; returns them protected (same rows, numbers
+    blanked where suppressed)."""
     started = time.perf_counter()
     tables = dict(tables)
     before = {name: table.height for name, table in tables.items()}
@@ -290,7 +313,7 @@ def protect(
     tables["subgroups"] = tables["subgroups"].filter(~single_category())
     dropped = {name: before[name] - table.height for name, table in tables.items()}
     pattern = Pattern({name: primary(tables[name], settings) for name in PROTECTED_TABLES})
-    systems = _systems(tables, context, cases, pattern)
+    systems = _systems(tables, context, cases, pattern, groupings)
     for system in systems:
         _, complementary = search(system, settings)
         _record(pattern, system, complementary)

@@ -108,8 +108,15 @@ def kq_atoms(context: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
-def kq_memberships(atoms: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Which atoms every row of kq_trend, kq_by_inspection and unification covers."""
+def kq_memberships(
+    atoms: pl.DataFrame,
+    tables: dict[str, pl.DataFrame],
+    rounds: pl.DataFrame,
+    cohorts: pl.DataFrame,
+) -> pl.DataFrame:
+    """Which atoms every row of kq_trend, kq_by_inspection, unification, kq_round and
+    kq_cohort covers. `rounds` maps inspection_id to regional_round, `cohorts` to cohort (an
+    inspection may be in several cohorts)."""
     scoped = _scoped(atoms)
     parts = [
         _memberships(
@@ -130,6 +137,18 @@ def kq_memberships(atoms: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.D
             "unification",
             ["comparable_id", "scope"],
             part="era",
+        ),
+        _memberships(
+            atoms.join(rounds, on="inspection_id", how="inner"),
+            tables["kq_round"],
+            "kq_round",
+            ["series", "comparable_id", "regional_round"],
+        ),
+        _memberships(
+            scoped.join(cohorts, on="inspection_id", how="inner"),
+            tables["kq_cohort"],
+            "kq_cohort",
+            ["cohort", "series", "comparable_id", "scope"],
         ),
     ]
     return pl.concat(parts)

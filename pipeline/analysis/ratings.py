@@ -241,33 +241,41 @@ def rate_published_percentages(frame: pl.DataFrame, framework: str = "2023") -> 
 
 
 def standard_ratings(by_inspection: pl.DataFrame) -> pl.DataFrame:
-    """Standard ratings per inspection by the configured rule, from unsuppressed percentages
-    (disclosure control then hides the rows whose key-question cells are suppressed)."""
-    kq = by_inspection.filter(pl.col("n_applicable") > 0).select(
-        "inspection_id",
-        "framework",
-        pl.col("standard").cast(pl.String),
-        "theme",
-        "pct",
-        "n_applicable",
+    """Standard ratings by the configured rule, only where HMIP rates that standard of that
+    inspection type from the inspected cases (reference/inspection_model.csv): CRC, NPS and PDU
+    case-supervision standards. National and dynamic inspections publish case findings without
+    rating them, and regional standards come from pooled PDU data (`rounds.py`).
+
+    Works on unsuppressed percentages; disclosure control then hides the rows whose
+    key-question cells are suppressed."""
+    rated_here = refdata.rated_from_case_data()
+    kq = (
+        by_inspection.filter(pl.col("n_applicable") > 0)
+        .with_columns(pl.col("inspection_type", "framework", "standard").cast(pl.String))
+        .join(rated_here, on=["inspection_type", "framework", "standard"], how="semi")
+        .select("inspection_id", "framework", "standard", "theme", "pct", "n_applicable")
     )
     smallest = kq.group_by("inspection_id", "standard").agg(
         pl.col("n_applicable").min().alias("n_applicable_min")
     )
     rated = rate_standards(kq).join(smallest, on=["inspection_id", "standard"], how="left")
-    return rated.join(_inspection_info(by_inspection), on="inspection_id", how="left").sort(
-        "fieldwork_start", "inspection_id", "standard"
+    return (
+        rated.with_columns(pl.lit("case_data").alias("rated_by"))
+        .join(_inspection_info(by_inspection), on="inspection_id", how="left")
+        .sort("fieldwork_start", "inspection_id", "standard")
     )
 
 
 def _inspection_info(by_inspection: pl.DataFrame) -> pl.DataFrame:
     return by_inspection.select(
-        "inspection_id", "unit_name", "region", "programme", "era", "fieldwork_start", "synthetic"
-    ).unique("inspection_id")
+        "inspection_id", "unit_name", "inspection_type", "region", "programme", "era",
+        "fieldwork_start", "synthetic",
+    ).unique("inspection_id")  # fmt: skip
 
 
 def overall_table(rated: pl.DataFrame, by_inspection: pl.DataFrame) -> pl.DataFrame:
-    """Overall ratings (or the reason there is none) per inspection, from published ratings."""
+    """Overall ratings (or the reason there is none) per inspection whose standards are rated
+    from case data (the others are not rated by rule at all)."""
     return (
         overall_ratings(rated)
         .join(_inspection_info(by_inspection), on="inspection_id", how="left")

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 from scipy import special

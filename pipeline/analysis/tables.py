@@ -18,10 +18,12 @@ from pipeline import refdata
 from pipeline.analysis import disclosure
 from pipeline.analysis.breakdowns import enquiries, subgroups
 from pipeline.analysis.cells import answers_in_context
+from pipeline.analysis.cohorts import kq_cohort
 from pipeline.analysis.comparisons import unification
 from pipeline.analysis.funnels import funnel_table
 from pipeline.analysis.its import its_table
 from pipeline.analysis.ratings import overall_table, published_ratings, standard_ratings
+from pipeline.analysis.rounds import kq_round, regional_ratings
 from pipeline.analysis.trends import kq_by_inspection, kq_trend
 from pipeline.config import Settings
 
@@ -59,13 +61,16 @@ def build_tables(
     published: pl.DataFrame,
     threshold: int | None = None,
     settings: Settings | None = None,
+    cohorts: pl.DataFrame | None = None,
 ) -> Publication:
     """Every publication table, with disclosure control applied.
 
     `settings` defaults to reference/settings.csv; `threshold` overrides its suppression
-    threshold (and is then what the workbook notes state).
+    threshold (and is then what the workbook notes state). `cohorts` defaults to
+    reference/cohorts.csv.
     """
     settings = settings or refdata.settings()
+    cohorts = refdata.cohorts() if cohorts is None else cohorts
     if threshold is not None:
         settings = replace(settings, suppression_threshold=threshold)
     threshold, z = settings.suppression_threshold, settings.z
@@ -76,8 +81,11 @@ def build_tables(
         "unification": unification(context, settings),
         "subgroups": subgroups(context, z, settings),
         "enquiries": enquiries(cases.lazy(), z, settings),
+        "kq_round": kq_round(context, inspections, settings),
+        "kq_cohort": kq_cohort(context, inspections, cohorts, settings),
     }
-    protected, report = disclosure.protect(unprotected, context, cases.lazy(), settings)
+    groupings = disclosure.Groupings.of(inspections, cohorts)
+    protected, report = disclosure.protect(unprotected, context, cases.lazy(), settings, groupings)
     rated = disclosure.follow_inspection_cells(
         standard_ratings(unprotected["kq_by_inspection"]), protected["kq_by_inspection"]
     )
@@ -89,6 +97,7 @@ def build_tables(
         ),
         "ratings": rated,
         "ratings_overall": overall_table(rated, unprotected["kq_by_inspection"]),
+        "regional_ratings": regional_ratings(protected["kq_round"], published),
         "published_ratings": published_ratings(published),
     }
     for name, table in tables.items():

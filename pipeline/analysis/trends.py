@@ -57,13 +57,34 @@ def kq_trend(
     Answers are first counted per inspection at the finest grain (every period type at once),
     so the expansion to scopes and period types works on thousands of rows, not millions.
     """
-    grain = ["series", *KQ_COLUMNS, "region", "inspection_id", *PERIOD_TYPES]
-    base = count_answers(context, grain).collect()
-    icc = pooled_icc(base, FAMILY, STRATA)
-    expanded = periods(scopes(base.lazy()))
+    base = inspection_counts(context)
     keys = ["series", *KQ_COLUMNS, "scope", "period_type", "period"]
+    table = pooled_cells(periods(scopes(base.lazy())), keys, kq_icc(base), z, settings)
+    return ordered(table, ["series", "comparable_id", "scope", "period_type", "period"])
+
+
+def inspection_counts(context: pl.LazyFrame, extra: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Answers counted per key question x inspection x region, with every period (and any
+    `extra` inspection attribute) alongside: the grain every pooled table is summed from."""
+    grain = ["series", *KQ_COLUMNS, "region", "inspection_id", *PERIOD_TYPES, *extra]
+    return count_answers(context, grain).collect()
+
+
+def kq_icc(base: pl.DataFrame) -> pl.DataFrame:
+    """The intra-inspection correlation per series x key question, pooled over every
+    inspection with region x programme strata (one estimate shared by the pooled tables)."""
+    return pooled_icc(base, FAMILY, STRATA)
+
+
+def pooled_cells(
+    expanded: pl.LazyFrame,
+    keys: list[str],
+    icc: pl.DataFrame,
+    z: float | None = None,
+    settings: Settings | None = None,
+) -> pl.DataFrame:
+    """Counts summed to `keys`, with Wilson and clustered intervals and reliability flags."""
     counts = sum_counts(expanded, keys)
     clusters = cluster_columns(expanded, keys, icc, FAMILY)
     table = counts.join(clusters, on=keys, how="left", nulls_equal=True).collect()
-    table = with_cluster_interval(with_wilson(table, z=z), settings)
-    return ordered(table, ["series", "comparable_id", "scope", "period_type", "period"])
+    return with_cluster_interval(with_wilson(table, z=z), settings)

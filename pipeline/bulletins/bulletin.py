@@ -27,7 +27,12 @@ TABLES_NEEDED = (
     "enquiries",
     "published_ratings",
     "funnel",
+    "kq_cohort",
+    "regional_ratings",
 )
+DEFAULT_COHORT = "bulletin_2025"
+"""The cohort a bulletin shows unless told otherwise: inspections published February 2022 to
+August 2023, the March 2025 research bulletin's cohort (reference/cohorts.csv)."""
 
 
 class BulletinInputError(ValueError):
@@ -73,6 +78,8 @@ def load_tables(data_dir: Path, scopes: list[str] | None = None) -> dict[str, pl
         if scopes and "scope" in scan.collect_schema().names():
             scan = scan.filter(pl.col("scope").is_in(scopes))
         tables[name] = scan.collect()
+    published = Path(data_dir) / "published.parquet"
+    tables["published"] = pl.read_parquet(published) if published.exists() else pl.DataFrame()
     return tables
 
 
@@ -86,6 +93,7 @@ class Bulletin:
     tables: dict[str, pl.DataFrame]
     synthetic_label: str = "auto"
     output_dir: Path | None = None
+    cohort: str = DEFAULT_COHORT
     results: list[ChartResult] = field(default_factory=list)
     saved: dict[str, list[Path]] = field(default_factory=dict)
 
@@ -98,6 +106,7 @@ class Bulletin:
         period_end: object = 2026,
         synthetic_label: str = "auto",
         output_dir: str | Path | None = None,
+        cohort: str = DEFAULT_COHORT,
     ) -> Bulletin:
         """Validate parameters and load the region's rows of the publication tables."""
         canonical = resolve_region(region)
@@ -106,14 +115,17 @@ class Bulletin:
             raise BulletinInputError(f"period_start {start} is after period_end {end}")
         # the national overview shows every region
         scopes = None if canonical == NATIONAL else [canonical, NATIONAL]
-        return cls(
-            canonical,
-            start,
-            end,
-            load_tables(Path(data_dir), scopes),
-            synthetic_label,
-            Path(output_dir) if output_dir else None,
-        )
+        tables = load_tables(Path(data_dir), scopes)
+        known = sorted(set(tables["kq_cohort"]["cohort"]))
+        if cohort not in known:
+            raise BulletinInputError(
+                f"cohort {cohort!r} is not in the tables; known cohorts: {', '.join(known)}"
+            )
+        if canonical != NATIONAL:
+            rated = tables["regional_ratings"]
+            tables["regional_ratings"] = rated.filter(pl.col("region") == canonical)
+        out = Path(output_dir) if output_dir else None
+        return cls(canonical, start, end, tables, synthetic_label, out, cohort)
 
     @property
     def synthetic(self) -> bool:
@@ -156,9 +168,11 @@ class Bulletin:
             charts.kq_profile(t["kq_trend"], scope, synthetic=s),
             charts.subgroup_chart(t["subgroups"], "rosh", synthetic=s),
             charts.enquiries_chart(t["enquiries"], scope, synthetic=s),
+            charts.cohort_profile(t["kq_cohort"], scope, self.cohort, synthetic=s),
             charts.published_ratings_chart(t["published_ratings"]),
         ]
         if self.region == NATIONAL:
+            self.results.append(charts.annexe_one_profile(t["published"]))
             self.results.append(
                 charts.regional_small_multiples(t["kq_trend"], synthetic=s, years=years)
             )
@@ -201,6 +215,59 @@ class Bulletin:
         for result in self.chart_set():
             written += self.save_chart(result.name)
         return written
+
+
+def regional_ratings_markdown(report: Bulletin) -> str:
+    """The region's derived domain-two ratings per regional round, beside the published
+    ones, as a Markdown table (or a sentence when the region had no round in the data)."""
+    rows = report.tables["regional_ratings"]
+    if rows.height == 0:
+        return f"No regional round of PDU inspections in {html.escape(report.region)} in the data."
+    lines = [
+        "| Round (PDU fieldwork) | Standard | Derived rating | Lowest key question | "
+        "Published overall rating (real) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows.iter_rows(named=True):
+        span = f"{r['round_fieldwork_start']:%b %Y} to {r['round_fieldwork_end']:%b %Y}"
+        derived = r["rating"] or f"none: {r['reason']}"
+        lowest = (
+            f"{findings.key_question_label(r['rule_key_question'])} ({r['rule_pct']:.0f}%)"
+            if r["rule_key_question"] and r["rule_pct"] is not None
+            else ""
+        )
+        lines.append(
+            f"| {span} | {r['standard_label']} | {derived} | {lowest} | "
+            f"{r['published_overall_rating'] or 'not in the compilation'} |"
+        )
+    note = (
+        "Derived by the configured rule (band of the lowest key question, pooled over the "
+        "round's PDU cases), which no published source states: an illustration of the method, "
+        "not a rating."
+    )
+    return html.escape("\n".join(lines), quote=False) + "\n\n" + note
+
+
+def national_ratings_markdown(report: Bulletin) -> str:
+    """The April 2025 national inspection's published standard ratings (real data)."""
+    published = report.tables["published"]
+    if published.height == 0:
+        return "No published figures were loaded."
+    rated = published.filter(
+        pl.col("level").cast(pl.String) == "national",
+        pl.col("rating").is_not_null(),
+        pl.col("source_url").str.contains("national-inspection-april-2025"),
+    )
+    lines = ["| Standard | Published rating |", "|---|---|"]
+    ordered = rated.sort(pl.col("standard") == "overall", "source_row")
+    for r in ordered.iter_rows(named=True):
+        label = findings.standard_label(str(r["standard"]))
+        lines.append(f"| {label} | {r['rating']} |")
+    return "\n".join(lines) + (
+        "\n\nRated by inspectors' judgement; the case inspection informed the judgements "
+        "but did not contribute directly to the ratings (HM Inspectorate of Probation, "
+        "National Inspection, April 2025)."
+    )
 
 
 def finding_markdown(result: ChartResult) -> str:

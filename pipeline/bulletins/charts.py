@@ -389,15 +389,46 @@ def kq_profile(
         )
     )
     programme = _profile_programme(rows, region, programme)
-    data = (
-        rows.filter(pl.col("period") == programme)
-        .select("scope", "standard", "theme", "pct", *INTERVAL, "n_applicable")
+    label = refdata.programmes().filter(pl.col("programme") == programme)["programme_label"]
+    label_text = str(label[0]) if label.len() else programme
+    data = _profile_data(rows.filter(pl.col("period") == programme))
+    heading = f"Key-question profile: {region} against England and Wales"
+    return _profile_chart("kq_profile", data, region, heading, label_text, synthetic)
+
+
+def cohort_profile(
+    kq_cohort: pl.DataFrame, region: str, cohort: str, synthetic: bool = True
+) -> ChartResult:
+    """The key-question profile of one cohort of inspections (e.g. reports published
+    February 2022 to August 2023), the region against England and Wales."""
+    use_theme()
+    rows = _visible(
+        kq_cohort.filter(
+            pl.col("series") == "core",
+            pl.col("cohort") == cohort,
+            pl.col("scope").is_in([region, NATIONAL]),
+        )
+    )
+    label = str(rows["cohort_label"][0]) if rows.height else cohort
+    heading = f"Cohort profile: {region} against England and Wales"
+    return _profile_chart("cohort_profile", _profile_data(rows), region, heading, label, synthetic)
+
+
+def _profile_data(rows: pl.DataFrame) -> pl.DataFrame:
+    return (
+        rows.select("scope", "standard", "theme", "pct", *INTERVAL, "n_applicable")
         .with_columns(
             pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS).alias("standard"),
             pl.col("theme").cast(pl.String).replace_strict(THEME_LABELS).alias("theme"),
         )
         .sort("theme", "standard", "scope")
     )
+
+
+def _profile_chart(
+    name: str, data: pl.DataFrame, region: str, heading: str, label: str, synthetic: bool
+) -> ChartResult:
+    """Dots with clustered intervals per standard, one panel per theme."""
     ci, dot = _interval_dots(
         None,
         alt.Y("standard:N", sort=list(STANDARD_LABELS.values()), title=None),
@@ -406,26 +437,82 @@ def kq_profile(
         ["scope", "standard", "theme", alt.Tooltip("pct:Q", format=".1f")],
         size=70,
     )
-    label = refdata.programmes().filter(pl.col("programme") == programme)["programme_label"]
-    label_text = str(label[0]) if label.len() else programme
-    finding = findings.profile_finding(data.filter(pl.col("scope") == region), region, label_text)
+    finding = findings.profile_finding(data.filter(pl.col("scope") == region), region, label)
     chart = (
         alt.layer(ci, dot, data=data)
         .properties(width=230, height=150)
         .facet(column=alt.Column("theme:N", sort=list(THEME_LABELS.values()), title=None))
-        .properties(
-            title=case_title(
-                f"Key-question profile: {region} against England and Wales",
-                f"{label_text}; 95% intervals.",
-                synthetic,
-            )
-        )
+        .properties(title=case_title(heading, f"{label}; 95% intervals.", synthetic))
     )
     alt_text = (
         "Dot plot of sufficiency for each standard and theme, the region against "
         f"England and Wales. {finding}"
     )
-    return ChartResult("kq_profile", chart, data, alt_text, finding)
+    return ChartResult(name, chart, data, alt_text, finding)
+
+
+ANNEXE_ONE_KEYS = [
+    f"{s}_{t}"
+    for s in ("assessment", "planning", "implementation", "reviewing")
+    for t in ("engagement", "desistance", "safety")
+]
+
+
+def annexe_one_profile(published: pl.DataFrame) -> ChartResult:
+    """The April 2025 national inspection's published key-question percentages (Annexe One):
+    real published figures, drawn beside nothing synthetic."""
+    use_theme()
+    rows = published.filter(
+        pl.col("level").cast(pl.String) == "national",
+        pl.col("key_question").is_in(ANNEXE_ONE_KEYS),
+        pl.col("value_pct").is_not_null(),
+        pl.col("wording").is_not_null(),
+    )
+    data = (
+        rows.select(
+            pl.col("key_question").str.extract(r"^([a-z]+)_").alias("standard"),
+            pl.col("key_question").str.extract(r"_([a-z]+)$").alias("theme"),
+            pl.col("value_pct").alias("pct"),
+            "wording",
+            "source_url",
+        )
+        .with_columns(
+            pl.col("standard").replace_strict(STANDARD_LABELS),
+            pl.col("theme").replace_strict(THEME_LABELS),
+        )
+        .unique(["standard", "theme"], keep="first")
+        .sort("theme", "standard")
+    )
+    chart = (
+        alt.Chart(data)
+        .mark_bar(color=FOCUS)
+        .encode(
+            x=alt.X(
+                "pct:Q", title="% of cases judged sufficient", scale=alt.Scale(domain=[0, 100])
+            ),
+            y=alt.Y("standard:N", sort=list(STANDARD_LABELS.values()), title=None),
+            tooltip=["standard", "theme", "pct", "wording"],
+        )
+        .properties(width=170, height=130)
+        .facet(column=alt.Column("theme:N", sort=list(THEME_LABELS.values()), title=None))
+    )
+    finding = findings.annexe_one_finding(data)
+    heading = (
+        "The national inspection found keeping people safe the weakest"
+        if "less often than" in finding
+        else "Key questions in the April 2025 national inspection"
+    )
+    subtitle = [
+        "Percentage 'Yes' for each key question, 165 cases inspected December 2024 to "
+        "February 2025. Real published figures.",
+        "Source: HM Inspectorate of Probation, National Inspection, April 2025, Annexe One.",
+    ]
+    chart = chart.properties(title=title(heading, subtitle))
+    alt_text = (
+        "Bar charts of the percentage of cases judged sufficient on each of the twelve key "
+        f"questions in the April 2025 national inspection, by theme. {finding}"
+    )
+    return ChartResult("annexe_one", chart, data, alt_text, finding)
 
 
 # --- 4. subgroups ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline import refdata
-from pipeline.domain import SUBGROUP_LABELS
+from pipeline.domain import STANDARD_LABELS, SUBGROUP_LABELS, THEME_LABELS
 
 
 def trend_finding(
@@ -85,6 +85,29 @@ def profile_finding(reg: pl.DataFrame, region: str, programme_label: str) -> str
         f"In {region} ({programme_label}), the strongest key question was "
         f"{best['standard'].lower()} ({best['theme'].lower()}, {best['pct']:.0f}%) and the "
         f"weakest {worst['standard'].lower()} ({worst['theme'].lower()}, {worst['pct']:.0f}%)."
+    )
+
+
+def annexe_one_finding(data: pl.DataFrame) -> str:
+    """Published national figures: keeping people safe against desistance at each stage."""
+    safety, desistance = THEME_LABELS["safety"], THEME_LABELS["desistance"]
+    wide = data.pivot(on="theme", index="standard", values="pct")
+    if wide.height == 0 or not {safety, desistance} <= set(wide.columns):
+        return "The national inspection's published key-question percentages are not available."
+    rank = {label: i for i, label in enumerate(STANDARD_LABELS.values())}
+    wide = wide.sort(pl.col("standard").replace_strict(rank, default=len(rank)))
+    pairs = ", ".join(
+        f"{r['standard'].lower()} {r[safety]:.0f}% against {r[desistance]:.0f}%"
+        for r in wide.iter_rows(named=True)
+    )
+    if (wide[safety] < wide[desistance]).all():
+        return (
+            "In the April 2025 national inspection, work to keep other people safe was judged "
+            f"sufficient less often than work to support desistance at every stage: {pairs}."
+        )
+    return (
+        "In the April 2025 national inspection, keeping other people safe against supporting "
+        f"desistance: {pairs}."
     )
 
 
@@ -232,3 +255,19 @@ def funnel_finding(data: pl.DataFrame, level: str) -> str:
         f"{outside_95} more outside the 95% limits; the rest differ from England and Wales by "
         "no more than chance and ordinary variation between units would give."
     )
+
+
+def key_question_label(key_question: str) -> str:
+    """'implementation_safety' -> 'implementation and delivery: keeping other people safe'."""
+    standard, _, theme = key_question.partition("_")
+    if standard in STANDARD_LABELS and theme in THEME_LABELS:
+        return f"{STANDARD_LABELS[standard].lower()}: {THEME_LABELS[theme].lower()}"
+    return key_question.replace("_", " ")
+
+
+def standard_label(standard: str) -> str:
+    """A standard's name as HMIP writes it (inspection_model.csv), 'Overall' for overall."""
+    if standard == "overall":
+        return "Overall"
+    labels = dict(refdata.inspection_model().select("standard", "standard_label").iter_rows())
+    return labels.get(standard, standard.replace("_", " ").capitalize())

@@ -49,6 +49,9 @@ PUBLICATION_KEYS: dict[str, tuple[str, ...]] = {
     "funnel": ("comparable_id", "programme", "level", "unit"),
     "ratings": ("inspection_id", "standard"),
     "ratings_overall": ("inspection_id",),
+    "kq_round": ("regional_round", "series", "comparable_id"),
+    "kq_cohort": ("cohort", "series", "comparable_id", "scope"),
+    "regional_ratings": ("regional_round", "regional_standard"),
     "published_ratings": ("inspection_type", "grouping", "group", "rating"),
 }
 """Key columns of every publication table: one row per cell."""

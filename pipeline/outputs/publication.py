@@ -58,10 +58,30 @@ TABLE_INFO: dict[str, tuple[str, str]] = {
         "95% and 99.8% limits allowing for over-dispersion, and shrunken estimates. "
         "[note 10]",
     ),
+    "kq_cohort": (
+        "Sufficiency by cohort of inspections",
+        "Key question x named cohort (a selection of inspections by type, programme, "
+        "fieldwork window or publication window, e.g. reports published February 2022 to "
+        "August 2023) x scope, with intervals that allow for clustering. [note 1] [note 2] "
+        "[note 3]",
+    ),
+    "kq_round": (
+        "Regional rounds: PDU cases pooled per regional inspection",
+        "Key question x regional round: every PDU inspected in the round, pooled, as the "
+        "regional inspection's evidence for its desistance and public protection standards. "
+        "[note 1] [note 2] [note 3]",
+    ),
     "ratings": (
         "Standard ratings by the configured rule",
-        "Each case-supervision standard rated by its lowest key question under the "
-        "configured bands (see the note). [note 7]",
+        "Each case-supervision standard of a CRC, NPS or PDU inspection rated by its lowest "
+        "key question under the configured bands (see the note). National and dynamic "
+        "inspections do not rate case standards and are not included. [note 7]",
+    ),
+    "regional_ratings": (
+        "Regional ratings derived from pooled PDU case data",
+        "Desistance, public protection, resettlement and court work per regional round, rated "
+        "from the round's pooled PDU cases by the configured rule (unverified), beside the "
+        "ratings HM Inspectorate of Probation published for the region where known. [note 7]",
     ),
     "ratings_overall": (
         "Overall ratings",

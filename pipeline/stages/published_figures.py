@@ -37,6 +37,9 @@ PUBLISHED_COLUMNS = (
     "rating",
     "notes",
 )
+OPTIONAL_COLUMNS = ("wording",)
+"""Columns a published-figures file may add: `wording`, the verbatim text of the key question
+(or prompt) the figure answers, where the source prints it."""
 NUMERIC = ("value_pct", "numerator", "denominator", "n_cases")
 DATES = ("publication_date", "period_start", "period_end")
 LEVEL_TO_TYPE = {
@@ -177,6 +180,7 @@ def _published_table(good: pl.DataFrame) -> pl.DataFrame:
         "period_end_precision",
         _clean("standard").alias("standard"),
         _clean("key_question").alias("key_question"),
+        _clean("wording").alias("wording"),
         *[pl.col(f"n__{c}").alias(c) for c in NUMERIC],
         pl.col("n__rating").cast(RATING).alias("rating"),
         _clean("notes").alias("notes"),
@@ -201,7 +205,11 @@ def normalise(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = _normalised_columns(raw).with_columns(_reasons().alias("reasons"))
     ok = frame["reasons"].list.len() == 0
     rejected = frame.filter(~ok).select(
-        "source_file", "source_row", pl.col("reasons").list.join("; "), *PUBLISHED_COLUMNS
+        "source_file",
+        "source_row",
+        pl.col("reasons").list.join("; "),
+        *PUBLISHED_COLUMNS,
+        *OPTIONAL_COLUMNS,
     )
     return _published_table(frame.filter(ok)), rejected
 
@@ -223,6 +231,10 @@ def _read_file(path: Path, name: str) -> tuple[pl.DataFrame | None, dict]:
         pl.lit(name).alias("source_file"),
         (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("source_row"),
         *[pl.col(c).cast(pl.String) for c in PUBLISHED_COLUMNS],
+        *[
+            (pl.col(c) if c in frame.columns else pl.lit(None)).cast(pl.String).alias(c)
+            for c in OPTIONAL_COLUMNS
+        ],
     )
     return rows, {"source_file": name, "rows_read": frame.height}
 
@@ -250,7 +262,7 @@ def read_published(published_dir: Path, raw_dir: Path | None = None) -> Publishe
     schema = {
         "source_file": pl.String,
         "source_row": pl.Int64,
-        **dict.fromkeys(PUBLISHED_COLUMNS, pl.String),
+        **dict.fromkeys((*PUBLISHED_COLUMNS, *OPTIONAL_COLUMNS), pl.String),
     }
     table, rejected = normalise(pl.concat([pl.DataFrame(schema=schema), *frames]))
     accepted_by_file = dict(table.group_by("source_file").len().iter_rows())

@@ -90,6 +90,7 @@ def inspections_table(cases: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("fieldwork_end").max(),
             pl.col("publication_date").min(),
             pl.col("publication_year").min(),
+            pl.col("regional_round").drop_nulls().first(),
             pl.len().alias("n_cases"),
             (pl.col("question_set") == "adjusted").sum().alias("n_cases_adjusted"),
             pl.col("synthetic").all(),

@@ -8,6 +8,7 @@ random draws happen in a fixed order, so a seed always gives the same cases.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -195,13 +196,12 @@ class _Effects:
 
 
 def _random_effects(rng: np.random.Generator, f: _Frame, region: np.ndarray) -> _Effects:
-    """An anchored inspection's own effect is already inside its region offset (set from its
-    published result), so it gets none of its own."""
+    """Region offsets (two anchored to published regional results), inspection, inspection x
+    theme and case effects."""
     region_eff = refdata.sample_region_effects()
-    free = np.asarray([not i.anchored for i in f.inspections])
     count = len(f.inspections)
-    u_insp = (rng.normal(0, SD_INSPECTION, count) * free)[f.insp_idx]
-    u_theme = {t: (rng.normal(0, SD_INSPECTION_THEME, count) * free)[f.insp_idx] for t in THEMES}
+    u_insp = rng.normal(0, SD_INSPECTION, count)[f.insp_idx]
+    u_theme = {t: rng.normal(0, SD_INSPECTION_THEME, count)[f.insp_idx] for t in THEMES}
     u_case = rng.normal(0, SD_CASE, f.n)
     return _Effects(np.asarray([region_eff[r] for r in region]), u_insp, u_theme, u_case)
 
@@ -231,6 +231,7 @@ def _answers(
     """Yes / no / na per key question; each programme's baseline solved to its design value."""
     asked = {fw: set(refdata.questions_asked(fw)) for fw in refdata.codes()["framework"]}
     design_pct = _design_pct()
+    exact = _exact_targets(f)
     out: dict[str, np.ndarray] = {}
     for kq in KEY_QUESTIONS:
         standard = kq.split("_")[0]
@@ -245,11 +246,62 @@ def _answers(
                 continue
             shift = calibrate_shift(eta[mask & is_asked & ~is_na], target)
             p[mask] = _sigmoid(eta[mask] + shift)
-        answer = np.where(rng.random(f.n) < p, "yes", "no").astype(object)
+        yes = rng.random(f.n) < p
+        for target_kq, mask, share in exact:
+            group = mask & is_asked & ~is_na
+            if target_kq == kq and group.any():
+                yes[group] = _exactly(rng, p[group], share)
+        answer = np.where(yes, "yes", "no").astype(object)
         answer[is_na] = "na"
         answer[~is_asked] = None
         out[kq] = answer
     return out
+
+
+def _exact_targets(f: _Frame) -> list[tuple[str, np.ndarray, float]]:
+    """(key question, case mask, share) for each published figure that describes one
+    inspection, or one regional round, exactly: the national inspection's Annexe One and the
+    regional results in calibration_targets.csv. Their answers reproduce the figure to within
+    one case, as the real inspection's did; pooled figures (many inspections) stay random."""
+    out = []
+    targets = refdata.calibration_targets().filter(pl.col("measure") == "kq")
+    for t in targets.iter_rows(named=True):
+        chosen = [k for k, i in enumerate(f.inspections) if _selected(i, t)]
+        rounds = {f.inspections[k].regional_round for k in chosen}
+        if len(chosen) == 1 or (chosen and len(rounds) == 1 and None not in rounds):
+            mask = np.isin(f.insp_idx, chosen)
+            out.append((t["key_question"], mask, float(t["target_pct"]) / 100))
+    return out
+
+
+def _selected(insp: Inspection, target: dict) -> bool:
+    """Whether a calibration target's selection takes this inspection."""
+    checks = [
+        not target["inspection_type"]
+        or insp.inspection_type in target["inspection_type"].split(";"),
+        not target["region"] or insp.regions == (target["region"],),
+    ]
+    for bound, value, after in (
+        ("published_from", insp.publication_date, True),
+        ("published_to", insp.publication_date, False),
+        ("fieldwork_from", insp.fieldwork_start, True),
+        ("fieldwork_to", insp.fieldwork_start, False),
+    ):
+        if target[bound]:
+            limit = dt.date.fromisoformat(target[bound])
+            checks.append(value >= limit if after else value <= limit)
+    return all(checks)
+
+
+def _exactly(rng: np.random.Generator, p: np.ndarray, target: float) -> np.ndarray:
+    """Exactly round(target x n) yes answers, drawn with weights following each case's odds
+    (so the model's case-mix and risk effects still decide who is judged sufficient)."""
+    k = round(target * len(p))
+    odds = p / np.clip(1 - p, 1e-12, None)
+    yes = np.zeros(len(p), dtype=bool)
+    if k:
+        yes[rng.choice(len(p), size=k, replace=False, p=odds / odds.sum())] = True
+    return yes
 
 
 def _design_pct() -> dict[tuple[str, str, str], float]:
@@ -300,6 +352,9 @@ def _cases_frame(
             "fieldwork_start": insp_col("fieldwork_start"),
             "fieldwork_end": insp_col("fieldwork_end"),
             "publication_date": insp_col("publication_date"),
+            "regional_round": pl.Series(
+                "regional_round", [i.regional_round for i in f.inspections], dtype=pl.String
+            )[f.insp_idx],
             "case_id": pl.Series(_case_ids(f.insp_idx), dtype=pl.String),
             "start_date": pl.Series(start_date.astype("datetime64[D]").tolist(), dtype=pl.Date),
             **{c: pl.Series(v.tolist(), dtype=pl.String) for c, v in columns.items()},

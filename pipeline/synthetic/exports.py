@@ -169,55 +169,58 @@ def _date_text(d: dt.date, style: ExportStyle) -> str:
 def _inject_invalid(
     frame: pl.DataFrame, canonical: pl.DataFrame, style: ExportStyle, rng: np.random.Generator
 ) -> tuple[dict[str, list], dict[str, list[int]]]:
-    """Corrupt a few rows, each breaking exactly one contract rule.
+    """Add a few invalid rows, each a copy of a real row breaking exactly one contract rule.
 
+    The planted rows are *extra*: every drawn case stays valid, so an inspection keeps its
+    published size after quarantine (the national inspection: 165 cases). A planted row sits
+    just after the row it copies and, except for the duplicate, has a case id of its own.
     Returns the columns as Python lists (an XLSX export may now hold text in a date column)
-    and, per rule, the source rows corrupted (header = row 1, first data row = 2).
+    and, per rule, the source rows planted (header = row 1, first data row = 2).
     """
     n = frame.height
     n_bad = max(len(INVALID_KINDS), round(0.0025 * n))
-    candidates = rng.choice(np.arange(1, n), size=min(n_bad, n - 1), replace=False)
-    corrupted = set(candidates.tolist())
-    rows = {c: frame[c].to_list() for c in frame.columns}
+    sources = sorted(rng.choice(np.arange(n), size=min(n_bad, n), replace=False).tolist())
+    columns = {c: frame[c].to_list() for c in frame.columns}
+    rows: dict[str, list] = {c: [] for c in frame.columns}
     injected: dict[str, list[int]] = {str(k): [] for k in INVALID_KINDS}
-    unification = refdata.unification_date()
-    for j, i in enumerate(sorted(candidates.tolist())):
+    planted = dict(zip(sources, range(len(sources)), strict=True))
+    for i in range(n):
+        for c in rows:
+            rows[c].append(columns[c][i])
+        if i not in planted:
+            continue
+        j = planted[i]
         kind = INVALID_KINDS[j % len(INVALID_KINDS)]
-        fw_end = canonical["fieldwork_end"][i]
-        fw_start = canonical["fieldwork_start"][i]
-        if kind == Rule.UNKNOWN_CODE:
-            rows["rosh"][i] = "severe"
-        elif kind == Rule.UNPARSEABLE_DATE:
-            rows["start_date"][i] = "31/02/2019" if style.kind == "csv" else "not known"
-        elif kind == Rule.START_DATE_AFTER_FIELDWORK_END:
-            later = fw_end + dt.timedelta(days=21)
-            rows["start_date"][i] = later if style.kind == "xlsx" else _date_text(later, style)
-        elif kind == Rule.FIELDWORK_START_AFTER_END:
-            rows["fieldwork_start"][i], rows["fieldwork_end"][i] = (
-                rows["fieldwork_end"][i],
-                rows["fieldwork_start"][i],
-            )
-            # keep the case start before the (now earlier) fieldwork end
-            early = fw_start - dt.timedelta(days=120)
-            rows["start_date"][i] = early if style.kind == "xlsx" else _date_text(early, style)
-        elif kind == Rule.DUPLICATE_CASE:
-            same = [
-                k
-                for k in np.flatnonzero(
-                    canonical["inspection_id"].to_numpy()[:i] == canonical["inspection_id"][i]
-                ).tolist()
-                if k not in corrupted
-            ]
-            if not same:
-                continue
-            rows["case_id"][i] = canonical["case_id"][int(same[0])]
-        elif kind == Rule.PROVIDER_INCONSISTENT_WITH_DATES:
-            rows["provider"][i] = "PS" if fw_start < unification else "CRC"
-        elif kind == Rule.NO_KEY_QUESTION_ANSWERED:
-            for kq in KEY_QUESTIONS:
-                rows[kq][i] = None
-        injected[str(kind)].append(i + 2)  # source row: the header is row 1
+        copy = {c: columns[c][i] for c in rows}
+        if kind != Rule.DUPLICATE_CASE:
+            copy["case_id"] = f"Q{j + 1:07d}"
+        _corrupt(copy, kind, canonical.row(i, named=True), style)
+        for c in rows:
+            rows[c].append(copy[c])
+        injected[str(kind)].append(len(rows["case_id"]) + 1)  # the header is row 1
     return rows, injected
+
+
+def _corrupt(row: dict, kind: Rule, canonical: dict, style: ExportStyle) -> None:
+    """Make `row` break exactly the rule `kind` (dates written as the export writes them)."""
+    as_written = (lambda d: d) if style.kind == "xlsx" else (lambda d: _date_text(d, style))
+    fw_start, fw_end = canonical["fieldwork_start"], canonical["fieldwork_end"]
+    if kind == Rule.UNKNOWN_CODE:
+        row["rosh"] = "severe"
+    elif kind == Rule.UNPARSEABLE_DATE:
+        row["start_date"] = "31/02/2019" if style.kind == "csv" else "not known"
+    elif kind == Rule.START_DATE_AFTER_FIELDWORK_END:
+        row["start_date"] = as_written(fw_end + dt.timedelta(days=21))
+    elif kind == Rule.FIELDWORK_START_AFTER_END:
+        row["fieldwork_start"], row["fieldwork_end"] = row["fieldwork_end"], row["fieldwork_start"]
+        # keep the case start before the (now earlier) fieldwork end
+        row["start_date"] = as_written(fw_start - dt.timedelta(days=120))
+    elif kind == Rule.PROVIDER_INCONSISTENT_WITH_DATES:
+        row["provider"] = "PS" if fw_start < refdata.unification_date() else "CRC"
+    elif kind == Rule.NO_KEY_QUESTION_ANSWERED:
+        for kq in KEY_QUESTIONS:
+            row[kq] = None
+    # Rule.DUPLICATE_CASE: the copy itself, case id included, is the fault
 
 
 def _write_csv(rows: dict[str, list], path: Path, style: ExportStyle) -> None:

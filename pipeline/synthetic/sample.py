@@ -84,7 +84,7 @@ def generate_sample(out_dir: Path, seed: int = DEFAULT_SEED, scale: float = 1.0)
             .sort("fieldwork_start", "inspection_id", "case_id")
         )
         injected = write_export(canonical, style, rng, out_dir / style.file_name)
-        summary.files[style.file_name] = canonical.height
+        summary.files[style.file_name] = canonical.height + sum(map(len, injected.values()))
         summary.injected[style.file_name] = injected
     manifest = _manifest(summary, seed, scale)
     (out_dir / "sample_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

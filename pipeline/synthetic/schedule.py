@@ -37,7 +37,7 @@ class Inspection:
     publication_date: dt.date
     n_cases: int
     n_adjusted: int | None = None  # exact count of adjusted-question-set cases, if fixed
-    anchored: bool = False  # its region offset was set from this inspection's published result
+    regional_round: str | None = None  # the regional inspection its cases feed (2023 rounds)
 
 
 def _slug(text: str) -> str:
@@ -65,7 +65,7 @@ def build_schedule(rng: np.random.Generator, scale: float) -> list[Inspection]:
         (dt.date(2021, 9, 6), dt.date(2023, 6, 16)),
         (40, 60),
     )
-    inspections += _regional_rounds(scale)
+    inspections += _regional_rounds(rng, scale)
     round_regions = {r[0] for r in refdata.sample_regional_rounds()}
     inspections += _pdu_programme(  # refreshed standalone PDU inspections in the other regions
         rng,
@@ -177,28 +177,50 @@ def _pdu_programme(
     return out
 
 
-def _regional_rounds(scale: float) -> list[Inspection]:
-    """2023-framework regional inspections (cases aggregated across the region's PDUs)."""
-    anchored = {r for r, v in refdata.sample_region_effects_notes().items() if "anchored" in v}
-    return [
-        Inspection(
-            anchored=region in anchored,
-            inspection_id=f"REG-{start:%Y-%m}-{refdata.region_slug(region)}",
-            inspection_type="regional",
-            framework="2023",
-            programme="pdu_regional_2023",
-            export="pdu_regional_2023",
-            unit_name=f"{region} region",
-            provider="PS",
-            regions=(region,),
-            region_weights=(1.0,),
-            fieldwork_start=start,
-            fieldwork_end=end,
-            publication_date=published,
-            n_cases=_scaled(n, scale),
-        )
-        for region, start, end, published, n in refdata.sample_regional_rounds()
-    ]
+def _regional_rounds(rng: np.random.Generator, scale: float) -> list[Inspection]:
+    """2023-programme regional rounds: every PDU of the region is inspected in the round's
+    window, then the regional inspection rates desistance, public protection, resettlement and
+    court work from the PDUs' cases pooled (programme page, seed 001). The PDU inspections
+    share the round's published case total and carry the regional inspection's id; the
+    regional inspection's own case sample (unpaid work, victim contact) is outside the data
+    contract, so it has no case rows here."""
+    pdus = refdata.pdus()
+    out = []
+    for region, start, end, published, n in refdata.sample_regional_rounds():
+        names = pdus.filter(pl.col("region") == region)["pdu_name"].to_list()
+        round_id = f"REG-{start:%Y-%m}-{refdata.region_slug(region)}"
+        sizes = _split(rng, _scaled(n, scale), len(names))
+        span = max((end - start).days - 14, 0)
+        for j, (name, size) in enumerate(zip(names, sizes, strict=True)):
+            pdu_start = _days(start, j * span // max(len(names) - 1, 1))
+            pdu_end = min(_days(pdu_start, rng.integers(9, 15)), end)
+            out.append(
+                Inspection(
+                    inspection_id=f"PDU-{pdu_start:%Y-%m}-{_slug(name)}",
+                    inspection_type="pdu",
+                    framework="2023",
+                    programme="pdu_regional_2023",
+                    export="pdu_regional_2023",
+                    unit_name=f"{name} PDU",
+                    provider="PS",
+                    regions=(region,),
+                    region_weights=(1.0,),
+                    fieldwork_start=pdu_start,
+                    fieldwork_end=pdu_end,
+                    publication_date=min(_days(pdu_end, rng.integers(70, 120)), published),
+                    n_cases=size,
+                    regional_round=round_id,
+                )
+            )
+    return out
+
+
+def _split(rng: np.random.Generator, total: int, parts: int) -> list[int]:
+    """`total` cases shared among `parts` inspections of similar size (each at least one)."""
+    weights = rng.uniform(0.8, 1.2, parts)
+    sizes = np.floor(weights / weights.sum() * total).astype(int)
+    sizes[np.argsort(-weights)[: total - int(sizes.sum())]] += 1
+    return [max(1, int(s)) for s in sizes]
 
 
 def _national(scale: float) -> Inspection:

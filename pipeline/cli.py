@@ -93,10 +93,14 @@ def _print_calibration(seed: int, scale: float) -> None:
         cal.add_column(col, justify="left" if col == "target" else "right")
     for row in report.iter_rows(named=True):
         sample_pct = "-" if row["sample_pct"] is None else f"{row['sample_pct']:.1f}"
-        bound = "< " if row["comparison"] == "below" else "± " + f"{row['tolerance_pp']:g} "
+        target = (
+            f"< {row['target_pct']:g}"
+            if row["comparison"] == "below"
+            else f"{row['target_pct']:g} ± {row['tolerance_pp']:g}"
+        )
         cal.add_row(
             row["target_id"],
-            f"{bound}{row['target_pct']:g}",
+            target,
             sample_pct,
             f"{row['n_applicable']:,}",
             "yes" if row["met"] else "[red]NO[/red]",

@@ -21,6 +21,7 @@ from pipeline.config import DEFAULT_SEED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_
 
 if TYPE_CHECKING:
     from pipeline.run import RunResult
+    from pipeline.stages import validate
 
 app = typer.Typer(
     name="probation",
@@ -35,6 +36,30 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("probation-inspection-analytics")
+        except PackageNotFoundError:  # pragma: no cover - run from a source tree
+            number = "unknown"
+        print(f"probation {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Probation inspection analytics: synthetic sample, pipeline, trend tables, bulletins."""
 
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:
@@ -125,6 +150,13 @@ def run(
             dir_okay=False,
         ),
     ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            help="Worksheet to read in XLSX files (default: 'cases', else the first "
+            "sheet whose top rows hold the required columns)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug detail.")] = False,
 ) -> None:
@@ -135,12 +167,14 @@ def run(
     reported, not fatal), 2 when the input is unusable, 1 on an internal error.
     """
     _configure_logging(quiet, verbose)
-    result = _run_guarded(raw, out, cohorts, quiet)
+    result = _run_guarded(raw, out, cohorts, quiet, sheet)
     if not quiet:
         _print_run(result, raw, out)
 
 
-def _run_guarded(raw: Path, out: Path, cohorts: Path | None, quiet: bool) -> RunResult:
+def _run_guarded(
+    raw: Path, out: Path, cohorts: Path | None, quiet: bool, sheet: str | None = None
+) -> RunResult:
     """The pipeline with a status line; its known failures become exit codes with a message."""
     from pipeline.analysis.suppression import DisclosureBreach
     from pipeline.outputs.contracts import ContractViolation
@@ -148,10 +182,14 @@ def _run_guarded(raw: Path, out: Path, cohorts: Path | None, quiet: bool) -> Run
 
     try:
         if quiet:
-            return run_pipeline(raw, out, cohorts_file=cohorts)
+            return run_pipeline(raw, out, cohorts_file=cohorts, sheet=sheet)
         with console.status("starting") as status:
             return run_pipeline(
-                raw, out, on_stage=lambda name: status.update(f"{name}..."), cohorts_file=cohorts
+                raw,
+                out,
+                on_stage=lambda name: status.update(f"{name}..."),
+                cohorts_file=cohorts,
+                sheet=sheet,
             )
     except UnusableInputError as exc:
         console.print(f"[red]unusable input:[/red] {exc}")
@@ -172,7 +210,9 @@ def _run_guarded(raw: Path, out: Path, cohorts: Path | None, quiet: bool) -> Run
 def _print_run(result: RunResult, raw: Path, out: Path) -> None:
     """The closing summary of a run: accounting, rejections, outputs, disclosure, timings."""
     _print_accounts(result.accounts, f"Read {len(result.accounts)} case file(s) from {raw}")
-    _print_rejections(result.rejected_by_rule, result.rows_rejected)
+    _print_rejections(result.rejected_by_rule, result.rows_rejected, out / "rejected.csv")
+    _print_inspections_lost(result.inspections_lost)
+    _print_field_issues(result.field_issues_by_column, out / "field_issues.csv")
     console.print(
         f"Wrote {len(result.outputs)} files to {out}: "
         + ", ".join(f"{k} ({v:,} rows)" for k, v in result.table_rows.items())
@@ -188,8 +228,18 @@ def validate_files(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each rejected row.")] = (
         False
     ),
+    sheet: Annotated[
+        str | None, typer.Option(help="Worksheet to read in XLSX files (default: found).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the rows a run would reject, with every reason, to this CSV.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
-    """Report what a run would accept and reject, without writing anything."""
+    """Report what a run would accept and reject; writes nothing unless --out is given."""
     import polars as pl
 
     from pipeline.stages import ingest, validate
@@ -201,21 +251,45 @@ def validate_files(
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
     reads = []
     for path in files:
-        read = ingest.read_case_file(path)
+        read = ingest.read_case_file(path, sheet=sheet)
         read.display_name = str(path)
         if read.frame is not None:
             read.frame = read.frame.with_columns(source_file=pl.lit(str(path)))
         reads.append(read)
     result = validate.validate(reads)
     _print_accounts(result.accounts, "Validation (nothing written)")
-    _print_rejections(result.rejected_by_rule(), sum(a.rows_rejected for a in result.accounts))
-    if verbose and result.rejected.height:
-        for f, r, reasons in result.rejected.select(
-            "source_file", "source_row", "reasons"
-        ).iter_rows():
-            console.print(f"  {f} row {r}: {reasons}")
+    n_rejected = sum(a.rows_rejected for a in result.accounts)
+    if out is not None:
+        from pipeline.stages import store
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        store.write_csv(result.rejected, out)
+    _print_rejections(result.rejected_by_rule(), n_rejected, out)
+    _print_inspections_lost(result.inspections_lost().to_dicts())
+    for read in reads:
+        if read.error:
+            console.print(f"[red]file rejected:[/red] {read.error}")
+    _print_field_issues(result.field_issues_by_column(), None)
+    if verbose:
+        _print_rows(result)
     if all(r.rejected for r in reads):
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
+
+
+def _print_rows(result: validate.ValidationResult) -> None:
+    """Each field issue and each rejected row, with its value and any suggestion."""
+    if result.field_issues.height:
+        for f, r, column, value, suggestion in result.field_issues.select(
+            "source_file", "source_row", "column", "value", "suggestion"
+        ).iter_rows():
+            hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+            console.print(f"  {f} row {r}: {column} {value!r} is not valid; set to missing{hint}")
+    if result.rejected.height:
+        for f, r, reasons, details in result.rejected.select(
+            "source_file", "source_row", "reasons", "details"
+        ).iter_rows():
+            text = f"{reasons}: {details}" if details else reasons
+            console.print(f"  {f} row {r}: {text}", soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -275,7 +349,20 @@ def _print_ratings(rated: object, name: str) -> None:
     console.print(table)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+def _regions_help() -> str:
+    """The 12 region names for `bulletins --help` (read with the standard library, so the help
+    stays fast; reference/regions.csv is the one source)."""
+    import csv
+
+    with (config.REFERENCE_DIR / "regions.csv").open(newline="") as fh:
+        names = [row["region"] for row in csv.DictReader(fh)]
+    return "Regions: " + "; ".join(names) + ". Aliases such as KSS are accepted."
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": False},
+    epilog=_regions_help(),
+)
 def bulletins(
     ctx: typer.Context,
     regions: Annotated[
@@ -304,7 +391,8 @@ def bulletins(
     ] = None,
 ) -> None:
     """Run the regional bulletin notebook for each region (all 12 by default) and the national
-    overview, in parallel; writes figures/<region>/ chart packs, executed notebooks and HTML."""
+    overview, in parallel; writes figures/<region>/ chart packs, executed notebooks,
+    and each bulletin as an HTML page and an A4 PDF."""
     from pipeline.bulletins import batch
 
     _configure_logging(False, False)
@@ -371,6 +459,18 @@ def docs(
         console.print("[yellow]columns without a description:[/yellow] " + ", ".join(missing))
 
 
+def _print_field_issues(by_column: dict[str, int], path: Path | None) -> None:
+    """One line on optional fields set to missing (their cases were kept)."""
+    if not by_column:
+        return
+    total = sum(by_column.values())
+    where = f" (see {path})" if path else ""
+    console.print(
+        f"{total:,} optional field(s) were not valid and were set to missing; their cases were "
+        f"kept{where}. By column: " + ", ".join(f"{c} {n:,}" for c, n in by_column.items())
+    )
+
+
 def _print_accounts(accounts: list, title: str) -> None:
     table = Table(title=title, title_justify="left")
     for col in ("file", "read", "accepted", "rejected", "note"):
@@ -390,13 +490,33 @@ def _print_accounts(accounts: list, title: str) -> None:
     console.print(table)
 
 
-def _print_rejections(by_rule: dict[str, int], n_rejected: int) -> None:
-    if not by_rule:
+def _print_inspections_lost(lost: list[dict], limit: int = 20) -> None:
+    """Inspections that lost rows: entirely (every row rejected) first, then partly."""
+    if not lost:
+        return
+    entirely = sum(1 for row in lost if row["lost"] == "entirely")
+    console.print(
+        f"{len(lost)} inspection(s) lost rows: {entirely} entirely, {len(lost) - entirely} partly."
+    )
+    for row in lost[:limit]:
+        console.print(
+            f"  {row['source_file']} inspection {row['inspection_id']}: {row['rows_rejected']} "
+            f"rejected, {row['rows_accepted']} kept ({row['lost']} lost)",
+            soft_wrap=True,
+            markup=False,
+        )
+    if len(lost) > limit:
+        console.print(f"  ... and {len(lost) - limit} more (see the rejected rows file)")
+
+
+def _print_rejections(by_rule: dict[str, int], n_rejected: int, path: Path | None) -> None:
+    if not by_rule and not n_rejected:
         console.print("No rows rejected.")
         return
+    where = f"listed in {path}" if path else "use --out FILE to list them"
     console.print(
-        f"{n_rejected:,} row(s) quarantined (see rejected.csv); by rule: "
-        + ", ".join(f"{rule} {n:,}" for rule, n in by_rule.items())
+        f"{n_rejected:,} row(s) quarantined ({where}); by rule: "
+        + (", ".join(f"{rule} {n:,}" for rule, n in by_rule.items()) or "whole file rejected")
     )
 
 

@@ -25,11 +25,20 @@ THEMES: tuple[str, ...] = ("engagement", "desistance", "safety")
 """The three lenses of every case-supervision standard."""
 KEY_QUESTIONS: tuple[str, ...] = tuple(f"{s}_{t}" for s in STANDARDS for t in THEMES)
 """The 12 case-supervision key questions, as contract column names (standard x theme)."""
+SINGLE_QUESTION_STANDARDS: tuple[str, ...] = ("court_work", "resettlement")
+"""Standards judged by one key question with no theme split: court work (pre-sentence advice;
+rated at PDU level 2021-23, feeding the regional rating from 2023) and resettlement (2023).
+Seed 003 reports both beside the 12 (36 % and 42 % nationally)."""
+QUESTIONS: tuple[str, ...] = (*KEY_QUESTIONS, *SINGLE_QUESTION_STANDARDS)
+"""Every question the `answers` table holds: the 12 key questions, court work, resettlement."""
+ANSWER_STANDARDS: tuple[str, ...] = (*STANDARDS, *SINGLE_QUESTION_STANDARDS)
 STANDARD_LABELS = {
     "assessment": "Assessment",
     "planning": "Planning",
     "implementation": "Implementation and delivery",
     "reviewing": "Reviewing",
+    "court_work": "Court work",
+    "resettlement": "Resettlement",
 }
 THEME_LABELS = {
     "engagement": "Engaging the person",
@@ -57,8 +66,18 @@ table that carries a rating (case-based and published alike)."""
 
 PERIOD_TYPES: tuple[str, ...] = ("calendar_year", "financial_year", "half_year", "programme")
 """Periods a trend cell can be grouped by (all taken from the fieldwork start)."""
-SUBGROUPS: tuple[str, ...] = ("rosh", "case_type", "gender", "ethnicity", "age_band", "mappa_level")
-"""Case characteristics sufficiency is broken down by."""
+PRACTITIONER: tuple[str, ...] = ("practitioner_grade", "caseload_band", "experience_band")
+"""The practitioner block: grade (PO, PSO, PQiP, SPO), caseload and experience bands."""
+SUBGROUPS: tuple[str, ...] = (
+    "rosh",
+    "case_type",
+    "gender",
+    "ethnicity",
+    "age_band",
+    "mappa_level",
+    *PRACTITIONER,
+)
+"""Case and practitioner characteristics sufficiency is broken down by."""
 CASE_MIX: tuple[str, ...] = ("rosh", "case_type", "gender", "age_band")
 """Case characteristics the adjusted pre/post comparison allows for."""
 SUBGROUP_LABELS = {
@@ -68,7 +87,16 @@ SUBGROUP_LABELS = {
     "ethnicity": "ethnicity",
     "age_band": "age band",
     "mappa_level": "MAPPA level",
+    "practitioner_grade": "practitioner grade",
+    "caseload_band": "practitioner caseload",
+    "experience_band": "practitioner experience",
 }
+
+PROMPT_PREFIX = "prompt_"
+"""Contract columns `prompt_<code>` hold prompt-level answers (codes in reference/prompts.csv)."""
+RATIONALE_PREFIX = "rationale_"
+"""Contract columns `rationale_<question>` hold the inspector's reasons for a judgement: free
+text, never published (only theme counts are)."""
 
 COUNT_COLUMNS: tuple[str, ...] = ("n_yes", "n_no", "n_na", "n_applicable")
 """Counts every sufficiency cell carries: n_applicable = n_yes + n_no."""

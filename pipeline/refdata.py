@@ -14,7 +14,7 @@ from functools import cache
 import polars as pl
 
 from pipeline.config import REFERENCE_DIR, Settings
-from pipeline.domain import KEY_QUESTIONS, NATIONAL, NATIONAL_SLUG
+from pipeline.domain import KEY_QUESTIONS, NATIONAL, NATIONAL_SLUG, QUESTIONS
 
 
 class ReferenceDataError(ValueError):
@@ -114,7 +114,7 @@ def pdus() -> pl.DataFrame:
 def key_questions() -> pl.DataFrame:
     """Key-question catalogue: one row per framework x key question asked."""
     df = _read("key_questions.csv").with_columns(pl.col("wording_verified") == "true")
-    bad = set(df["key_question"]) - set(KEY_QUESTIONS)
+    bad = set(df["key_question"]) - set(QUESTIONS)
     if bad:
         raise ReferenceDataError(f"key_questions.csv has unknown key questions: {sorted(bad)}")
     if df.select("framework", "key_question").is_duplicated().any():
@@ -462,3 +462,32 @@ def _check_cohort_codes(record: dict, name: str, row: int) -> None:
 def cohorts() -> pl.DataFrame:
     """The named cohorts every run tabulates (reference/cohorts.csv)."""
     return parse_cohorts(_read("cohorts.csv"), "cohorts.csv")
+
+
+@cache
+def prompts() -> pl.DataFrame:
+    """Prompts under the key questions (reference/prompts.csv): code, parent question, the
+    frameworks that ask it, when it applies, wording and whether the wording is verified."""
+    df = _read("prompts.csv").with_columns(
+        pl.col("wording_verified") == "true", pl.col("frameworks").str.split(";")
+    )
+    unknown = set(df["key_question"]) - set(QUESTIONS)
+    if unknown:
+        raise ReferenceDataError(f"prompts.csv: unknown parent questions {sorted(unknown)}")
+    if df["prompt"].is_duplicated().any():
+        raise ReferenceDataError("prompts.csv repeats a prompt code")
+    return df
+
+
+@cache
+def rationale_themes() -> pl.DataFrame:
+    """The rationale theme dictionary: theme, label, description, regex pattern, source."""
+    df = _read("rationale_themes.csv")
+    for theme, pattern in df.select("theme", "pattern").iter_rows():
+        try:
+            pl.select(pl.lit("").str.contains(pattern))
+        except pl.exceptions.PolarsError as exc:
+            raise ReferenceDataError(
+                f"rationale_themes.csv: bad pattern for {theme}: {exc}"
+            ) from None
+    return df

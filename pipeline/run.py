@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ class RunResult:
     table_rows: dict[str, int] = field(default_factory=dict)
     disclosure: str = ""
     disclosure_detail: dict = field(default_factory=dict)
+    field_issues_by_column: dict[str, int] = field(default_factory=dict)
+    inspections_lost: list[dict] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -79,6 +82,8 @@ class _CaseTables:
     cases: pl.DataFrame
     answers: pl.DataFrame
     inspections: pl.DataFrame
+    prompt_answers: pl.DataFrame
+    rationales: pl.DataFrame
 
 
 def run_pipeline(
@@ -86,16 +91,105 @@ def run_pipeline(
     out_dir: Path = PROCESSED_DIR,
     on_stage: StageCallback | None = None,
     cohorts_file: Path | None = None,
+    sheet: str | None = None,
 ) -> RunResult:
     """Ingest -> validate -> derive -> tidy -> published figures -> tables -> publish -> store.
 
     `cohorts_file` adds cohort definitions (same columns as reference/cohorts.csv) to the
     named cohorts every run tabulates; it is checked before any data is read."""
     cohorts = load_cohorts(cohorts_file)
+    _check_folders(raw_dir, out_dir)
+    with _run_lock(out_dir):
+        _check_database_free(out_dir / "probation.duckdb")
+        result = _run(raw_dir, out_dir, on_stage, cohorts, sheet)
+        _remove_stale_wal(out_dir / "probation.duckdb")
+    return result
+
+
+def _check_folders(raw_dir: Path, out_dir: Path) -> None:
+    """Refuse an output folder inside the input folder (later runs would read earlier outputs
+    as exports) and one that cannot be written, before any work is done."""
+    raw, out = raw_dir.resolve(), out_dir.resolve()
+    if out == raw or raw in out.parents:
+        raise UnusableInputError(
+            f"the output folder {out_dir} is inside the input folder {raw_dir}: later runs would "
+            "read this run's outputs as case exports; choose an --out outside --raw"
+        )
+    if out.exists() and not out.is_dir():
+        raise UnusableInputError(f"--out {out_dir} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UnusableInputError(
+            f"cannot write to the output folder {out_dir}: {exc.strerror}"
+        ) from None
+
+
+@contextmanager
+def _run_lock(out_dir: Path) -> Iterator[None]:
+    """One run at a time per output folder: a second run exits with a message instead of mixing
+    its files with the first's (or removing the first's staging folder as 'interrupted')."""
+    import fcntl
+
+    with (out_dir / LOCK_NAME).open("a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise UnusableInputError(
+                f"another run is writing to {out_dir}; wait for it to finish, or use another --out"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+LOCK_NAME = ".run.lock"
+
+
+def _check_database_free(database: Path) -> None:
+    """Stop before the work if another program holds the database open for writing (an
+    analyst's read-write session): its file could not be replaced cleanly."""
+    if not database.exists():
+        return
+    import duckdb
+
+    try:
+        duckdb.connect(str(database)).close()  # also checkpoints a matching WAL into the file
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise UnusableInputError(
+                f"{database} is open for writing in another program (a DuckDB or Python "
+                "session): close it (read-only sessions are fine) and run again"
+            ) from None
+    except duckdb.Error:
+        pass  # unreadable or a WAL that does not match: the file is replaced, the WAL removed
+
+
+def _remove_stale_wal(database: Path) -> None:
+    """The new database is complete in itself: a write-ahead log left beside the old one would
+    make DuckDB refuse to open the new file."""
+    wal = database.with_name(database.name + ".wal")
+    if wal.exists():
+        wal.unlink()
+        log.info("removed %s left by a previous session", wal.name)
+
+
+def _run(
+    raw_dir: Path,
+    out_dir: Path,
+    on_stage: StageCallback | None,
+    cohorts: pl.DataFrame,
+    sheet: str | None,
+) -> RunResult:
+    """The run itself, with the output folder locked."""
     timer = _Timer(on_stage)
     started = dt.datetime.now(dt.UTC)
     with timer.stage("ingest"):
-        reads = _ingest(raw_dir)
+        reads = _ingest(raw_dir, sheet)
     with timer.stage("validate"):
         checked = validate.validate(reads)
         for read in reads:  # raw text is no longer needed: free it before the big tables
@@ -108,6 +202,8 @@ def run_pipeline(
         accounts=checked.accounts,
         published_accounts=pub.accounts,
         rejected_by_rule=checked.rejected_by_rule(),
+        field_issues_by_column=checked.field_issues_by_column(),
+        inspections_lost=checked.inspections_lost().to_dicts(),
         outputs=[],
         timings=timer.timings,
         table_rows={name: frame.height for name, frame in (stored | publication.tables).items()},
@@ -116,7 +212,7 @@ def run_pipeline(
         result.disclosure = publication.disclosure.summary()
         result.disclosure_detail = asdict(publication.disclosure)
     staging = store.begin(out_dir)
-    _write_outputs(staging, stored, publication, timer)
+    _write_outputs(staging, stored, publication, timer, out_dir / "probation.duckdb")
     _write_manifest(staging / "manifest.json", raw_dir, out_dir, reads, result, started)
     result.outputs = store.commit(staging, out_dir)
     return result
@@ -142,12 +238,17 @@ def _compute(
             case_tables.inspections,
             pub.table,
             cohorts=cohorts,
+            prompt_answers=case_tables.prompt_answers,
+            rationales=case_tables.rationales,
         )
     stored = {
         "cases": case_tables.cases,
         "answers": case_tables.answers,
         "inspections": case_tables.inspections,
+        "prompt_answers": case_tables.prompt_answers,
+        "rationales": case_tables.rationales,
         "rejected": checked.rejected,
+        "field_issues": checked.field_issues,
         "published": pub.table,
         "published_rejected": pub.rejected,
     }
@@ -186,7 +287,9 @@ def _tidy(derived: pl.LazyFrame) -> _CaseTables:
     cases = tidy.cases_table(derived).collect()
     answers = tidy.answers_table(derived).collect()
     inspections = tidy.inspections_table(cases.lazy()).collect()
-    return _CaseTables(cases, answers, inspections)
+    prompts = tidy.prompt_answers_table(derived).collect()
+    rationales = tidy.rationales_table(derived).collect()
+    return _CaseTables(cases, answers, inspections, prompts, rationales)
 
 
 def _write_outputs(
@@ -194,6 +297,7 @@ def _write_outputs(
     stored: dict[str, pl.DataFrame],
     publication: tables.Publication,
     timer: _Timer,
+    previous_database: Path | None = None,
 ) -> None:
     """Publication tables and workbook, then case tables, quarantine files and the database.
 
@@ -203,16 +307,21 @@ def _write_outputs(
         write_publication(publication, publish_dir)
     with timer.stage("store"):
         store.write_csv(stored["rejected"], staging / "rejected.csv")
+        store.write_csv(stored["field_issues"], staging / "field_issues.csv")
         store.write_csv(stored["published_rejected"], staging / "published_rejected.csv")
         parquet = {}
         for name in list(stored):
             parquet[name] = staging / f"{name}.parquet"
             store.write_parquet(stored.pop(name), parquet[name])
         parquet |= {name: publish_dir / f"{name}.parquet" for name in publication}
-        database.build_duckdb(staging / "probation.duckdb", parquet)
+        carried = database.build_duckdb(
+            staging / "probation.duckdb", parquet, previous=previous_database
+        )
+        for message in carried:
+            log.warning(message)
 
 
-def _ingest(raw_dir: Path) -> list[ingest.FileRead]:
+def _ingest(raw_dir: Path, sheet: str | None = None) -> list[ingest.FileRead]:
     if not raw_dir.is_dir():
         raise UnusableInputError(f"input folder not found: {raw_dir}")
     files = ingest.find_case_files(raw_dir)
@@ -222,7 +331,7 @@ def _ingest(raw_dir: Path) -> list[ingest.FileRead]:
             f"(files in {ingest.PUBLISHED_SUBDIR}/ are published figures, not cases). "
             "Run `probation sample` for the synthetic sample, or copy an export there."
         )
-    reads = ingest.read_case_files(files, raw_dir)
+    reads = ingest.read_case_files(files, raw_dir, sheet=sheet)
     for read in reads:
         if read.rejected:
             log.error("file rejected: %s", read.error)

@@ -46,7 +46,9 @@ def test_corpus_file(case: dict) -> None:
         int(case["rows_rejected"]),
     )
     assert account.rows_read == account.rows_accepted + account.rows_rejected
-    text = account.file_error or "; ".join(result.rejected["reasons"].to_list())
+    text = account.file_error or "; ".join(
+        [*result.rejected["reasons"].to_list(), *result.field_issues["issue"].to_list()]
+    )
     assert case["contains"] in text
     assert (result.rejected["reasons"].str.len_chars() > 0).all()  # every rejection has a reason
 

@@ -62,7 +62,7 @@ def test_markdown_is_escaped(sample_run: Path) -> None:
 def test_save_writes_every_chart_set(sample_run: Path, tmp_path: Path) -> None:
     report = bulletin.Bulletin.load(sample_run, "Wales", output_dir=tmp_path / "wales")
     written = report.save()
-    assert len(written) == 7 * 5  # six case-data charts and the cohort profile
+    assert len(written) == 9 * 5  # case-data charts, cohort, court work, oversight
     assert (tmp_path / "wales" / "safety_trend.png").exists()
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from pipeline import refdata
-from pipeline.analysis import attack, cells, disclosure, suppression
+from pipeline.analysis import attack, cells, disclosure, measures, suppression
 from pipeline.analysis.linked_cells import CellSystem
 from pipeline.config import Settings
 from pipeline.domain import KEY_QUESTIONS, NATIONAL
@@ -157,7 +157,13 @@ def _systems_from_outputs(
     context = cells.answers_in_context(cases.lazy(), answers.lazy())
     inspections = pl.read_parquet(run / "inspections.parquet")
     groupings = disclosure.Groupings.of(inspections, refdata.cohorts())
-    systems = disclosure._systems(published, context, cases.lazy(), pattern, groupings)
+    frames = measures.measure_frames(
+        cases.lazy(),
+        answers.lazy(),
+        pl.scan_parquet(run / "prompt_answers.parquet"),
+        pl.scan_parquet(run / "rationales.parquet"),
+    )
+    systems = disclosure._systems(published, context, frames, pattern, groupings)
     return systems, published, pattern
 
 
@@ -252,14 +258,27 @@ def test_random_small_publications_disclose_nothing(rows: list[dict], tmp_path_f
     inspections = tidy.inspections_table(cases.lazy()).collect()
     try:
         no_figures = published_figures.read_published(Path("/nonexistent")).table
-        publication = build_tables(cases, answers, inspections, no_figures)
+        publication = build_tables(
+            cases,
+            answers,
+            inspections,
+            no_figures,
+            prompt_answers=tidy.prompt_answers_table(derived).collect(),
+            rationales=tidy.rationales_table(derived).collect(),
+        )
     except suppression.DisclosureBreach:
         return
     published = {n: publication[n] for n in disclosure.PROTECTED_TABLES}
     pattern = disclosure.Pattern.from_published(published)
     context = cells.answers_in_context(cases.lazy(), answers.lazy())
     groupings = disclosure.Groupings.of(inspections, refdata.cohorts())
-    systems = disclosure._systems(published, context, cases.lazy(), pattern, groupings)
+    frames = measures.measure_frames(
+        cases.lazy(),
+        answers.lazy(),
+        tidy.prompt_answers_table(derived).collect().lazy(),
+        tidy.rationales_table(derived).collect().lazy(),
+    )
+    systems = disclosure._systems(published, context, frames, pattern, groupings)
     recovered, narrowest = disclosure.audit(systems, published, pattern, SETTINGS)
     assert recovered == 0
     assert all(v >= SETTINGS.min_feasible_range for v in narrowest.values())
@@ -268,8 +287,10 @@ def test_random_small_publications_disclose_nothing(rows: list[dict], tmp_path_f
 def _visible_numbers(run: Path) -> set[float]:
     """Every number a published table shows (rounded to 9 places)."""
     numbers: set[float] = set()
-    for name in (*disclosure.PROTECTED_TABLES, "published_ratings"):
-        table = pl.read_parquet(run / "tables" / f"{name}.parquet")
+    models = ("published_ratings", "practitioner_effects", "funnel", "its")
+    paths = [run / "tables" / f"{name}.parquet" for name in (*disclosure.PROTECTED_TABLES, *models)]
+    for path in [*paths, run / "published.parquet"]:  # published: real figures, not cases
+        table = pl.read_parquet(path)
         for column, dtype in table.schema.items():
             if dtype.is_numeric():
                 numbers |= {round(float(v), 9) for v in table[column].drop_nulls().to_list()}

@@ -139,3 +139,46 @@ def test_parquet_with_typed_columns(tmp_path: Path) -> None:
     row = read.frame.row(0, named=True)
     assert row["fieldwork_start"] == "2022-05-09" and row["mappa_level"] == "0"
     assert row["da_concern"] == "true"
+
+
+def test_a_stray_cell_far_away_is_refused_without_aborting(tmp_path: Path) -> None:
+    """One cell at XFD1048576 made the Excel reader allocate hundreds of GiB and abort the
+    process. Run in a child process, so an abort fails this test instead of the test run."""
+    import subprocess
+    import sys
+
+    import xlsxwriter
+
+    from tests.helpers import valid_row
+
+    path = tmp_path / "stray.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("cases")
+    row = valid_row()
+    sheet.write_row(0, 0, list(row))
+    sheet.write_row(1, 0, [v or "" for v in row.values()])
+    sheet.write_string(1048575, 16383, "x")
+    book.close()
+    code = (
+        "import sys; from pathlib import Path; from pipeline.stages import ingest; "
+        f"r = ingest.read_case_file(Path({str(path)!r})); print(r.error); "
+        "sys.exit(0 if r.error else 3)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "XFD1048576" in done.stdout and "stray cell" in done.stdout
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as book:
+        book.writestr("[Content_Types].xml", "<Types/>")
+        with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            chunk = b"\0" * (64 * 1024**2)
+            for _ in range(40):  # 2.5 GiB of zeros, a few MB packed
+                part.write(chunk)
+    assert path.stat().st_size < 20 * 1024**2
+    read = ingest.read_case_file(path)
+    assert read.error and "would unpack to" in read.error

@@ -62,3 +62,54 @@ def test_a_threshold_passed_to_build_tables_reaches_the_workbook(
     ]
     assert any("fewer than 20 applicable answers" in t for t in texts)
     assert not any("fewer than 10 applicable answers" in t for t in texts)
+
+
+def test_the_workbook_follows_the_spreadsheet_guidance(sample_run: Path) -> None:
+    """Each rule of 'Releasing statistics in spreadsheets' the workbook can be checked on."""
+    import re
+
+    book = openpyxl.load_workbook(sample_run / "tables" / WORKBOOK_NAME)
+    cover = [str(c) for row in book["Cover"].iter_rows(values_only=True) for c in row if c]
+    for line in ("Publication date:", "Status:", "Source:", "Contact:", "Next update:"):
+        assert any(t.startswith(line) for t in cover), line
+    code_header = re.compile(r"^[a-z]+(?:_[a-z0-9]+)+")
+    texts = []
+    for ws in book.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.page_setup.paperSize in (9, "9"), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert not ws.merged_cells.ranges, ws.title
+        if ws.title in ("Cover", "Contents", "Notes"):
+            texts += [str(c) for row in ws.iter_rows(values_only=True) for c in row if c]
+            continue
+        assert ws.print_title_rows, f"{ws.title}: header row repeated on every page"
+        headers = [c.value for c in ws[5]]
+        for header in headers:
+            assert not code_header.match(str(header)), f"{ws.title}: code header {header}"
+        for row in ws.iter_rows(min_row=6, values_only=True):
+            for value in row:
+                assert value not in ("true", "false"), ws.title
+                if isinstance(value, float):
+                    assert abs(value * 10_000 - round(value * 10_000)) < 1e-6 or abs(value) < 1
+        texts += [str(ws["B2"].value or ""), str(ws["A2"].value or "")]
+    trend = book["kq_trend"]
+    header = [c.value for c in trend[5]]
+    assert "Sufficient (%)" in header and "Area" in header
+    rows = list(trend.iter_rows(min_row=6, values_only=True))
+    pct = header.index("Sufficient (%)")
+    shown = [r[pct] for r in rows if isinstance(r[pct], float)]
+    assert shown and all(round(v, 1) == v for v in shown), "percentages to 1 decimal place"
+    periods = {r[header.index("Period")] for r in rows}
+    assert "CRC and NPS inspections 2018-2021" in periods and "crc_nps_2018" not in periods
+    for text in texts:
+        assert not re.search(r"\.md\b|data/raw|pipeline/|\.csv\b", text), text
+
+
+def test_workbook_headers_are_plain_english_with_units() -> None:
+    from pipeline.outputs.labels import workbook_header
+
+    assert workbook_header("pct") == "Sufficient (%)"
+    assert workbook_header("n_yes_pre") == "Cases judged sufficient, before unification (number)"
+    assert workbook_header("ci_cluster_low") == "Lower limit (%)"
+    assert workbook_header("adjusted_diff_pp") == "Change allowing for case mix (percentage points)"
+    assert workbook_header("step_pp_ci_low") == "Step lower limit (percentage points)"

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import refdata
 from pipeline.config import REFERENCE_DIR
-from pipeline.domain import KEY_QUESTIONS
+from pipeline.domain import KEY_QUESTIONS, QUESTIONS
 
 
 def test_twelve_regions_with_unique_slugs() -> None:
@@ -69,11 +69,20 @@ def test_pdus_cover_every_region() -> None:
 def test_key_question_catalogue() -> None:
     kq = refdata.key_questions()
     for framework in ("2018", "2021", "2023"):
-        assert refdata.questions_asked(framework) == list(KEY_QUESTIONS)
+        asked = refdata.questions_asked(framework)
+        assert [k for k in asked if k in KEY_QUESTIONS] == list(KEY_QUESTIONS)
+    assert refdata.questions_asked("2018") == list(KEY_QUESTIONS)
+    assert set(refdata.questions_asked("2021")) - set(KEY_QUESTIONS) == {"court_work"}
+    assert set(refdata.questions_asked("2023")) - set(KEY_QUESTIONS) == {
+        "court_work",
+        "resettlement",
+    }
     assert refdata.questions_asked("dipp2025") == [k for k in KEY_QUESTIONS if k.endswith("safety")]
-    # the theme and standard agree with the contract column name
+    # the theme and standard agree with the contract column name (single-question standards
+    # have no theme: the question is the standard)
     for row in kq.iter_rows(named=True):
-        assert row["key_question"] == f"{row['standard']}_{row['theme']}"
+        expected = f"{row['standard']}_{row['theme']}" if row["theme"] else row["standard"]
+        assert row["key_question"] == expected
     # a key question has one comparable id in every framework that asks it
     ids = kq.group_by("key_question").agg(pl.col("comparable_id").n_unique())
     assert ids["comparable_id"].max() == 1
@@ -148,7 +157,9 @@ def test_every_reference_table_names_its_source() -> None:
 def test_calibration_targets_and_design_are_consistent() -> None:
     targets = refdata.calibration_targets()
     kqs = targets.filter(pl.col("measure") == "kq")["key_question"]
-    assert set(kqs) <= set(KEY_QUESTIONS)
+    assert set(kqs) <= set(QUESTIONS)
+    prompts = targets.filter(pl.col("measure") == "prompt")["key_question"]
+    assert set(prompts) <= set(refdata.prompts()["prompt"])
     design = refdata.sample_design()
     anchored = set(design["anchored_to"]) - {"assumed"}
     assert anchored <= set(targets["target_id"])

@@ -97,5 +97,5 @@ def test_chart_files_are_byte_identical_across_runs(sample_run: Path, tmp_path: 
         report = bulletin.Bulletin.load(sample_run, "London", output_dir=tmp_path / folder)
         report.save()
     a, b = _digests(tmp_path / "a"), _digests(tmp_path / "b")
-    assert a.keys() == b.keys() and len(a) == 35
+    assert a.keys() == b.keys() and len(a) == 45
     assert [n for n in a if a[n] != b[n]] == []

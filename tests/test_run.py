@@ -35,21 +35,28 @@ def test_run_writes_the_promised_outputs(tmp_path: Path) -> None:
 
 
 def test_no_case_files_is_unusable_input(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["run", "--raw", str(tmp_path), "--out", str(tmp_path / "o")])
+    (tmp_path / "raw").mkdir()
+    result = runner.invoke(
+        app, ["run", "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 2
     assert "no case files" in result.output
 
 
 def test_every_file_rejected_is_unusable_input(tmp_path: Path) -> None:
-    (tmp_path / "bad.csv").write_text("a;b;c\n1;2;3\n")
-    result = runner.invoke(app, ["run", "--raw", str(tmp_path), "--out", str(tmp_path / "o")])
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "bad.csv").write_text("a;b;c\n1;2;3\n")
+    result = runner.invoke(
+        app, ["run", "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 2
     assert "missing required column(s)" in result.output
     assert not (tmp_path / "o" / "cases.parquet").exists()
 
 
 def test_bad_input_never_shows_a_traceback(tmp_path: Path) -> None:
-    (tmp_path / "x.xlsx").write_bytes(b"\x00\x01garbage")
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "x.xlsx").write_bytes(b"\x00\x01garbage")
     proc = subprocess.run(
         [
             sys.executable,
@@ -57,7 +64,7 @@ def test_bad_input_never_shows_a_traceback(tmp_path: Path) -> None:
             "pipeline",
             "run",
             "--raw",
-            str(tmp_path),
+            str(tmp_path / "raw"),
             "--out",
             str(tmp_path / "o"),
         ],

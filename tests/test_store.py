@@ -94,3 +94,63 @@ def test_duckdb_holds_the_same_tables(raw: Path, tmp_path: Path) -> None:
         assert answer_type.startswith("ENUM")
     finally:
         con.close()
+
+
+def test_the_database_documents_itself_and_keeps_the_user_schema(tmp_path: Path) -> None:
+    import duckdb
+
+    from pipeline.outputs import database
+
+    cases = tmp_path / "cases.parquet"
+    pl.DataFrame({"case_id": ["a", "b"], "region": ["Wales", "London"]}).write_parquet(cases)
+    extra = tmp_path / "extra.parquet"
+    pl.DataFrame({"x": [1]}).write_parquet(extra)
+    old = tmp_path / "old.duckdb"
+    database.build_duckdb(old, {"cases": cases, "extra": extra})
+    con = duckdb.connect(str(old))
+    con.execute('CREATE TABLE "user".notes AS SELECT 42 AS answer')
+    con.execute(
+        'CREATE VIEW "user".by_region AS SELECT region, count(*) AS n FROM cases GROUP BY 1'
+    )
+    con.execute('CREATE VIEW "user".uses_extra AS SELECT x FROM extra')
+    con.close()
+    new = tmp_path / "new.duckdb"
+    messages = database.build_duckdb(new, {"cases": cases}, previous=old)
+    assert len(messages) == 1 and "uses_extra" in messages[0]
+    con = duckdb.connect(str(new), read_only=True)
+    assert con.execute('SELECT answer FROM "user".notes').fetchall() == [(42,)]
+    assert sorted(con.execute('SELECT * FROM "user".by_region').fetchall()) == [
+        ("London", 1),
+        ("Wales", 1),
+    ]
+    comments = dict(
+        con.execute(
+            "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'cases'"
+        ).fetchall()
+    )
+    assert all(comments.values()), comments
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert {"lookup_codes", "lookup_key_questions", "lookup_prompts", "lookup_regions"} <= tables
+    table_comment = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE table_name = 'cases'"
+    ).fetchall()[0][0]
+    assert table_comment and "case" in table_comment
+    labels = dict(
+        con.execute("SELECT code, label FROM lookup_codes WHERE \"column\" = 'rosh'").fetchall()
+    )
+    assert labels["very_high"] == "Very high"
+
+
+def test_every_table_and_column_of_a_run_has_a_comment(sample_run: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(sample_run / "probation.duckdb"), read_only=True)
+    missing = con.execute(
+        "SELECT c.table_name, c.column_name FROM duckdb_columns() c "
+        "JOIN duckdb_tables() t USING (schema_name, table_name) "
+        "WHERE c.schema_name = 'main' AND c.comment IS NULL"
+    ).fetchall()
+    assert missing == []
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() "
+                                        "WHERE NOT internal").fetchall()}  # fmt: skip
+    assert {"safety_before_after_by_region", "latest_rating_per_unit"} <= views

@@ -34,9 +34,6 @@ def test_valid_row_is_accepted(tmp_path: Path) -> None:
         ({"inspection_type": "prison"}, "unknown_code(inspection_type)"),
         ({"case_type": "custody"}, "unknown_code(case_type)"),
         ({"region": "Atlantis"}, "unknown_code(region)"),
-        ({"assessment_safety": "maybe"}, "unknown_code(assessment_safety)"),
-        ({"da_concern": "sometimes"}, "unknown_code(da_concern)"),
-        ({"mappa_level": "4"}, "unknown_code(mappa_level)"),
         ({"start_date": "31/02/2021"}, "unparseable_date(start_date)"),
         ({"start_date": "12/31/2021"}, "unparseable_date(start_date)"),  # US order: never read
         ({"fieldwork_end": "soon"}, "unparseable_date(fieldwork_end)"),
@@ -52,6 +49,41 @@ def test_each_rule(tmp_path: Path, override: dict, reason: str) -> None:
     result = _check(tmp_path, [valid_row(**override)])
     assert _reasons(result) == [reason]
     assert result.accepted.height == 0
+
+
+@pytest.mark.parametrize(
+    ("override", "column", "suggestion"),
+    [
+        ({"assessment_safety": "maybe"}, "assessment_safety", None),
+        ({"da_concern": "sometimes"}, "da_concern", None),
+        ({"mappa_level": "4"}, "mappa_level", None),
+        ({"gender": "M"}, "gender", "male"),
+        ({"age_band": "50 and over"}, "age_band", None),
+        ({"practitioner_grade": "Probation Oficer"}, "practitioner_grade", None),
+        ({"caseload_band": "60+"}, "caseload_band", None),
+        ({"prompt_da_information_used": "Yse"}, "prompt_da_information_used", "yes"),
+        ({"publication_date": "next spring"}, "publication_date", None),
+    ],
+)
+def test_a_bad_optional_field_keeps_the_case(
+    tmp_path: Path, override: dict, column: str, suggestion: str | None
+) -> None:
+    """An invalid optional field is set to missing and reported; the case and its answers are
+    kept (they used to be quarantined whole), and accounting still adds up."""
+    result = _check(tmp_path, [valid_row(**override), valid_row(case_id="C2")])
+    assert result.rejected.height == 0 and result.accepted.height == 2
+    [issue] = result.field_issues.iter_rows(named=True)
+    assert issue["column"] == column and issue["value"] == override[column]
+    assert issue["source_row"] == 2 and issue["suggestion"] == suggestion
+    assert result.accepted.filter(pl.col("case_id") != "C2")[column].is_null().all()
+    [account] = result.accounts
+    assert account.rows_read == 2 == account.rows_accepted and account.field_issues == 1
+
+
+def test_a_row_rejected_for_another_reason_lists_its_field_problems_too(tmp_path: Path) -> None:
+    result = _check(tmp_path, [valid_row(rosh="severe", gender="M")])
+    assert sorted(_reasons(result)[0].split("; ")) == ["unknown_code(gender)", "unknown_code(rosh)"]
+    assert result.field_issues.height == 0
 
 
 def test_ps_before_unification_is_inconsistent(tmp_path: Path) -> None:
@@ -202,7 +234,7 @@ def test_sample_normalises_to_the_generators_canonical_values(
     planted = sum(len(v) for f in manifest["files"].values() for v in f["invalid_rows"].values())
     assert result.rejected.height == planted
     key = ["inspection_id", "case_id"]
-    columns = [c for c in default_cases.columns if c not in ("synthetic", "export")]
+    columns = [c for c in default_cases.columns if c not in ("synthetic", "export") and c[0] != "_"]
     got = (
         result.accepted.select(columns)
         .with_columns(pl.col(c).cast(pl.String) for c in columns)
@@ -240,3 +272,64 @@ def test_each_planted_row_is_rejected_for_the_rule_it_breaks(sample_dir: Path) -
                 assert kind in reasons[(name, row)], (name, row, kind)
                 checked += 1
     assert checked == rejected.height > 0
+
+
+def _write_xlsx_with_notes_first(path: Path, rows: list[dict]) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    notes = book.add_worksheet("Notes")
+    notes.write_string(0, 0, "Exported from the case assessment tool. Do not edit.")
+    data = book.add_worksheet("Data")
+    header = list(rows[0])
+    data.write_row(0, 0, header)
+    for i, row in enumerate(rows, start=1):
+        data.write_row(i, 0, [row[c] or "" for c in header])
+    book.close()
+
+
+def test_the_thirty_case_export_keeps_what_a_researcher_expects(tmp_path: Path) -> None:
+    """The data-products scenario: an older region name, bad optional fields, an invalid first
+    duplicate, and a workbook whose first sheet is notes. Every case a researcher would keep is
+    kept; every rejection names its value (and a suggestion where one is close)."""
+    yorkshire = [
+        valid_row(inspection_id="PDU-YH", case_id=f"Y{i}", region="Yorkshire and Humberside")
+        for i in range(10)
+    ]
+    optional = [
+        valid_row(inspection_id="PDU-L", case_id="L1", gender="M"),
+        valid_row(inspection_id="PDU-L", case_id="L2", age_band="50 and over"),
+        valid_row(inspection_id="PDU-L", case_id="L3", mappa_level="N/A"),
+        valid_row(inspection_id="PDU-L", case_id="L4"),
+        valid_row(inspection_id="PDU-L", case_id="L4", rosh="medum"),  # invalid duplicate...
+    ]
+    optional[3], optional[4] = optional[4], optional[3]  # ...exported first
+    typo = [valid_row(inspection_id="PDU-W", case_id="W1", region="Walse")]
+    write_csv(tmp_path / "export.csv", [*yorkshire, *optional, *typo])
+    workbook = [valid_row(inspection_id="PDU-X", case_id=f"X{i}") for i in range(14)]
+    _write_xlsx_with_notes_first(tmp_path / "export.xlsx", workbook)
+    reads = ingest.read_case_files(ingest.find_case_files(tmp_path), tmp_path)
+    result = validate.validate(reads)
+    assert result.rows_read == 30
+    assert result.accepted.height == 28  # all but the invalid duplicate copy and 'Walse'
+    assert result.rows_read == result.accepted.height + result.rejected.height
+    assert result.field_issues.height == 3
+    assert set(result.accepted.filter(pl.col("inspection_id") == "PDU-YH")["region"]) == {
+        "Yorkshire and the Humber"
+    }
+    assert next(r for r in reads if r.path.suffix == ".xlsx").sheet == "Data"
+    details = dict(result.rejected.select("case_id", "details").iter_rows())
+    assert details["W1"] == "region 'Walse' is not a known value (did you mean 'Wales'?)"
+    assert details["L4"] == "rosh 'medum' is not a known value (did you mean 'medium'?)"
+    kept = result.accepted.filter(pl.col("case_id") == "L4")
+    assert kept["rosh"].cast(pl.String).to_list() == ["medium"], "the valid copy is kept"
+
+
+def test_a_named_sheet_is_read_and_a_missing_one_is_explained(tmp_path: Path) -> None:
+    _write_xlsx_with_notes_first(tmp_path / "e.xlsx", [valid_row(case_id="1")])
+    read = ingest.read_case_file(tmp_path / "e.xlsx", sheet="Notes")
+    assert read.error and "sheet 'Notes'" in read.error and "'Data'" in read.error
+    assert "--sheet" in read.error
+    assert ingest.read_case_file(tmp_path / "e.xlsx", sheet="data").rows_read == 1
+    missing = ingest.read_case_file(tmp_path / "e.xlsx", sheet="Cases 2024")
+    assert missing.error and "no sheet 'Cases 2024'" in missing.error

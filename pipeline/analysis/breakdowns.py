@@ -1,4 +1,4 @@
-"""Breakdowns: sufficiency by case characteristics, and safeguarding enquiries."""
+"""Breakdowns: sufficiency by case and practitioner characteristics."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from pipeline.analysis.cells import (
     count_answers,
     ordered,
     pooled_icc,
-    scopes,
-    series_expr,
     sum_counts,
     with_cluster_interval,
     with_wilson,
@@ -49,41 +47,3 @@ def subgroups(
     table = counts.join(clusters, on=keys, how="left", nulls_equal=True).collect()
     table = with_cluster_interval(with_wilson(table, z=z), settings)
     return ordered(table.with_columns(pl.lit(NATIONAL).alias("scope")), keys)
-
-
-ENQUIRY_PERIODS = ("financial_year", "programme", "era")
-
-
-def enquiries(
-    cases: pl.LazyFrame, z: float | None = None, settings: Settings | None = None
-) -> pl.DataFrame:
-    """Domestic abuse and child safeguarding enquiries made, among cases where the concern was
-    flagged (the enquiry was relevant), by scope and period (financial year, programme, era),
-    with clustered and Wilson intervals."""
-    base = cases.with_columns(
-        pl.col("region").cast(pl.String),
-        series_expr(),
-        pl.col("era").cast(pl.String),
-    )
-    parts = [
-        base.filter(pl.col(flag)).with_columns(
-            pl.lit(measure).alias("measure"), pl.col(measure).alias("answer")
-        )
-        for measure, flag in (("da_enquiry", "da_concern"), ("cs_enquiry", "cs_concern"))
-    ]
-    grain = ["measure", "series", "region", "inspection_id", *ENQUIRY_PERIODS]
-    atoms = count_answers(pl.concat(parts), grain).collect()
-    icc = pooled_icc(atoms, ["measure", "series"], STRATA)
-    frame = scopes(atoms.lazy())
-    frame = pl.concat(
-        [
-            frame.with_columns(
-                pl.lit(t).alias("period_type"), pl.col(t).cast(pl.String).alias("period")
-            )
-            for t in ENQUIRY_PERIODS
-        ]
-    )
-    keys = ["measure", "series", "scope", "period_type", "period"]
-    clusters = cluster_columns(frame, keys, icc, ["measure", "series"])
-    table = sum_counts(frame, keys).join(clusters, on=keys, how="left", nulls_equal=True).collect()
-    return ordered(with_cluster_interval(with_wilson(table, z=z), settings), keys)

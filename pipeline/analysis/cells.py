@@ -49,6 +49,16 @@ def answers_in_context(cases: pl.LazyFrame, answers: pl.LazyFrame) -> pl.LazyFra
     )
 
 
+def asked_before_and_after(core: pl.LazyFrame) -> pl.LazyFrame:
+    """Answers of the questions asked in both eras: a before/after comparison (or a segmented
+    regression around unification) needs both. Court work and resettlement, asked only in
+    post-unification programmes here, drop out."""
+    after = pl.col("fieldwork_start") >= refdata.unification_date()  # the era, by definition
+    eras = core.group_by("comparable_id").agg(after.n_unique().alias("_eras"))
+    both = eras.filter(pl.col("_eras") == 2).select("comparable_id")
+    return core.join(both, on="comparable_id", how="semi")
+
+
 def series_expr() -> pl.Expr:
     """'dipp' for the dynamic inspection of public protection, 'core' for everything else."""
     return (
@@ -224,10 +234,12 @@ def with_cluster_interval(frame: pl.DataFrame, settings: Settings | None = None)
     )
 
 
-def scopes(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Each row once for England and Wales and, unless its programme was sampled nationally,
-    once for its region, as `scope` (the frame needs `programme`)."""
+def scopes(frame: pl.LazyFrame, by_region: bool = True) -> pl.LazyFrame:
+    """Each row once for England and Wales and (if `by_region`), unless its programme was
+    sampled nationally, once for its region, as `scope` (the frame needs `programme`)."""
     national = frame.with_columns(pl.lit(NATIONAL).alias("scope"))
+    if not by_region:
+        return national
     regional = frame.filter(in_regional_figures()).with_columns(pl.col("region").alias("scope"))
     return pl.concat([national, regional])
 

@@ -26,6 +26,7 @@ from pipeline.analysis import clustering, multiplicity, stats
 from pipeline.analysis.adjustment import adjusted_differences
 from pipeline.analysis.cells import (
     KQ_COLUMNS,
+    asked_before_and_after,
     count_answers,
     ordered,
     pooled_icc,
@@ -44,7 +45,7 @@ COMPARISON_COLUMNS = ("diff_", "p_value", "adjusted_", "mdd", "significant")
 def unification(context: pl.LazyFrame, settings: Settings | None = None) -> pl.DataFrame:
     """Every comparable key question before and after unification, nationally and per region."""
     settings = settings or refdata.settings()
-    core = context.filter(pl.col("series") == "core")
+    core = asked_before_and_after(context.filter(pl.col("series") == "core"))
     table = _raw_differences(_era_counts(core), settings.z)
     table = table.join(_clustered(core, settings), on=KEYS, how="left")
     adjusted = adjusted_differences(

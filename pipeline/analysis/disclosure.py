@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import attack, cohorts, linked_cells, rounds
+from pipeline.analysis import attack, cohorts, linked_cells, measures, rounds
 from pipeline.analysis.linked_cells import CellSystem
 from pipeline.analysis.suppression import DisclosureBreach, search
 from pipeline.config import Settings
@@ -50,6 +50,9 @@ PROTECTED_TABLES = (
     "enquiries",
     "kq_round",
     "kq_cohort",
+    "prompts",
+    "oversight",
+    "rationale_themes",
 )
 BLANKED_PREFIXES = (
     "n_",
@@ -206,31 +209,25 @@ class DisclosureReport:
 def _systems(
     tables: dict[str, pl.DataFrame],
     context: pl.LazyFrame,
-    cases: pl.LazyFrame,
+    frames: dict[str, pl.LazyFrame],
     pattern: Pattern,
     groupings: Groupings,
 ) -> list[CellSystem]:
-    """Every family of linked cells: key questions, enquiries and breakdowns."""
+    """Every family of linked cells: key questions (trend, inspection, before/after, round,
+    cohort), each measure table (enquiries, prompts, oversight, rationale themes) and the
+    breakdowns. `frames` are the measure tables' long frames (measures.measure_frames)."""
     kq = linked_cells.kq_atoms(context)
-    enquiry = linked_cells.enquiry_atoms(cases)
-    groups = linked_cells.subgroup_atoms(tables["subgroups"])
     memberships = linked_cells.kq_memberships(kq, tables, groupings.rounds, groupings.cohorts)
-    return [
-        *linked_cells.build_systems(kq, memberships, tables, pattern.primary),
-        *linked_cells.build_systems(
-            enquiry,
-            linked_cells.enquiry_memberships(enquiry, tables["enquiries"]),
-            tables,
-            pattern.primary,
-        ),
-        *linked_cells.build_systems(
-            groups,
-            linked_cells.subgroup_memberships(groups),
-            tables,
-            pattern.primary,
-            known_by="era",
-        ),
-    ]
+    systems = linked_cells.build_systems(kq, memberships, tables, pattern.primary)
+    for name in measures.MEASURE_TABLES:
+        atoms = linked_cells.measure_atoms(frames[name], name)
+        members = linked_cells.measure_memberships(atoms, tables[name], name)
+        systems += linked_cells.build_systems(atoms, members, tables, pattern.primary)
+    groups = linked_cells.subgroup_atoms(tables["subgroups"])
+    systems += linked_cells.build_systems(
+        groups, linked_cells.subgroup_memberships(groups), tables, pattern.primary, known_by="era"
+    )
+    return systems
 
 
 def _record(pattern: Pattern, system: CellSystem, complementary: np.ndarray) -> None:
@@ -297,7 +294,7 @@ def audit(
 def protect(
     tables: dict[str, pl.DataFrame],
     context: pl.LazyFrame,
-    cases: pl.LazyFrame,
+    frames: dict[str, pl.LazyFrame],
     settings: Settings,
     groupings: Groupings,
 ) -> tuple[dict[str, pl.DataFrame], DisclosureReport]:
@@ -313,7 +310,7 @@ def protect(
     tables["subgroups"] = tables["subgroups"].filter(~single_category())
     dropped = {name: before[name] - table.height for name, table in tables.items()}
     pattern = Pattern({name: primary(tables[name], settings) for name in PROTECTED_TABLES})
-    systems = _systems(tables, context, cases, pattern, groupings)
+    systems = _systems(tables, context, frames, pattern, groupings)
     for system in systems:
         _, complementary = search(system, settings)
         _record(pattern, system, complementary)

@@ -27,7 +27,7 @@ import polars as pl
 from scipy import stats as sps
 
 from pipeline import refdata
-from pipeline.analysis.cells import ordered, scopes
+from pipeline.analysis.cells import asked_before_and_after, ordered, scopes
 from pipeline.config import Settings
 
 MODELS = ("main", "exclude_transition", "lag_to_march_2022", "after_by_supervision_start")
@@ -205,7 +205,7 @@ def _breakpoint(model: str) -> dt.date:
 def its_table(context: pl.LazyFrame, settings: Settings | None = None) -> pl.DataFrame:
     """Segmented regressions per key question x scope (England and Wales, each region) x model."""
     settings = settings or refdata.settings()
-    core = scopes(context.filter(pl.col("series") == "core"))
+    core = scopes(asked_before_and_after(context.filter(pl.col("series") == "core")))
     rows = []
     for model in MODELS:
         frame = (

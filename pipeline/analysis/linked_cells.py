@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipeline.analysis.cells import in_regional_figures, series_expr
+from pipeline.analysis import measures
+from pipeline.analysis.cells import in_regional_figures
 from pipeline.domain import NATIONAL, PERIOD_TYPES
 
 DIMENSIONS = ("n_yes", "n_no", "n_na")
 """The additive counts of every cell; n_applicable = n_yes + n_no."""
-ENQUIRY_PERIODS = ("financial_year", "programme", "era")
 
 
 @dataclass
@@ -69,10 +69,11 @@ def _memberships(
     )
 
 
-def _scoped(atoms: pl.DataFrame) -> pl.DataFrame:
+def _scoped(atoms: pl.DataFrame, by_region: bool = True) -> pl.DataFrame:
     """Each atom once for England and Wales and, where its programme counts towards regional
-    figures, once for its region, as `scope` (the same rule as the tables')."""
-    regional = pl.when(in_regional_figures()).then(pl.col("region"))
+    figures (and the table has regions), once for its region, as `scope` (the same rule as
+    the tables')."""
+    regional = pl.when(in_regional_figures() & by_region).then(pl.col("region"))
     return atoms.with_columns(
         pl.concat_list(pl.lit(NATIONAL), regional).list.drop_nulls().alias("scope")
     ).explode("scope")
@@ -154,39 +155,27 @@ def kq_memberships(
     return pl.concat(parts)
 
 
-def enquiry_atoms(cases: pl.LazyFrame) -> pl.DataFrame:
-    """Enquiries made, not made and not applicable among flagged cases, per measure x series x
-    inspection x region (with financial year, programme and era)."""
-    parts = []
-    for measure, flag in (("da_enquiry", "da_concern"), ("cs_enquiry", "cs_concern")):
-        parts.append(
-            cases.filter(pl.col(flag)).select(
-                pl.lit(measure).alias("measure"),
-                series_expr(),
-                "inspection_id",
-                pl.col("region").cast(pl.String),
-                *[pl.col(c).cast(pl.String) for c in ENQUIRY_PERIODS],
-                pl.col(measure).cast(pl.String).alias("answer"),
-            )
-        )
-    keys = ["measure", "series", "inspection_id", "region", *ENQUIRY_PERIODS]
-    value = pl.col("answer")
+def measure_atoms(frame: pl.LazyFrame, table: str) -> pl.DataFrame:
+    """A measure table's atoms (measure x series x inspection x region, with the periods),
+    numbered within each (table, measure, series) family."""
     return (
-        pl.concat(parts)
-        .group_by(keys)
-        .agg(*[(value == d.removeprefix("n_")).sum().cast(pl.Int64).alias(d) for d in DIMENSIONS])
-        .sort(keys)
-        .collect()
-        .with_columns(pl.concat_str("measure", pl.lit("|"), "series").alias("_family"))
+        measures.measure_atoms(frame)
+        .with_columns(pl.col(list(measures.MEASURE_PERIODS)).cast(pl.String))
+        .sort("measure", "series", "inspection_id", "region", *measures.MEASURE_PERIODS)
+        .with_columns(
+            pl.concat_str(pl.lit(table), "measure", "series", separator="|").alias("_family")
+        )
         .with_columns(pl.int_range(pl.len()).over("_family").alias("_atom"))
     )
 
 
-def enquiry_memberships(atoms: pl.DataFrame, enquiries: pl.DataFrame) -> pl.DataFrame:
+def measure_memberships(atoms: pl.DataFrame, table: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Which atoms every row of a measure table covers."""
+    periods = measures.MEASURE_TABLES[name]
     return _memberships(
-        _periods(_scoped(atoms), ENQUIRY_PERIODS),
-        enquiries,
-        "enquiries",
+        _periods(_scoped(atoms, name not in measures.NATIONAL_ONLY), periods),
+        table,
+        name,
         ["measure", "series", "scope", "period_type", "period"],
     )
 

@@ -10,6 +10,8 @@ conditions hold, and otherwise a reason is given instead of a guess.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from pipeline import refdata
@@ -57,8 +59,8 @@ def rate_standards(kq_pct: pl.DataFrame) -> pl.DataFrame:
         _rate_framework(group, str(framework))
         for (framework,), group in wide.group_by("framework", maintain_order=True)
     ]
-    if not frames:
-        return wide
+    if not frames:  # nothing to rate: the same columns, no rows
+        frames = [_rate_framework(wide, "2021")]
     return (
         pl.concat(frames, how="diagonal_relaxed")
         .with_columns(pl.lit("lowest_key_question").alias("rule"))
@@ -132,6 +134,8 @@ def _rate_framework(group: pl.DataFrame, framework: str) -> pl.DataFrame:
     )
     verified = configured.height > 0 and bool(configured["verified"].all())
     check = configured["check_against"][0] if configured.height else None
+    if check:  # the project's own note references are not for readers
+        check = re.sub(r"\s*\([^)]*\.md\b[^)]*\)", "", check)
     return (
         group.with_columns(band_expr(pl.col("lowest_pct"), framework).alias("rating_upper_bound"))
         .with_columns(
@@ -308,8 +312,8 @@ def published_ratings(published: pl.DataFrame) -> pl.DataFrame:
         (100 * pl.col("n_inspections") / pl.col("n_rated")).alias("share_pct"),
         pl.lit(False).alias("synthetic"),
         pl.lit(
-            "published (real): HM Inspectorate of Probation reports, as compiled in "
-            "data/raw/published"
+            "published (real): HM Inspectorate of Probation inspection reports, press releases "
+            "and annual reports"
         ).alias("data_source"),
         pl.col("rating").cast(RATING),
     )

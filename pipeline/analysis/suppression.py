@@ -82,6 +82,9 @@ class _State:
         national = system.units["national"].to_numpy()[system.cell_unit]
         signature = np.vstack([self.incidence[national], system.known])
         _, self.parallel = np.unique(signature.T, axis=0, return_inverse=True)
+        self.parallel = self.parallel.ravel()
+        # atoms of each parallel class (same national cells and known totals), ascending
+        self.members = [np.flatnonzero(self.parallel == k) for k in range(self.parallel.max() + 1)]
         # atoms in the same before/after cells: a rectangle of such atoms leaves them unchanged
         unification = (system.units["table"] == "unification").to_numpy()[system.cell_unit]
         _, self.era_class = np.unique(self.incidence[unification].T, axis=0, return_inverse=True)
@@ -96,32 +99,52 @@ class _State:
         return np.where(bounded[:, None], self.cell_values - minimums(self.settings), np.inf)
 
 
-def _candidates(state: _State, a: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+RECTANGLE_SIDE = 16
+"""Rectangles are built from at most this many of the largest atoms on each side (c among
+a's parallel atoms, b among the same era, d among b's parallel atoms). Where every atom is
+parallel to every other (a table of regions and their total only) the full set is cubic in the
+atoms (1.7 M candidates for 120 inspections) and adds nothing a pair cannot do; the largest
+atoms give the widest swaps. If no capped candidate is wide enough, the search retries with
+every rectangle, so capping never turns a protectable cell into a breach."""
+
+
+def _largest(state: _State, atoms: np.ndarray, cap: int | None) -> np.ndarray:
+    """The `cap` largest of `atoms` (by applicable answers, ties by number), ascending."""
+    if cap is None or atoms.size <= cap:
+        return atoms
+    order = np.lexsort((atoms, -state.atom_values[atoms, 2]))
+    return np.sort(atoms[order[:cap]])
+
+
+def _candidates(
+    state: _State, a: int, cap: int | None = RECTANGLE_SIDE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Partner atoms (lose b, lose c, gain d; -1 = none) for swaps gaining atom `a`: every pair,
-    and every rectangle whose national cells cancel."""
+    and the rectangles whose national cells cancel (c parallel to a, d parallel to b), in the
+    order c, b, d ascending; rectangles use the `cap` largest atoms on each side."""
     n = state.incidence.shape[1]
-    others = np.array([b for b in range(n) if b != a], dtype=int)
+    others = np.delete(np.arange(n), a)
     # b = -1: atom a alone grows (every cell holding it must then be hidden)
     partners = np.concatenate([[-1], others])
     pairs = (partners, np.full(len(partners), -1), np.full(len(partners), -1))
-    same = np.flatnonzero(state.parallel == state.parallel[a])
-    quads: list[tuple[int, int, int]] = []
-    same_era = others[state.era_class[others] == state.era_class[a]]
-    for c in same.tolist():
-        if c == a:
-            continue
-        for b in same_era.tolist():
-            if b == c:
-                continue
-            parallel_b = np.flatnonzero(state.parallel == state.parallel[b]).tolist()
-            quads += [(b, c, d) for d in parallel_b if d not in (a, b, c)]
-    if not quads:
+    same = state.members[state.parallel[a]]
+    same = _largest(state, same[same != a], cap)
+    same_era = _largest(state, others[state.era_class[others] == state.era_class[a]], cap)
+    if not same.size or not same_era.size:
         return pairs
-    rect = np.array(quads, dtype=int).T
+    groups = [_largest(state, state.members[state.parallel[b]], cap) for b in same_era.tolist()]
+    b_run = np.repeat(same_era, [len(g) for g in groups])
+    d_run = np.concatenate(groups)
+    b = np.tile(b_run, len(same))
+    d = np.tile(d_run, len(same))
+    c = np.repeat(same, len(b_run))
+    keep = (b != c) & (d != a) & (d != b) & (d != c)
+    if not keep.any():
+        return pairs
     return (
-        np.concatenate([pairs[0], rect[0]]),
-        np.concatenate([pairs[1], rect[1]]),
-        np.concatenate([pairs[2], rect[2]]),
+        np.concatenate([pairs[0], b[keep]]),
+        np.concatenate([pairs[1], c[keep]]),
+        np.concatenate([pairs[2], d[keep]]),
     )
 
 
@@ -171,17 +194,22 @@ def _widths(state: _State, change: np.ndarray, a: int, b, c, d) -> np.ndarray:
 CHUNK = 32  # candidates whose widths are computed at a time, cheapest first
 
 
-def _pick(state: _State, cell: int, a: int) -> tuple[tuple[float, ...], Certificate] | None:
+def _pick(
+    state: _State, cell: int, a: int, cap: int | None = RECTANGLE_SIDE
+) -> tuple[tuple[float, ...], Certificate] | None:
     """The cheapest swap gaining atom `a` that hits `cell` and is wide enough (else the widest
     of those tried), with its sort key."""
-    b, c, d = _candidates(state, a)
-    change = _changes(state, a, b, c, d)
-    valid = (change[cell] != 0) & ~np.abs(_changes_known(state, a, b, c, d)).any(axis=0)
+    b, c, d = _candidates(state, a, cap)
+    row = state.small[cell]
+    moves_cell = row[a] - _at(row, b) - _at(row, c) + _at(row, d)
+    valid = (moves_cell != 0) & ~np.abs(_changes_known(state, a, b, c, d)).any(axis=0)
     if not valid.any():
         return None
+    b, c, d = b[valid], c[valid], d[valid]  # order kept: ties still go to the lowest atoms
+    change = _changes(state, a, b, c, d)
     hit = change != 0
     cost = state.cell_cost @ (hit & ~state.cell_suppressed()[:, None])
-    order = np.flatnonzero(valid)[np.argsort(cost[valid], kind="stable")]
+    order = np.argsort(cost, kind="stable")
     widest: tuple[float, int, np.ndarray] | None = None
     for start in range(0, len(order), CHUNK):
         chunk = order[start : start + CHUNK]
@@ -200,6 +228,11 @@ def _pick(state: _State, cell: int, a: int) -> tuple[tuple[float, ...], Certific
     return key, _certificate(state, a, b, c, d, widest[1], hit, widest[2])
 
 
+def _at(row: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """row[index], 0 where the index is -1."""
+    return np.where(index >= 0, row[np.maximum(index, 0)], 0)
+
+
 def _certificate(
     state: _State, a: int, b, c, d, pick: int, hit: np.ndarray, width: np.ndarray
 ) -> Certificate:
@@ -210,13 +243,36 @@ def _certificate(
     return Certificate(gain, lose, cells, (yes, no, applicable))
 
 
+FIRST_ATOMS = 8
+"""Atoms of a cell tried first (the largest: they allow the widest swaps); the rest are tried
+only if none of these gives a swap wide enough, so the search stays complete."""
+
+
 def _best(state: _State, cell: int) -> Certificate | None:
-    """The cheapest swap hitting `cell` wide enough in every count (else the widest)."""
+    """The cheapest swap hitting `cell` wide enough in every count (else the widest): first
+    among capped rectangles, then, if none is wide enough, among all of them."""
+    found = _best_within(state, cell, RECTANGLE_SIDE)
+    if found is None or min(found.widths) < state.settings.min_feasible_range:
+        found = _best_within(state, cell, None)
+    return found
+
+
+def _best_within(state: _State, cell: int, cap: int | None) -> Certificate | None:
+    """The best swap with rectangles capped at `cap`, trying the cell's largest atoms first
+    and stopping early at a swap that hides nothing new."""
+    atoms = np.flatnonzero(state.incidence[cell] > 0)
+    sizes = state.atom_values[atoms, 2]
+    atoms = atoms[np.lexsort((atoms, -sizes))]  # largest first, ties by atom number
     best: tuple[tuple[float, ...], Certificate] | None = None
-    for a in np.flatnonzero(state.incidence[cell] > 0).tolist():
-        found = _pick(state, cell, a)
-        if found is not None and (best is None or found[0] < best[0]):
-            best = found
+    for start in range(0, len(atoms), FIRST_ATOMS):
+        for a in atoms[start : start + FIRST_ATOMS].tolist():
+            found = _pick(state, cell, a, cap)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = found
+            if best is not None and best[0][:2] == (0.0, 0.0):
+                return best[1]  # wide enough and hides nothing new: cannot be beaten
+        if best is not None and best[0][0] == 0.0:
+            return best[1]
     return None if best is None else best[1]
 
 
@@ -243,6 +299,8 @@ def search(system: CellSystem, settings: Settings) -> tuple[np.ndarray, np.ndarr
     """Suppressed and complementary rows of one system; every suppressed cell is covered by a
     swap the publication cannot see."""
     primary = system.units["primary"].to_numpy()
+    if primary.all() and system.known.shape[0] == 0:
+        return primary.copy(), np.zeros_like(primary)  # nothing published: nothing to protect
     state = _State(system, settings, primary.copy(), np.zeros_like(primary))
     for _ in range(MAX_ROUNDS):
         open_cells = np.flatnonzero(state.cell_suppressed() & ~_covered(state))

@@ -15,13 +15,14 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import disclosure
-from pipeline.analysis.breakdowns import enquiries, subgroups
+from pipeline.analysis import disclosure, measures
+from pipeline.analysis.breakdowns import subgroups
 from pipeline.analysis.cells import answers_in_context
 from pipeline.analysis.cohorts import kq_cohort
 from pipeline.analysis.comparisons import unification
 from pipeline.analysis.funnels import funnel_table
 from pipeline.analysis.its import its_table
+from pipeline.analysis.practitioners import practitioner_effects
 from pipeline.analysis.ratings import overall_table, published_ratings, standard_ratings
 from pipeline.analysis.rounds import kq_round, regional_ratings
 from pipeline.analysis.trends import kq_by_inspection, kq_trend
@@ -54,6 +55,26 @@ class Publication:
         return iter(self.tables.items())
 
 
+PROMPT_SCHEMA = {
+    "inspection_id": pl.String,
+    "case_id": pl.String,
+    "prompt": pl.String,
+    "key_question": pl.String,
+    "answer": pl.String,
+}
+RATIONALE_SCHEMA = {
+    "inspection_id": pl.String,
+    "case_id": pl.String,
+    "key_question": pl.String,
+    "rationale": pl.String,
+}
+
+
+def _or_empty(frame: pl.DataFrame | None, schema: dict) -> pl.DataFrame:
+    """A block table, or an empty one with its columns (exports without the block)."""
+    return pl.DataFrame(schema=schema) if frame is None else frame
+
+
 def build_tables(
     cases: pl.DataFrame,
     answers: pl.DataFrame,
@@ -62,6 +83,8 @@ def build_tables(
     threshold: int | None = None,
     settings: Settings | None = None,
     cohorts: pl.DataFrame | None = None,
+    prompt_answers: pl.DataFrame | None = None,
+    rationales: pl.DataFrame | None = None,
 ) -> Publication:
     """Every publication table, with disclosure control applied.
 
@@ -75,23 +98,30 @@ def build_tables(
         settings = replace(settings, suppression_threshold=threshold)
     threshold, z = settings.suppression_threshold, settings.z
     context = answers_in_context(cases.lazy(), answers.lazy())
+    frames = measures.measure_frames(
+        cases.lazy(),
+        answers.lazy(),
+        _or_empty(prompt_answers, PROMPT_SCHEMA).lazy(),
+        _or_empty(rationales, RATIONALE_SCHEMA).lazy(),
+    )
     unprotected = {
         "kq_by_inspection": kq_by_inspection(context, inspections, z),
         "kq_trend": kq_trend(context, z, settings),
         "unification": unification(context, settings),
         "subgroups": subgroups(context, z, settings),
-        "enquiries": enquiries(cases.lazy(), z, settings),
         "kq_round": kq_round(context, inspections, settings),
         "kq_cohort": kq_cohort(context, inspections, cohorts, settings),
+        **measures.measure_tables(frames, z, settings),
     }
     groupings = disclosure.Groupings.of(inspections, cohorts)
-    protected, report = disclosure.protect(unprotected, context, cases.lazy(), settings, groupings)
+    protected, report = disclosure.protect(unprotected, context, frames, settings, groupings)
     rated = disclosure.follow_inspection_cells(
         standard_ratings(unprotected["kq_by_inspection"]), protected["kq_by_inspection"]
     )
     tables = {
         **protected,
         "its": its_table(context, settings),
+        "practitioner_effects": practitioner_effects(context, settings),
         "funnel": funnel_table(
             protected["kq_by_inspection"], protected["kq_trend"], FUNNEL_PROGRAMMES
         ),

@@ -9,6 +9,7 @@ rendering with code hidden into figures/<slug>/, and a summary table for the bat
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import multiprocessing
@@ -16,8 +17,10 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from dataclasses import fields as fields_of
 from pathlib import Path
 
 from pipeline import refdata
@@ -171,6 +174,21 @@ def _execute(
                 return error, attempts
 
 
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Send this worker's standard error (and so its kernels') to `path`: a kernel's own
+    shutdown chatter ("KeyboardInterrupt caught in kernel") is not an error of the batch, and
+    belongs in the region's folder, not the terminal."""
+    with path.open("w") as target:
+        saved = os.dup(2)
+        os.dup2(target.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def run_notebook(
     notebook: str,
     region: str,
@@ -179,7 +197,8 @@ def run_notebook(
     kernel_name: str = KERNEL_NAME,
     retries: int = 1,
 ) -> JobResult:
-    """Execute one notebook with papermill and render it to HTML (runs in a worker process)."""
+    """Execute one notebook with papermill (runs in a worker process); the notebook writes
+    its own bulletin (HTML and PDF) beside its charts."""
     slug = refdata.region_slug(region)
     folder = Path(out_dir) / slug
     folder.mkdir(parents=True, exist_ok=True)
@@ -187,9 +206,8 @@ def run_notebook(
     executed = folder / Path(notebook).name
     started = time.perf_counter()
     try:
-        error, attempts = _execute(notebook, executed, parameters, kernel_name, retries)
-        if not error:
-            render_html(executed, folder / "bulletin.html")
+        with _stderr_to(folder / "kernel.log"):
+            error, attempts = _execute(notebook, executed, parameters, kernel_name, retries)
     finally:
         pm_log.removeHandler(handler)
         handler.close()
@@ -204,16 +222,9 @@ def run_notebook(
     )
 
 
-def render_html(notebook: Path, target: Path) -> None:
-    """HTML rendering with code cells hidden, ready to lift into a bulletin."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-    )
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
-    target.write_text(body, encoding="utf-8")
+RESERVED_PARAMETERS = frozenset({"region", "data_dir", "output_dir"})
+"""Parameters the batch sets per region; `--param` may not override them, or regions would
+write into one another's folders (or outside the output folder)."""
 
 
 def _jobs(
@@ -226,6 +237,12 @@ def _jobs(
     per_region: dict[str, dict],
 ) -> list[tuple[str, str, dict]]:
     """(notebook, region, parameters) for every requested bulletin."""
+    reserved = sorted(set(extra) & RESERVED_PARAMETERS)
+    if reserved:
+        raise BatchInputError(
+            f"--param cannot set {', '.join(reserved)}: the batch sets them for each region "
+            "(use --regions, --data-dir and --out instead)"
+        )
 
     def params(region: str) -> dict:
         return {
@@ -299,9 +316,22 @@ def run_bulletins(
 
 
 def write_summary(results: list[JobResult], path: Path) -> None:
-    """One row per notebook run: region, status, seconds, attempts, error."""
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(asdict(results[0])) if results else ["region"])
+    """One row per region's latest run (region, status, seconds, attempts, error): rows of
+    regions not in this batch are kept, so a batch of two does not lose the others."""
+    fields = [f.name for f in fields_of(JobResult)]
+    rows: dict[str, dict] = {}
+    if path.exists():
+        with path.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                if set(row) == set(fields):
+                    rows[row["region"]] = row
+    for result in results:
+        rows[result.region] = asdict(result)
+    order = {r: i for i, r in enumerate([*refdata.region_names(), NATIONAL])}
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
-        for result in results:
-            writer.writerow(asdict(result))
+        for region in sorted(rows, key=lambda r: order.get(r, 99)):
+            writer.writerow(rows[region])
+    os.replace(tmp, path)

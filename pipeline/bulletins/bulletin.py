@@ -8,6 +8,7 @@ Notebooks stay thin: every number they show is computed here, from the publicati
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import refdata
-from pipeline.bulletins import charts, export, findings
+from pipeline.bulletins import casework_charts, charts, export, findings
 from pipeline.bulletins.charts import ChartResult
 from pipeline.config import FIGURES_DIR, PROCESSED_DIR
 from pipeline.domain import NATIONAL
@@ -29,6 +30,10 @@ TABLES_NEEDED = (
     "funnel",
     "kq_cohort",
     "regional_ratings",
+    "prompts",
+    "oversight",
+    "practitioner_effects",
+    "rationale_themes",
 )
 DEFAULT_COHORT = "bulletin_2025"
 """The cohort a bulletin shows unless told otherwise: inspections published February 2022 to
@@ -37,6 +42,48 @@ August 2023, the March 2025 research bulletin's cohort (reference/cohorts.csv)."
 
 class BulletinInputError(ValueError):
     """A bulletin parameter is wrong (unknown region, missing tables, bad period)."""
+
+
+PARAMETERS: dict[str, str] = {
+    "region": "one of the 12 regions, or England and Wales",
+    "period_start": "first year of fieldwork the trend charts show",
+    "period_end": "last year of fieldwork the trend charts show",
+    "data_dir": "folder holding the run's tables; empty means data/processed",
+    "output_dir": "folder for the chart files and the bulletin; empty means figures/<region>",
+    "synthetic_label": "'auto' labels synthetic data as such; any other text forces the label",
+    "cohort": "a cohort name from reference/cohorts.csv",
+    "publication_date": "date printed on the bulletin, YYYY-MM-DD; empty means today",
+}
+"""The parameters every bulletin notebook declares (its parameters cell lists the same names,
+checked by tests/test_bulletin.py)."""
+IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
+
+
+def refuse_unknown_parameters(namespace: dict) -> None:
+    """Stop the notebook if a name was set that the bulletin does not declare: papermill only
+    warns about unknown parameters, so `-p regoin Wales` would otherwise build the default
+    region without a word. Call it first, right after the parameters cell."""
+    import types
+
+    unknown = sorted(
+        name
+        for name, value in namespace.items()
+        if not name.startswith("_")
+        and name not in PARAMETERS
+        and name not in IPYTHON_NAMES
+        and not isinstance(value, types.ModuleType | types.FunctionType | type)
+    )
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, list(PARAMETERS), n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise BulletinInputError(
+            "unknown parameter(s): "
+            + ", ".join(hints)
+            + ". This bulletin takes: "
+            + ", ".join(PARAMETERS)
+        )
 
 
 def _year(value: object, name: str) -> int:
@@ -83,6 +130,48 @@ def load_tables(data_dir: Path, scopes: list[str] | None = None) -> dict[str, pl
     return tables
 
 
+def _check_period(trend: pl.DataFrame, region: str, start: int, end: int) -> None:
+    """Refuse a period in which the region has no inspection data, naming the years it has."""
+    years = (
+        trend.filter(pl.col("scope") == region, pl.col("period_type") == "calendar_year")
+        .get_column("period")
+        .cast(pl.Int64, strict=False)
+        .drop_nulls()
+        .unique()
+        .sort()
+    )
+    if not years.is_between(start, end).any():
+        held = f"{years.to_list()[0]} to {years.to_list()[-1]}" if years.len() else "no years"
+        raise BulletinInputError(
+            f"no inspection data for {region} between {start} and {end}; the data cover {held}"
+        )
+
+
+@dataclass(frozen=True)
+class SavedChart:
+    """A saved chart as a notebook output: PNG and SVG in one display bundle, with its alt
+    text as the plain-text form."""
+
+    png: Path
+    svg: Path
+    alt_text: str
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
+        import base64
+        import re
+
+        svg = self.svg.read_text()
+        width = re.search(r'width="([0-9.]+)"', svg)
+        data = {
+            "image/png": base64.b64encode(self.png.read_bytes()).decode(),
+            "image/svg+xml": svg,
+            "text/plain": self.alt_text,
+        }
+        # the PNG is at print resolution: show it at the chart's natural size
+        metadata = {"image/png": {"width": int(float(width.group(1)))}} if width else {}
+        return data, metadata
+
+
 @dataclass
 class Bulletin:
     """A region's (or England and Wales') bulletin content."""
@@ -121,6 +210,7 @@ class Bulletin:
             raise BulletinInputError(
                 f"cohort {cohort!r} is not in the tables; known cohorts: {', '.join(known)}"
             )
+        _check_period(tables["kq_trend"], canonical, start, end)
         if canonical != NATIONAL:
             rated = tables["regional_ratings"]
             tables["regional_ratings"] = rated.filter(pl.col("region") == canonical)
@@ -170,9 +260,16 @@ class Bulletin:
             charts.enquiries_chart(t["enquiries"], scope, synthetic=s),
             charts.cohort_profile(t["kq_cohort"], scope, self.cohort, synthetic=s),
             charts.published_ratings_chart(t["published_ratings"]),
+            casework_charts.court_and_resettlement(t["kq_trend"], scope, s),
+            casework_charts.oversight_chart(t["oversight"], scope, s),
         ]
         if self.region == NATIONAL:
-            self.results.append(charts.annexe_one_profile(t["published"]))
+            self.results += [
+                charts.annexe_one_profile(t["published"]),
+                casework_charts.prompts_chart(t["prompts"], scope, s),
+                casework_charts.practitioner_chart(t["practitioner_effects"], s),
+                casework_charts.rationale_themes_chart(t["rationale_themes"], s),
+            ]
             self.results.append(
                 charts.regional_small_multiples(t["kq_trend"], synthetic=s, years=years)
             )
@@ -198,14 +295,13 @@ class Bulletin:
         return self.saved[name]
 
     def show(self, name: str) -> object:
-        """What a notebook cell displays for a chart: the saved SVG when there is an output
-        folder (static and small, so the HTML bulletin needs no JavaScript or network), else
-        the live chart."""
+        """What a notebook cell displays for a chart: the saved PNG and SVG together when
+        there is an output folder (JupyterLab shows the PNG in an untrusted notebook, where SVG
+        is blocked; static, so no JavaScript or network), else the live chart."""
         if self.output_dir is None:
             return self.chart(name).chart
-        from IPython.display import SVG
-
-        return SVG(filename=str(self.save_chart(name)[1]))
+        png, svg = self.save_chart(name)[:2]
+        return SavedChart(png, svg, self.chart(name).alt_text)
 
     def save(self, output_dir: str | Path | None = None) -> list[Path]:
         """Write every chart set (PNG, SVG, spec, CSV, alt text); returns the files."""
@@ -217,35 +313,53 @@ class Bulletin:
         return written
 
 
-def regional_ratings_markdown(report: Bulletin) -> str:
+RATINGS_NOTE = (
+    "Derived by the configured rule (band of the lowest key question, pooled over the round's "
+    "PDU cases), which no published source states: an illustration of the method, not a rating."
+)
+
+
+def regional_ratings_table(report: Bulletin) -> pl.DataFrame:
     """The region's derived domain-two ratings per regional round, beside the published
-    ones, as a Markdown table (or a sentence when the region had no round in the data)."""
-    rows = report.tables["regional_ratings"]
-    if rows.height == 0:
-        return f"No regional round of PDU inspections in {html.escape(report.region)} in the data."
-    lines = [
-        "| Round (PDU fieldwork) | Standard | Derived rating | Lowest key question | "
-        "Published overall rating (real) |",
-        "|---|---|---|---|---|",
-    ]
-    for r in rows.iter_rows(named=True):
-        span = f"{r['round_fieldwork_start']:%b %Y} to {r['round_fieldwork_end']:%b %Y}"
-        derived = r["rating"] or f"none: {r['reason']}"
+    overall rating, with reader headers (empty when the region had no round in the data)."""
+    rows = []
+    for r in report.tables["regional_ratings"].iter_rows(named=True):
         lowest = (
             f"{findings.key_question_label(r['rule_key_question'])} ({r['rule_pct']:.0f}%)"
             if r["rule_key_question"] and r["rule_pct"] is not None
             else ""
         )
-        lines.append(
-            f"| {span} | {r['standard_label']} | {derived} | {lowest} | "
-            f"{r['published_overall_rating'] or 'not in the compilation'} |"
+        rows.append(
+            {
+                "Round (PDU fieldwork)": f"{r['round_fieldwork_start']:%b %Y} to "
+                f"{r['round_fieldwork_end']:%b %Y}",
+                "Standard": r["standard_label"],
+                "Derived rating": r["rating"] or f"none: {r['reason']}",
+                "Lowest key question": lowest,
+                "Published overall rating (real)": r["published_overall_rating"]
+                or "not in the compilation",
+            }
         )
-    note = (
-        "Derived by the configured rule (band of the lowest key question, pooled over the "
-        "round's PDU cases), which no published source states: an illustration of the method, "
-        "not a rating."
-    )
-    return html.escape("\n".join(lines), quote=False) + "\n\n" + note
+    return pl.DataFrame(rows, schema=dict.fromkeys(RATINGS_COLUMNS, pl.String))
+
+
+RATINGS_COLUMNS = (
+    "Round (PDU fieldwork)",
+    "Standard",
+    "Derived rating",
+    "Lowest key question",
+    "Published overall rating (real)",
+)
+
+
+def regional_ratings_markdown(report: Bulletin) -> str:
+    """The regional ratings table as Markdown (or a sentence when there is no round)."""
+    table = regional_ratings_table(report)
+    if table.height == 0:
+        return f"No regional round of PDU inspections in {html.escape(report.region)} in the data."
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * table.width]
+    lines += ["| " + " | ".join(row) + " |" for row in table.rows()]
+    return html.escape("\n".join(lines), quote=False) + "\n\n" + RATINGS_NOTE
 
 
 def national_ratings_markdown(report: Bulletin) -> str:
@@ -273,6 +387,18 @@ def national_ratings_markdown(report: Bulletin) -> str:
 def finding_markdown(result: ChartResult) -> str:
     """A chart's computed sentence, escaped for notebook Markdown."""
     return f"**{html.escape(result.finding)}**"
+
+
+def publication_day(text: str | None) -> dt.date:
+    """The date printed on a bulletin: `text` as YYYY-MM-DD, or today when empty."""
+    if not text:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise BulletinInputError(
+            f"publication_date must be a date as YYYY-MM-DD, got {text!r}"
+        ) from None
 
 
 def resolve_dirs(

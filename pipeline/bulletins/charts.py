@@ -28,7 +28,8 @@ from pipeline.bulletins.theme import (
     title,
     use_theme,
 )
-from pipeline.domain import NATIONAL, STANDARD_LABELS, SUBGROUP_LABELS, THEME_LABELS
+from pipeline.domain import ERA_LABELS, NATIONAL, STANDARD_LABELS, SUBGROUP_LABELS, THEME_LABELS
+from pipeline.outputs import labels
 
 INTERVAL = (
     pl.col("ci_cluster_low").alias("interval_low"),
@@ -138,6 +139,22 @@ def _unification_marker() -> tuple[alt.Chart, alt.Chart]:
     return rule, text
 
 
+TREND_NOTE = (
+    "Shaded band: 95% interval allowing for clustering in inspections; lines break at "
+    "unification and at missing years. Diamonds: dynamic inspection of public protection."
+)
+
+
+def _segment() -> pl.Expr:
+    """Which unbroken run of years a point belongs to: a line never joins two years with a gap
+    between them, nor the last year before unification to the first after (the year of
+    unification counts as before, where its marker puts it)."""
+    year = pl.col("year")
+    before = refdata.unification_date().year
+    gap = (year - year.shift(1) > 1) | ((year.shift(1) <= before) & (year > before))
+    return gap.fill_null(False).cum_sum().cast(pl.Int64).alias("segment")
+
+
 def safety_trend(
     kq_trend: pl.DataFrame,
     region: str,
@@ -154,6 +171,7 @@ def safety_trend(
         rows.filter(pl.col("scope").is_in([region, NATIONAL]))
         .select("scope", "series", "year", "pct", *INTERVAL, "n_applicable")
         .sort("series", "scope", "year")
+        .with_columns(_segment().over("series", "scope"))
     )
     label = _question_label(comparable_id)
     colour = _scope_colour(region, alt.Legend(title=None, symbolOpacity=1, symbolType="circle"))
@@ -164,9 +182,12 @@ def safety_trend(
         axis=alt.Axis(format="d", tickMinStep=1),
     )
     base = alt.Chart(data.filter(pl.col("series") == "core")).encode(x=x, color=colour)
-    band = base.mark_area(opacity=0.18).encode(y=alt.Y("interval_low:Q"), y2="interval_high:Q")
+    band = base.mark_area(opacity=0.18).encode(
+        y=alt.Y("interval_low:Q"), y2="interval_high:Q", detail="segment:N"
+    )
     line = base.mark_line(point=True).encode(
         y=alt.Y("pct:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
+        detail="segment:N",
         tooltip=["scope", "year", alt.Tooltip("pct:Q", format=".1f"), "n_applicable"],
     )
     dipp = (
@@ -182,15 +203,19 @@ def safety_trend(
     chart = (band + line + dipp + rule + rule_text).properties(
         width=WIDTH,
         height=300,
-        title=case_title(
-            heading, label + " Diamonds: dynamic inspection of public protection.", synthetic
-        ),
+        title=case_title(heading, [label, TREND_NOTE], synthetic),
     )
+    areas = region if region == NATIONAL else f"{region} and England and Wales"
     alt_text = (
-        f"Line chart of the share of cases where {label[0].lower()}{label[1:]} "
-        f"by year for {region} and England and Wales. {finding}"
+        "Line chart of the share of cases judged sufficient on keeping other people safe in "
+        f"implementation and delivery, by year, for {areas}. {finding}"
     )
     return ChartResult("safety_trend", chart, data, alt_text, finding)
+
+
+def _against(region: str) -> str:
+    """'Wales against England and Wales', or just 'England and Wales' for the nation."""
+    return region if region == NATIONAL else f"{region} against England and Wales"
 
 
 # --- 2. pre vs post unification ----------------------------------------------------------------
@@ -392,7 +417,7 @@ def kq_profile(
     label = refdata.programmes().filter(pl.col("programme") == programme)["programme_label"]
     label_text = str(label[0]) if label.len() else programme
     data = _profile_data(rows.filter(pl.col("period") == programme))
-    heading = f"Key-question profile: {region} against England and Wales"
+    heading = f"Key-question profile: {_against(region)}"
     return _profile_chart("kq_profile", data, region, heading, label_text, synthetic)
 
 
@@ -410,7 +435,7 @@ def cohort_profile(
         )
     )
     label = str(rows["cohort_label"][0]) if rows.height else cohort
-    heading = f"Cohort profile: {region} against England and Wales"
+    heading = f"Cohort profile: {_against(region)}"
     return _profile_chart("cohort_profile", _profile_data(rows), region, heading, label, synthetic)
 
 
@@ -536,10 +561,11 @@ def subgroup_chart(
             pl.col("era") == era,
         )
     )
-    values = refdata.codes().get(variable, [])
+    code_labels = labels.value_labels()
+    values = [code_labels.get(v, v) for v in refdata.codes().get(variable, [])]
     data = rows.select(
         pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS).alias("standard"),
-        pl.col("subgroup_value").alias(variable),
+        pl.col("subgroup_value").cast(pl.String).replace(code_labels).alias(variable),
         "pct",
         *INTERVAL,
         "n_applicable",
@@ -559,7 +585,8 @@ def subgroup_chart(
         height=240,
         title=case_title(
             f"{THEME_LABELS[theme_name]}: sufficiency by {name}",
-            f"England and Wales, {era.replace('_', ' ')}; 95% intervals.",
+            f"England and Wales, {ERA_LABELS[era].lower()}; 95% intervals allowing for "
+            "clustering in inspections.",
             synthetic,
         ),
     )
@@ -631,7 +658,7 @@ def published_ratings_chart(published_ratings: pl.DataFrame) -> ChartResult:
         "Share of inspections by overall rating and year the report was published. Real "
         "published figures.",
         "Source: HM Inspectorate of Probation inspection reports, press releases and "
-        "annual reports (data/raw/published).",
+        "annual reports.",
     ]
     chart = chart.properties(title=title(heading, subtitle))
     alt_text = (
@@ -734,9 +761,8 @@ def _small_multiples_data(
     regional = rows.filter(pl.col("scope").is_in(refdata.region_names())).select(
         pl.col("scope").alias("region"), "year", "pct", *INTERVAL, "n_applicable"
     )
-    return regional.join(national.rename({"pct": "national_pct"}), on="year", how="left").sort(
-        "region", "year"
-    )
+    joined = regional.join(national.rename({"pct": "national_pct"}), on="year", how="left")
+    return joined.sort("region", "year").with_columns(_segment().over("region"))
 
 
 def regional_small_multiples(
@@ -756,12 +782,15 @@ def regional_small_multiples(
         scale=alt.Scale(zero=False, nice=False),
     )
     base = alt.Chart().encode(x=x)
-    nat_line = base.mark_line(color=CONTEXT, strokeWidth=2).encode(y="national_pct:Q")
+    nat_line = base.mark_line(color=CONTEXT, strokeWidth=2).encode(
+        y="national_pct:Q", detail="segment:N"
+    )
     band = base.mark_area(color=FOCUS, opacity=0.15).encode(
-        y="interval_low:Q", y2="interval_high:Q"
+        y="interval_low:Q", y2="interval_high:Q", detail="segment:N"
     )
     line = base.mark_line(color=FOCUS, point=alt.OverlayMarkDef(color=FOCUS, size=25)).encode(
         y=alt.Y("pct:Q", title="% sufficient", scale=alt.Scale(domain=[0, 100])),
+        detail="segment:N",
         tooltip=["region", "year", alt.Tooltip("pct:Q", format=".1f")],
     )
     rule = (

@@ -271,3 +271,67 @@ def standard_label(standard: str) -> str:
         return "Overall"
     labels = dict(refdata.inspection_model().select("standard", "standard_label").iter_rows())
     return labels.get(standard, standard.replace("_", " ").capitalize())
+
+
+def single_question_finding(reg: pl.DataFrame, region: str) -> str:
+    """Court work and resettlement in the region's latest programme with published cells."""
+    if reg.height == 0:
+        return f"No published court work or resettlement cells for {region}."
+    latest = reg.sort("programme")["programme"][-1]
+    rows = reg.filter(pl.col("programme") == latest).sort("question")
+    parts = [f"{q.lower()} {p:.0f}%" for q, p in rows.select("question", "pct").iter_rows()]
+    return f"In {region}, {latest}: " + "; ".join(parts) + " of relevant cases were sufficient."
+
+
+def prompts_finding(reg: pl.DataFrame, region: str) -> str:
+    """The least often met prompt."""
+    if reg.height == 0:
+        return f"No published prompt cells for {region}."
+    worst = reg.sort("pct").row(0, named=True)
+    return (
+        f"In {region}, the prompt least often met was '{worst['prompt']}' "
+        f"({worst['pct']:.0f}% of relevant cases)."
+    )
+
+
+def oversight_finding(reg: pl.DataFrame, region: str) -> str:
+    """Management oversight in the region's latest financial year."""
+    if reg.height == 0:
+        return f"No published management oversight cells for {region}."
+    last = reg.sort("financial_year").row(-1, named=True)
+    return (
+        f"In {region} in {last['financial_year']}, management oversight was sufficient in "
+        f"{last['pct']:.0f}% of cases (95% interval {last['interval_low']:.0f} to "
+        f"{last['interval_high']:.0f})."
+    )
+
+
+def practitioner_finding(data: pl.DataFrame) -> str:
+    """Which practitioner levels differ from their reference after Holm's adjustment."""
+    if data.height == 0:
+        return "No practitioner comparison could be estimated."
+    significant = data.filter(pl.col("significant_holm").fill_null(False))
+    if significant.height == 0:
+        return (
+            "No practitioner level differed from its reference by more than chance would give, "
+            "allowing for case mix and the number of comparisons."
+        )
+    parts = [
+        f"{level[0].lower() + level[1:]} {diff:+.0f} points"
+        for level, diff in significant.select("level", "adjusted_diff_pp").iter_rows()
+    ]
+    return (
+        "Allowing for case mix and the number of comparisons, keeping-people-safe work differed "
+        "from the reference level for: " + "; ".join(parts) + "."
+    )
+
+
+def themes_finding(data: pl.DataFrame) -> str:
+    """The most common theme in the reasons for insufficient judgements."""
+    if data.height == 0:
+        return "No published theme cells."
+    top = data.sort("pct", descending=True).row(0, named=True)
+    return (
+        f"The most frequent theme was {top['theme'].lower()}, mentioned for "
+        f"{top['pct']:.0f}% of cases judged insufficient on keeping people safe."
+    )

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import dataframely as dy
 import polars as pl
 
-from pipeline.domain import ANSWERS, ERAS, KEY_QUESTIONS, STANDARDS, THEMES
+from pipeline.domain import ANSWER_STANDARDS, ANSWERS, ERAS, QUESTIONS, THEMES
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,10 @@ STORED_KEYS: dict[str, tuple[str, ...]] = {
     "cases": ("inspection_id", "case_id"),
     "answers": ("inspection_id", "case_id", "key_question"),
     "inspections": ("inspection_id",),
+    "prompt_answers": ("inspection_id", "case_id", "prompt"),
+    "rationales": ("inspection_id", "case_id", "key_question"),
     "rejected": ("source_file", "source_row"),
+    "field_issues": ("source_file", "source_row", "column"),
     "published": ("source_file", "source_row"),
     "published_rejected": ("source_file", "source_row"),
 }
@@ -52,6 +55,10 @@ PUBLICATION_KEYS: dict[str, tuple[str, ...]] = {
     "kq_round": ("regional_round", "series", "comparable_id"),
     "kq_cohort": ("cohort", "series", "comparable_id", "scope"),
     "regional_ratings": ("regional_round", "regional_standard"),
+    "prompts": ("measure", "series", "scope", "period_type", "period"),
+    "practitioner_effects": ("characteristic", "level", "theme"),
+    "oversight": ("measure", "series", "scope", "period_type", "period"),
+    "rationale_themes": ("measure", "series", "scope", "period_type", "period"),
     "published_ratings": ("inspection_type", "grouping", "group", "rating"),
 }
 """Key columns of every publication table: one row per cell."""
@@ -88,9 +95,9 @@ class AnswerSchema(dy.Schema):
 
     inspection_id = dy.String(primary_key=True)
     case_id = dy.String(primary_key=True)
-    key_question = dy.Enum(list(KEY_QUESTIONS), primary_key=True)
-    standard = dy.Enum(list(STANDARDS))
-    theme = dy.Enum(list(THEMES))
+    key_question = dy.Enum(list(QUESTIONS), primary_key=True)
+    standard = dy.Enum(list(ANSWER_STANDARDS))
+    theme = dy.Enum(list(THEMES), nullable=True)  # court work and resettlement have none
     comparable_id = dy.String()
     answer = dy.Enum(list(ANSWERS))
 

@@ -16,12 +16,24 @@ from pipeline.outputs.publication import TABLE_INFO
 
 STORED_TABLES = {
     "cases": "One row per accepted case: context, case mix and derived fields.",
-    "answers": "One row per case x key question answered.",
+    "answers": "One row per case x key question answered (the 12, court work, resettlement).",
+    "prompt_answers": "One row per case x prompt answered, with the question it sits under.",
+    "rationales": "Inspectors' reasons per case and question: free text, never published.",
     "inspections": "One row per inspection event.",
     "rejected": "Quarantined case rows with their original text and every reason.",
+    "field_issues": "Optional fields set to missing in accepted cases: the value as written, "
+    "the problem and the closest valid value.",
     "published": "Real published inspection figures (ratings and percentages), normalised.",
     "published_rejected": "Published-figure rows that could not be used, with reasons.",
 }
+
+
+def describe(table: str, column: str, known: dict[str, str] | None = None) -> str | None:
+    """A column's meaning in `table`: a table-specific entry (`table.column`, e.g.
+    `funnel.level`) wins over the general one."""
+    known = descriptions() if known is None else known
+    name = table.split("/")[-1]
+    return known.get(f"{name}.{column}") or known.get(column)
 
 
 def descriptions() -> dict[str, str]:
@@ -51,7 +63,7 @@ def undescribed(processed_dir: Path) -> list[str]:
         f"{t}.{c}"
         for t, schema in table_schemas(processed_dir).items()
         for c in schema
-        if c not in known
+        if describe(t, c, known) is None
     ]
 
 
@@ -93,6 +105,6 @@ def render(processed_dir: Path) -> str:
             "|---|---|---|",
         ]
         for column, dtype in schema.items():
-            meaning = known.get(column, "**undescribed**").replace("|", "/")
+            meaning = (describe(table, column, known) or "**undescribed**").replace("|", "/")
             lines.append(f"| `{column}` | {_type(dtype)} | {meaning} |")
     return "\n".join(lines) + "\n"

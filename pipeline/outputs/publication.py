@@ -46,6 +46,30 @@ TABLE_INFO: dict[str, tuple[str, str]] = {
         "Domestic abuse and child safeguarding enquiries",
         "Enquiries made among cases where the concern was flagged. [note 1] [note 2]",
     ),
+    "prompts": (
+        "Prompts under the key questions",
+        "Share of relevant cases meeting each prompt (e.g. domestic abuse information used to "
+        "assess risk), by scope and programme or era, with the key question it sits under. "
+        "[note 1] [note 2] [note 3]",
+    ),
+    "oversight": (
+        "Management oversight",
+        "Share of cases where management oversight was judged sufficient, by scope and "
+        "period. [note 1] [note 2] [note 3]",
+    ),
+    "rationale_themes": (
+        "Themes in inspectors' reasons",
+        "Share of cases judged sufficient (or not) whose rationale mentions each theme (e.g. "
+        "information from the police, home visits), coded by a published dictionary; the text "
+        "itself is never published. [note 2] [note 3]",
+    ),
+    "practitioner_effects": (
+        "Sufficiency by practitioner grade, caseload and experience",
+        "Each level against a reference level (probation officer; under 40 cases; over 5 "
+        "years in post), allowing for case mix, the key question and the programme, with "
+        "errors clustered by inspection; Holm-adjusted within each characteristic and theme. "
+        "Model estimates only. [note 5] [note 6]",
+    ),
     "its": (
         "Step or trend: segmented regression around unification",
         "Level change (step) and change of slope at 26 June 2021 per key question and "
@@ -159,8 +183,8 @@ def _method_notes(settings: Settings) -> list[str]:
         "The rule_verified column says so on every row. Overall ratings need every rated "
         "standard of the framework and known score bands, which case data alone cannot give.",
         "Published ratings are real: HM Inspectorate of Probation inspection reports, press "
-        "releases and annual reports, compiled with a source URL per figure in "
-        "data/raw/published/published_figures.csv.",
+        "releases and annual reports, compiled with the address of its source for every "
+        "figure.",
         "Segmented regression (interrupted time series) of inspection-level sufficiency on "
         "time, a step and a change of slope at unification, a Covid-period term (23 March "
         "2020 to 1 March 2022) and a 2023-standards term, weighted by applicable answers, "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from pipeline import refdata
 from pipeline.config import Settings
+from pipeline.outputs import labels
 from pipeline.stages.store import escape_formulas
 
 FIXED_TIMESTAMP = dt.datetime(2021, 6, 26)
@@ -39,23 +41,8 @@ class TableSheet:
 
 
 def header_label(column: str) -> str:
-    """Column name with its unit, as the guidance asks ('pct (%)')."""
-    if (
-        column.endswith("_pp")
-        or column.startswith("diff_ci")
-        or column.startswith("adjusted_ci")
-        or column == "adjusted_diff_pp"
-    ):
-        return f"{column} (percentage points)"
-    if (
-        column.startswith(("pct", "ci_", "share_pct"))
-        or column.endswith("_pct")
-        or column.startswith("pct_")
-    ):
-        return f"{column} (%)"
-    if column.startswith("n_") or column in ("n_inspections",):
-        return f"{column} (number)"
-    return column
+    """Column header with its unit, in plain English ('Sufficient (%)')."""
+    return labels.workbook_header(column)
 
 
 def _wrapped_height(text: str, width_chars: int) -> float:
@@ -81,6 +68,7 @@ class _Formats:
     integer: Format
     date: Format
     link: Format
+    header: Format
 
     @classmethod
     def of(cls, wb: xlsxwriter.Workbook) -> _Formats:
@@ -92,6 +80,7 @@ class _Formats:
             integer=wb.add_format({"num_format": "#,##0"}),
             date=wb.add_format({"num_format": "yyyy-mm-dd"}),
             link=wb.add_format({"font_color": "#1F4E79", "underline": 1}),
+            header=wb.add_format({"bold": True, "text_wrap": True, "valign": "top"}),
         )
 
 
@@ -123,6 +112,7 @@ def _cover(
     wb: xlsxwriter.Workbook, formats: _Formats, title: str, synthetic: bool, settings: Settings
 ) -> None:
     cover = wb.add_worksheet("Cover")
+    _print_setup(cover)
     cover.set_column(0, 0, 110)
     cover.write_string(0, 0, title, formats.heading)
     lines = [
@@ -148,14 +138,35 @@ def _cover(
         "Shorthand: [c] suppressed to protect confidentiality; [x] not available; "
         "[z] not applicable.",
         "See the Contents sheet for the list of tables and the Notes sheet for methods.",
+        *_publication_lines(synthetic),
     ]
     for i, line in enumerate(lines, start=2):
         cover.write_string(i, 0, line, formats.wrap)
         cover.set_row(i, _wrapped_height(line, 110))
 
 
+def _publication_lines(synthetic: bool) -> list[str]:
+    """Publication date, status, source, contact and next update (reference/publication.csv)."""
+    meta = dict(refdata._read("publication.csv").select("name", "value").iter_rows())
+    status = (
+        "Synthetic sample: illustrative only, not official statistics"
+        if synthetic
+        else "Research analysis of inspection case data; not official statistics"
+    )
+    return [
+        f"Publication date: {meta.get('publication_date') or 'not yet published (draft)'}",
+        f"Status: {status}",
+        f"Source: {meta['case_source']}; {meta['published_source']}",
+        f"Publisher: {meta['publisher']}",
+        f"Contact: {meta['contact']}",
+        f"Next update: {meta.get('next_update') or 'not yet scheduled'}",
+        meta["licence"],
+    ]
+
+
 def _contents(wb: xlsxwriter.Workbook, formats: _Formats, sheets: list[TableSheet]) -> None:
     contents = wb.add_worksheet("Contents")
+    _print_setup(contents, 3)
     contents.write_string(0, 0, "Contents", formats.heading)
     contents.write_string(1, 0, "This worksheet contains one table listing every sheet.")
     contents.write_row(3, 0, ["Sheet", "Table title", "Rows (number)"], formats.bold)
@@ -170,10 +181,11 @@ def _contents(wb: xlsxwriter.Workbook, formats: _Formats, sheets: list[TableShee
 
 def _notes(wb: xlsxwriter.Workbook, formats: _Formats, notes: list[str]) -> None:
     notes_ws = wb.add_worksheet("Notes")
+    _print_setup(notes_ws, 3)
     notes_ws.write_string(0, 0, "Notes", formats.heading)
     notes_ws.write_string(1, 0, "This worksheet contains one table of notes.")
     notes_ws.write_row(3, 0, ["Note number", "Note text"], formats.bold)
-    for i, note in enumerate(notes, start=4):
+    for i, note in enumerate((readable(n) for n in notes), start=4):
         notes_ws.write_string(i, 0, f"[note {i - 3}]")
         notes_ws.write_string(i, 1, note, formats.wrap)
         notes_ws.set_row(i, _wrapped_height(note, 120))
@@ -181,17 +193,34 @@ def _notes(wb: xlsxwriter.Workbook, formats: _Formats, notes: list[str]) -> None
     notes_ws.set_column(1, 1, 120)
 
 
+CODE_TOKEN = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:_\*)?")
+
+
+def readable(text: str) -> str:
+    """A note as a reader sees it: column code names replaced by their headers (without the
+    unit), and no reference to the project's own files."""
+
+    def header(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token.endswith("_*"):
+            return f"the '{labels.workbook_header(token[:-2]).split(' (')[0]}' columns"
+        return f"'{labels.workbook_header(token).split(' (')[0]}'"
+
+    text = re.sub(r"\s*\(?\b(?:data|pipeline|docs)/[\w/.-]+\)?", "", text)
+    return CODE_TOKEN.sub(header, text)
+
+
 def _table(wb: xlsxwriter.Workbook, formats: _Formats, sheet: TableSheet) -> None:
     ws = wb.add_worksheet(sheet.sheet)
     ws.write_string(0, 0, sheet.title, formats.heading)
-    ws.write_string(1, 0, sheet.description)
+    ws.write_string(1, 0, readable(sheet.description))
     ws.write_string(
         2,
         0,
         "This worksheet contains one table. Shorthand: [c] suppressed, "
         "[x] not available, [z] not applicable.",
     )
-    frame = escape_formulas(sheet.frame)
+    frame = escape_formulas(for_workbook(sheet.frame))
     columns = frame.columns
     first = 4
     suppressed = (
@@ -209,19 +238,48 @@ def _table(wb: xlsxwriter.Workbook, formats: _Formats, sheet: TableSheet) -> Non
         len(columns) - 1,
         {
             "name": "table_" + sheet.sheet.lower().replace(" ", "_"),
-            "columns": [{"header": header_label(c)} for c in columns],
+            "columns": [
+                {"header": header_label(c), "header_format": formats.header} for c in columns
+            ],
             "style": "Table Style Light 1",
             "autofilter": False,
         },
     )
-    for c, column in enumerate(columns):
-        ws.set_column(c, c, max(12, min(40, len(header_label(column)) + 2)))
+    lines = 1
+    for c, column in enumerate(columns):  # headers wrap: columns as wide as their values need
+        width = _width(frame.get_column(column), header_label(column))
+        ws.set_column(c, c, width)
+        lines = max(lines, _header_lines(header_label(column), int(width) - 1))
+    ws.set_row(first, 15.0 * lines + 3)
     ws.freeze_panes(first + 1, 0)
+    _print_setup(ws, first)
+
+
+def _width(values: pl.Series, header: str) -> float:
+    """A column's width in characters: its longest value (up to 40), at least its header's
+    longest word, and never below 8."""
+    text = values.cast(pl.String).drop_nulls().str.len_chars()
+    longest = int(text.max() or 0) if text.len() else 0  # type: ignore[arg-type]
+    longest_word = max(len(word) for word in header.split())
+    return float(min(40, max(8, longest + 2, longest_word + 2)))
+
+
+def _header_lines(header: str, width: int = 14) -> int:
+    return max(1, math.ceil(len(header) / width))
+
+
+def _print_setup(ws: Worksheet, header_row: int | None = None) -> None:
+    """A4 landscape, fitted to the page width, the header row repeated on every page."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    if header_row is not None:
+        ws.repeat_rows(header_row)
 
 
 def _write_value(ws: Worksheet, formats: _Formats, row: int, col: int, value: object) -> None:
     if isinstance(value, bool):
-        ws.write_string(row, col, "true" if value else "false")
+        ws.write_string(row, col, "Yes" if value else "No")
     elif isinstance(value, int):
         ws.write_number(row, col, value, formats.integer)
     elif isinstance(value, float):
@@ -230,3 +288,31 @@ def _write_value(ws: Worksheet, formats: _Formats, row: int, col: int, value: ob
         ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), formats.date)
     else:
         ws.write_string(row, col, str(value))
+
+
+def for_workbook(frame: pl.DataFrame) -> pl.DataFrame:
+    """What the workbook shows (full precision stays in Parquet and DuckDB): codes as labels,
+    percentages and percentage points to 1 decimal place, other measures to 4 significant
+    figures, and text columns holding only whole numbers (years) as numbers."""
+    codes = labels.value_labels()
+    columns = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if dtype.is_float():
+            if labels.workbook_unit(name) in ("%", "percentage points"):
+                column = column.round(1)
+            else:
+                column = column.round_sig_figs(4)
+        elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+            text = frame.get_column(name).cast(pl.String)
+            if text.drop_nulls().len() and text.drop_nulls().str.contains(r"^\d{4}$").all():
+                column = column.cast(pl.String).cast(pl.Int64)
+            elif name not in UNLABELLED:
+                column = column.cast(pl.String).replace(codes)
+        columns.append(column.alias(name))
+    return frame.select(columns)
+
+
+UNLABELLED = frozenset({"comparable_id", "inspection_id", "unit", "cohort"})
+"""Code columns kept as codes: identifiers a reader joins or filters on (their labels sit in
+neighbouring columns)."""

@@ -44,6 +44,7 @@ class FileRead:
     frame: pl.DataFrame | None = None
     error: str | None = None
     unmapped_columns: list[str] = field(default_factory=list)
+    sheets: list[str] = field(default_factory=list)  # every sheet of an XLSX file
 
     @property
     def rejected(self) -> bool:
@@ -168,16 +169,92 @@ def _split_header(frame: pl.DataFrame) -> tuple[list[str], pl.DataFrame, int]:
     return header, frame.slice(position + 1), position
 
 
-def _pick_sheet(names: list[str]) -> str:
+MAX_XLSX_CELLS = 50_000_000
+"""A worksheet whose declared extent is larger than this is refused before it is parsed: one
+stray cell at XFD1048576 declares 17 billion cells, and the Excel reader then tries to allocate
+hundreds of GiB and aborts the whole process (an abort cannot be caught)."""
+MAX_XLSX_UNPACKED = 2 * 1024**3
+"""Refuse a workbook whose parts would unpack to more than this (a zip bomb): 2 GiB."""
+
+
+class UnsafeWorkbook(ValueError):
+    """A workbook the reader must not open: it would exhaust memory and abort the process."""
+
+
+def _check_xlsx(path: Path) -> None:
+    """Refuse, before parsing, a workbook that would abort the reader: too large unpacked, or
+    a sheet whose declared extent (its <dimension>, else its last cell) is absurd."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        parts = book.infolist()
+        unpacked = sum(p.file_size for p in parts)
+        if unpacked > MAX_XLSX_UNPACKED:
+            raise UnsafeWorkbook(
+                f"the workbook would unpack to {unpacked / 1024**3:.1f} GiB (limit 2 GiB); "
+                "save it again from Excel or export the sheet as CSV"
+            )
+        for part in parts:
+            if not re.match(r"xl/worksheets/sheet\d+\.xml$", part.filename):
+                continue
+            with book.open(part) as fh:
+                head = fh.read(4096).decode("utf-8", "replace")
+            match = re.search(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"', head)
+            if match and match.group(3):
+                cells = _column_number(match.group(3)) * int(match.group(4))
+                if cells > MAX_XLSX_CELLS:
+                    raise UnsafeWorkbook(
+                        f"a sheet declares cells up to {match.group(3)}{match.group(4)} "
+                        f"({cells:,} cells): a stray cell far from the table. Delete the empty "
+                        "rows and columns after the table in Excel, or export the sheet as CSV"
+                    )
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def _holds_contract(frame: pl.DataFrame) -> bool:
+    """Do the top rows of a sheet hold every required column (a header row)?"""
+    required = set(refdata.required_columns())
+    for i in range(min(HEADER_SEARCH_ROWS, frame.height)):
+        cells = {canonical_header(str(v)) for v in frame.row(i) if v is not None}
+        if required <= cells:
+            return True
+    return False
+
+
+def _pick_sheet(reader: fastexcel.ExcelReader, wanted: str | None) -> str:
+    """The sheet to read: `wanted` if given; else a sheet called 'cases'; else the first sheet
+    whose top rows hold the contract's header; else the first sheet."""
+    names = reader.sheet_names
+    if wanted is not None:
+        match = [n for n in names if n.strip().lower() == wanted.strip().lower()]
+        if not match:
+            raise ValueError(f"no sheet {wanted!r}; sheets: {', '.join(map(repr, names))}")
+        return match[0]
     for name in names:
         if name.strip().lower() == "cases":
+            return name
+    for name in names:
+        top = reader.load_sheet(name, header_row=None, n_rows=HEADER_SEARCH_ROWS, dtypes="string")
+        frame = pl.from_arrow(top.to_arrow())
+        if isinstance(frame, pl.DataFrame) and frame.height and _holds_contract(frame):
             return name
     return names[0]
 
 
-def _read_xlsx(path: Path) -> tuple[list[str], pl.DataFrame, str, int]:
+def _read_xlsx(
+    path: Path, wanted: str | None = None, result: FileRead | None = None
+) -> tuple[list[str], pl.DataFrame, str, int]:
+    _check_xlsx(path)
     reader = fastexcel.read_excel(path)
-    sheet = _pick_sheet(reader.sheet_names)
+    if result is not None:
+        result.sheets = list(reader.sheet_names)
+    sheet = _pick_sheet(reader, wanted)
     loaded = reader.load_sheet(sheet, header_row=None, dtypes="string")
     frame = pl.from_arrow(loaded.to_arrow())
     assert isinstance(frame, pl.DataFrame)
@@ -194,19 +271,29 @@ def _read_parquet(path: Path) -> tuple[list[str], pl.DataFrame]:
     return frame.columns, frame
 
 
-def _parse(path: Path, result: FileRead) -> tuple[list[str], pl.DataFrame, int]:
+def _parse(
+    path: Path, result: FileRead, sheet: str | None = None
+) -> tuple[list[str], pl.DataFrame, int]:
     """Header, body (text) and the number of rows above the header, by file type."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         header, body, result.encoding, offset = _read_csv(path)
         return header, body, offset
     if suffix == ".xlsx":
-        header, body, result.sheet, offset = _read_xlsx(path)
+        header, body, result.sheet, offset = _read_xlsx(path, sheet, result)
         return header, body, offset
     if suffix == ".parquet":
         header, body = _read_parquet(path)
         return header, body, 0
     raise ValueError("not a CSV, XLSX or Parquet file")
+
+
+def _has_values(body: pl.DataFrame, position: int) -> bool:
+    """Does the column at `position` hold any value (a blank-headed column that does is worth
+    a word; an empty one, e.g. from a trailing comma, is not)?"""
+    if position >= body.width:
+        return False
+    return bool(body.to_series(position).drop_nulls().str.strip_chars().str.len_chars().sum())
 
 
 def _header_problem(display: str, header: list[str], mapped: list[str]) -> str | None:
@@ -265,7 +352,7 @@ def _drop_blank_rows(frame: pl.DataFrame, result: FileRead) -> pl.DataFrame:
     return frame
 
 
-def read_case_file(path: Path, raw_dir: Path | None = None) -> FileRead:
+def read_case_file(path: Path, raw_dir: Path | None = None, sheet: str | None = None) -> FileRead:
     """Read one case file into text columns with canonical names and provenance.
 
     Never raises for bad input: an unreadable file or one missing required columns comes back
@@ -275,7 +362,10 @@ def read_case_file(path: Path, raw_dir: Path | None = None) -> FileRead:
     result = FileRead(path=path, display_name=display)
     try:
         # rows above the header (titles, merged cells) are not records
-        header, body, offset = _parse(path, result)
+        header, body, offset = _parse(path, result, sheet)
+    except UnsafeWorkbook as exc:
+        result.error = f"{display}: not read, {exc}"
+        return result
     except Exception as exc:  # any reader failure is a property of the file, not a crash
         result.error = f"{display}: could not be read ({type(exc).__name__}: {_short(exc)})"
         return result
@@ -285,12 +375,24 @@ def read_case_file(path: Path, raw_dir: Path | None = None) -> FileRead:
         return result
     ragged = body["_ragged"] if "_ragged" in body.columns else None
     body = body.drop("_ragged", strict=False)
-    mapped = [canonical_header(h) for h in header]
-    result.error = _header_problem(display, header, mapped)
+    # a blank header cell (a trailing comma, a note typed right of the table) names no column
+    mapped = [canonical_header(h) or f"_blank_{i + 1}" for i, h in enumerate(header)]
+    where = f"{display} (sheet {result.sheet!r})" if result.sheet else display
+    result.error = _header_problem(where, header, mapped)
+    if result.error and len(result.sheets) > 1 and "missing required" in result.error:
+        others = ", ".join(repr(n) for n in result.sheets if n != result.sheet)
+        result.error += (
+            f". No sheet of this workbook holds the required columns in its top rows; "
+            f"other sheets: {others}. Name the sheet to read with --sheet"
+        )
     if result.error:
         return result
     known = {*refdata.contract_columns()["column"].to_list(), "synthetic"}
-    result.unmapped_columns = [h for h, m in zip(header, mapped, strict=True) if m not in known]
+    result.unmapped_columns = [
+        h if h.strip() else f"(blank header, column {i + 1})"
+        for i, (h, m) in enumerate(zip(header, mapped, strict=True))
+        if m not in known and (h.strip() or _has_values(body, i))
+    ]
     frame = _contract_frame(body, mapped, ragged, display, result).with_columns(
         (pl.int_range(pl.len(), dtype=pl.Int64) + 2 + offset).alias("source_row")
     )
@@ -305,11 +407,15 @@ def _short(exc: Exception) -> str:
 
 
 def read_case_files(
-    paths: list[Path], raw_dir: Path | None = None, workers: int | None = None
+    paths: list[Path],
+    raw_dir: Path | None = None,
+    workers: int | None = None,
+    sheet: str | None = None,
 ) -> list[FileRead]:
-    """Read several files concurrently (the parsers release the GIL), keeping their order."""
+    """Read several files concurrently (the parsers release the GIL), keeping their order;
+    `sheet` names the worksheet to read in every XLSX file."""
     workers = workers or min(len(paths), os.cpu_count() or 1) or 1
     if workers == 1:
-        return [read_case_file(p, raw_dir) for p in paths]
+        return [read_case_file(p, raw_dir, sheet) for p in paths]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda p: read_case_file(p, raw_dir), paths))
+        return list(pool.map(lambda p: read_case_file(p, raw_dir, sheet), paths))

@@ -13,14 +13,70 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline import refdata
-from pipeline.domain import KEY_QUESTIONS, MULTIPLE_REGIONS, NATIONAL, STANDARDS, THEMES
+from pipeline.domain import (
+    ANSWER_STANDARDS,
+    MULTIPLE_REGIONS,
+    NATIONAL,
+    PROMPT_PREFIX,
+    QUESTIONS,
+    RATIONALE_PREFIX,
+    THEMES,
+)
 
 CASE_KEY = ("inspection_id", "case_id")
 
 
+def _wide(prefix: str) -> list[str]:
+    """Contract columns starting with `prefix` (the prompt or rationale block)."""
+    return [c for c in refdata.contract_columns()["column"] if c.startswith(prefix)]
+
+
 def cases_table(derived: pl.LazyFrame) -> pl.LazyFrame:
-    """Accepted cases without the wide answer columns (those live in `answers`)."""
-    return derived.drop(KEY_QUESTIONS).sort(*CASE_KEY)
+    """Accepted cases without the wide answer, prompt and rationale columns (those live in
+    `answers`, `prompt_answers` and `rationales`)."""
+    wide = [*QUESTIONS, *_wide(PROMPT_PREFIX), *_wide(RATIONALE_PREFIX)]
+    return derived.drop(wide).sort(*CASE_KEY)
+
+
+def prompt_answers_table(derived: pl.LazyFrame) -> pl.LazyFrame:
+    """Long prompt answers: one row per case x prompt answered, with the parent question."""
+    prompts = refdata.prompts()
+    parent = dict(prompts.select("prompt", "key_question").iter_rows())
+    codes = pl.Enum(prompts["prompt"].to_list())
+    long = derived.select(*CASE_KEY, *_wide(PROMPT_PREFIX)).unpivot(
+        index=list(CASE_KEY), variable_name="prompt", value_name="answer"
+    )
+    prompt = pl.col("prompt").str.strip_prefix(PROMPT_PREFIX)
+    return (
+        long.filter(pl.col("answer").is_not_null())
+        .select(
+            *CASE_KEY,
+            prompt.cast(codes).alias("prompt"),
+            prompt.replace_strict(parent, return_dtype=pl.Enum(list(QUESTIONS))).alias(
+                "key_question"
+            ),
+            "answer",
+        )
+        .sort(*CASE_KEY, "prompt")
+    )
+
+
+def rationales_table(derived: pl.LazyFrame) -> pl.LazyFrame:
+    """Long rationale text: one row per case x question with a rationale. Free text: stored
+    for analysis, never published."""
+    long = derived.select(*CASE_KEY, *_wide(RATIONALE_PREFIX)).unpivot(
+        index=list(CASE_KEY), variable_name="key_question", value_name="rationale"
+    )
+    question = pl.col("key_question").str.strip_prefix(RATIONALE_PREFIX)
+    return (
+        long.filter(pl.col("rationale").is_not_null())
+        .select(
+            *CASE_KEY,
+            question.cast(pl.Enum(list(QUESTIONS))).alias("key_question"),
+            "rationale",
+        )
+        .sort(*CASE_KEY, "key_question")
+    )
 
 
 def answers_table(derived: pl.LazyFrame) -> pl.LazyFrame:
@@ -36,9 +92,9 @@ def answers_table(derived: pl.LazyFrame) -> pl.LazyFrame:
     generic = {
         r["key_question"]: r for r in catalogue.unique("key_question", keep="first").to_dicts()
     }
-    kq_enum = pl.Enum(list(KEY_QUESTIONS))
+    kq_enum = pl.Enum(list(QUESTIONS))
     blocks = []
-    for kq in KEY_QUESTIONS:
+    for kq in QUESTIONS:
         codes = {
             f: c
             for f, k, c in catalogue.select("framework", "key_question", "kq_code").iter_rows()
@@ -56,8 +112,8 @@ def answers_table(derived: pl.LazyFrame) -> pl.LazyFrame:
                 .cast(pl.String)
                 .replace_strict(codes, default=None, return_dtype=pl.String)
                 .alias("kq_code"),
-                pl.lit(info["standard"], dtype=pl.Enum(list(STANDARDS))).alias("standard"),
-                pl.lit(info["theme"], dtype=pl.Enum(list(THEMES))).alias("theme"),
+                pl.lit(info["standard"], dtype=pl.Enum(list(ANSWER_STANDARDS))).alias("standard"),
+                pl.lit(info["theme"] or None, dtype=pl.Enum(list(THEMES))).alias("theme"),
                 pl.lit(info["comparable_id"]).alias("comparable_id"),
                 "answer",
             )

@@ -4,7 +4,8 @@ Each rule is a named Polars expression evaluated over all records at once (no Py
 rows). A record collects every reason it fails, so a user fixing an export sees all problems in
 one pass. Tolerated variants (answer and boolean spellings, region aliases, UK dates, Excel
 serial dates) are normalised, never rejected. Duplicates of (inspection_id, case_id) keep the
-first occurrence in file-then-row order and name it.
+first copy, in file-then-row order, that passes every other rule (the first copy if none does),
+and the others name it.
 
 Accounting is checked, not assumed: for every file, rows read = accepted + rejected.
 """
@@ -51,6 +52,20 @@ def answer_columns() -> tuple[str, ...]:
     return refdata.column_group("answer")
 
 
+ISSUE_SCHEMA = {
+    "source_file": pl.String,
+    "sheet": pl.String,
+    "source_row": pl.Int64,
+    "inspection_id": pl.String,
+    "case_id": pl.String,
+    "column": pl.String,
+    "value": pl.String,
+    "issue": pl.String,
+    "suggestion": pl.String,
+}
+"""One row per optional field set to missing in an accepted case (the case itself is kept)."""
+
+
 class AccountingError(RuntimeError):
     """Rows read did not equal rows accepted plus rows rejected: a pipeline defect."""
 
@@ -68,6 +83,7 @@ class FileAccount:
     encoding: str | None = None
     sheet: str | None = None
     unmapped_columns: list[str] = field(default_factory=list)
+    field_issues: int = 0
 
 
 @dataclass
@@ -77,10 +93,38 @@ class ValidationResult:
     accepted: pl.DataFrame
     rejected: pl.DataFrame
     accounts: list[FileAccount]
+    field_issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
 
     @property
     def rows_read(self) -> int:
         return sum(a.rows_read for a in self.accounts)
+
+    def field_issues_by_column(self) -> dict[str, int]:
+        """Optional fields set to missing in accepted cases, counted per column."""
+        counts = self.field_issues.group_by("column").len().sort("column")
+        return dict(counts.iter_rows())
+
+    def inspections_lost(self) -> pl.DataFrame:
+        """Inspections with rejected rows: how many rows each kept and lost, and whether it
+        was lost entirely (every row rejected) or partly."""
+        key = ["source_file", "inspection_id"]
+        lost = self.rejected.group_by(key).agg(pl.len().alias("rows_rejected"))
+        kept = (
+            self.accepted.select("source_file", pl.col("inspection_id").cast(pl.String))
+            .group_by(key)
+            .agg(pl.len().alias("rows_accepted"))
+        )
+        return (
+            lost.join(kept, on=key, how="left", nulls_equal=True)
+            .with_columns(pl.col("rows_accepted").fill_null(0))
+            .with_columns(
+                pl.when(pl.col("rows_accepted") == 0)
+                .then(pl.lit("entirely"))
+                .otherwise(pl.lit("partly"))
+                .alias("lost")
+            )
+            .sort("lost", "source_file", "inspection_id", nulls_last=True)
+        )
 
     def rejected_by_rule(self) -> dict[str, int]:
         """Count of rejected rows per rule name (a row failing two rules counts in both)."""
@@ -233,9 +277,22 @@ def rule_flags() -> dict[str, pl.Expr]:
     Keys are the reason text written to the quarantine file (names from `domain.Rule`).
     Evaluated on a frame holding the raw text columns and the normalised columns prefixed
     `n__`. Flags are cheap to compute for every row; reason text is only built for the few
-    rows that fail.
+    rows that fail. Flags named in `field_rules()` concern one optional field: they do not
+    reject the case (the field becomes missing and is reported), unless the row fails for
+    another reason, when they are listed with its reasons.
     """
     return {**_column_flags(), **{str(rule): expr for rule, expr in _row_flags().items()}}
+
+
+def field_rules() -> set[str]:
+    """Flags that concern a single optional field: an unknown code or an unparseable date in
+    a column the contract does not require (gender 'M', mappa_level 'N/A', a prompt 'maybe')."""
+    optional = set(refdata.contract_columns()["column"]) - set(refdata.required_columns())
+    return {
+        rule.on(column)
+        for column in optional
+        for rule in (Rule.UNKNOWN_CODE, Rule.UNPARSEABLE_DATE)
+    }
 
 
 def _column_flags() -> dict[str, pl.Expr]:
@@ -262,7 +319,6 @@ def _row_flags() -> dict[Rule, pl.Expr]:
         pl.col(f"n__{c}") for c in ("start_date", "fieldwork_start", "fieldwork_end")
     )
     provider = pl.col("n__provider")
-    key = ["n__inspection_id", "n__case_id"]
     key_ok = pl.col("n__inspection_id").is_not_null() & pl.col("n__case_id").is_not_null()
     return {
         Rule.START_DATE_AFTER_FIELDWORK_END: (start > fw_end).fill_null(False),
@@ -271,9 +327,12 @@ def _row_flags() -> dict[Rule, pl.Expr]:
             (provider.is_in(["CRC", "NPS"]) & (fw_start >= unification))
             | ((provider == "PS") & (fw_start < unification))
         ).fill_null(False),
-        Rule.NO_KEY_QUESTION_ANSWERED: ~pl.any_horizontal(_present(k) for k in KEY_QUESTIONS),
+        Rule.NO_KEY_QUESTION_ANSWERED: ~pl.any_horizontal(
+            pl.col(f"n__{k}").is_not_null() for k in KEY_QUESTIONS
+        ),
         Rule.WRONG_NUMBER_OF_FIELDS: pl.col("_ragged").fill_null(False),
-        Rule.DUPLICATE_CASE: key_ok & (pl.col("_order") != pl.col("_order").min().over(key)),
+        # the copy kept is the first one that passes every other rule (else the first copy)
+        Rule.DUPLICATE_CASE: key_ok & (pl.col("_order") != pl.col("_kept")),
     }
 
 
@@ -326,7 +385,10 @@ def _records(reads: list[FileRead]) -> pl.DataFrame:
 
 
 def _checked(records: pl.DataFrame, flags: dict[str, pl.Expr]) -> pl.DataFrame:
-    """Records with normalised (`n__`), presence (`p__`) and rule flag (`f__i`) columns."""
+    """Records with normalised (`n__`), presence (`p__`) and rule flag (`f__i`) columns;
+    `_failed` where a flag that rejects the row is set (field-level flags do not)."""
+    field_level = field_rules()
+    rejecting = [i for i, name in enumerate(flags) if name not in field_level]
     normalised, present = {}, {}
     exprs = normalised_columns()
     distinct = _distinct_values(records, [c for c in exprs if c != "case_id"])
@@ -335,6 +397,12 @@ def _checked(records: pl.DataFrame, flags: dict[str, pl.Expr]) -> pl.DataFrame:
             normalised[column], present[column] = expr, _clean(column).is_not_null()
         else:
             normalised[column], present[column] = _by_distinct_values(distinct, column, expr)
+    names = list(flags)
+    duplicate = names.index(str(Rule.DUPLICATE_CASE))
+    others = [i for i in rejecting if i != duplicate]
+    key = ["n__inspection_id", "n__case_id"]
+    order = pl.col("_order")
+    valid_other = ~pl.any_horizontal(pl.lit(False), *[pl.col(f"f__{i}") for i in others])
     return (
         records.lazy()
         .with_row_index("_order")
@@ -342,9 +410,19 @@ def _checked(records: pl.DataFrame, flags: dict[str, pl.Expr]) -> pl.DataFrame:
             *[e.alias(f"n__{c}") for c, e in normalised.items()],
             *[e.alias(f"p__{c}") for c, e in present.items()],
         )
-        .with_columns(expr.alias(f"f__{i}") for i, expr in enumerate(flags.values()))
         .with_columns(
-            pl.any_horizontal(pl.col(f"f__{i}") for i in range(len(flags))).alias("_failed")
+            expr.alias(f"f__{i}") for i, expr in enumerate(flags.values()) if i != duplicate
+        )
+        .with_columns(
+            pl.coalesce(
+                pl.when(valid_other).then(order).min().over(key), order.min().over(key)
+            ).alias("_kept")
+        )
+        .with_columns(flags[names[duplicate]].alias(f"f__{duplicate}"))
+        .with_columns(
+            pl.any_horizontal(pl.lit(False), *[pl.col(f"f__{i}") for i in rejecting]).alias(
+                "_failed"
+            )
         )
         .collect()
     )
@@ -356,10 +434,11 @@ def _rejected(checked: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     key = ["n__inspection_id", "n__case_id"]
     first = (
         checked.lazy()
+        .filter(pl.col("_order") == pl.col("_kept"))
         .group_by(key)
         .agg(
-            pl.col("source_file").sort_by("_order").first().alias("_first_file"),
-            pl.col("source_row").sort_by("_order").first().alias("_first_row"),
+            pl.col("source_file").first().alias("_first_file"),
+            pl.col("source_row").first().alias("_first_row"),
         )
     )
     return (
@@ -369,6 +448,7 @@ def _rejected(checked: pl.DataFrame, names: list[str]) -> pl.DataFrame:
         .sort("_order")
         .select(*PROVENANCE, _reason_text(names).alias("reasons"), *contract, "synthetic")
         .collect()
+        .pipe(_with_details)
     )
 
 
@@ -378,16 +458,140 @@ def validate(reads: list[FileRead]) -> ValidationResult:
     checked = _checked(_records(reads), flags)
     accepted = typed_accepted(checked.lazy().filter(~pl.col("_failed"))).collect()
     rejected = _rejected(checked, list(flags))
+    issues = _field_issues(checked, list(flags))
     del checked
-    accounts = _account(reads, accepted, rejected)
-    return ValidationResult(accepted=accepted, rejected=rejected, accounts=accounts)
+    accounts = _account(reads, accepted, rejected, issues)
+    return ValidationResult(
+        accepted=accepted, rejected=rejected, accounts=accounts, field_issues=issues
+    )
+
+
+def _with_details(rejected: pl.DataFrame) -> pl.DataFrame:
+    """A `details` column after `reasons`: each value-level reason in words, with the value as
+    written and the closest valid value where one is close ("region 'Walse' is not a known
+    value (did you mean 'Wales'?)")."""
+    parts = []
+    for column in (*coded_columns(), *answer_columns(), *bool_columns(), "region"):
+        if column not in rejected.columns:
+            continue
+        failing = rejected.filter(
+            pl.col("reasons").str.contains(f"unknown_code({column})", literal=True)
+        )
+        values = failing.get_column(column).drop_nulls().unique().to_list()
+        hints = {v: _hint(column, v) for v in values}
+        parts.append(
+            pl.when(pl.col("reasons").str.contains(f"unknown_code({column})", literal=True)).then(
+                pl.format(
+                    "{} '{}' is not a known value{}",
+                    pl.lit(column),
+                    pl.col(column),
+                    pl.col(column).replace_strict(hints, default="", return_dtype=pl.String),
+                )
+            )
+        )
+    for column in date_columns():
+        reason = f"unparseable_date({column})"
+        serial = pl.col(column).str.strip_chars().str.contains(r"^\d{5}(\.0+)?$")
+        parts.append(
+            pl.when(pl.col("reasons").str.contains(reason, literal=True)).then(
+                pl.when(serial)
+                .then(pl.format(SERIAL_IN_TEXT, pl.lit(column), pl.col(column)))
+                .otherwise(pl.format(BAD_DATE, pl.lit(column), pl.col(column)))
+            )
+        )
+    if not parts:
+        return rejected.with_columns(pl.lit("").alias("details"))
+    details = pl.concat_list(parts).list.drop_nulls().list.join("; ").alias("details")
+    frame = rejected.with_columns(details)
+    order = [*PROVENANCE, "reasons", "details"]
+    return frame.select(*order, pl.exclude(order))
+
+
+SERIAL_IN_TEXT = (
+    "{} '{}' looks like an Excel serial date: serial numbers are read only from XLSX date "
+    "columns, because in a CSV a number cannot be told from a date; write it as YYYY-MM-DD "
+    "or DD/MM/YYYY"
+)
+BAD_DATE = "{} '{}' is not a date as YYYY-MM-DD or DD/MM/YYYY (month-first dates are never guessed)"
+
+
+def _hint(column: str, value: str) -> str:
+    close = suggest(column, value)
+    if close:
+        return f" (did you mean '{close}'?)"
+    options = _valid_values(column)
+    return f" (valid: {', '.join(options)})" if 0 < len(options) <= 8 else ""
+
+
+def _field_issues(checked: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """One row per optional field set to missing in an accepted case: file, row, column, the
+    value as written, what is wrong and the closest valid value where one is close."""
+    field_level = field_rules()
+    parts = []
+    kept = checked.lazy().filter(~pl.col("_failed"))
+    for i, name in enumerate(names):
+        if name not in field_level:
+            continue
+        column = name[name.index("(") + 1 : -1]
+        parts.append(
+            kept.filter(pl.col(f"f__{i}")).select(
+                *PROVENANCE,
+                pl.col("n__inspection_id").alias("inspection_id"),
+                pl.col("n__case_id").alias("case_id"),
+                pl.lit(column).alias("column"),
+                pl.col(column).alias("value"),
+                pl.lit(name).alias("issue"),
+            )
+        )
+    if not parts:
+        return pl.DataFrame(schema=ISSUE_SCHEMA)
+    issues = pl.concat(parts).collect().sort("source_file", "source_row", "column")
+    return _with_suggestions(issues).select(list(ISSUE_SCHEMA))
+
+
+def _with_suggestions(issues: pl.DataFrame) -> pl.DataFrame:
+    """The closest valid value for each distinct (column, value), where one is close."""
+    pairs = issues.select("column", "value").unique()
+    rows = [(c, v, suggest(c, v)) for c, v in pairs.iter_rows()]
+    schema = {"column": pl.String, "value": pl.String, "suggestion": pl.String}
+    lookup = pl.DataFrame(rows, schema=schema, orient="row")
+    return issues.join(lookup, on=["column", "value"], how="left", nulls_equal=True)
+
+
+def suggest(column: str, value: str | None) -> str | None:
+    """A valid value for `column` close to `value` ('M' -> 'male' by first letter, 'Walse' ->
+    'Wales' by spelling), or None when nothing is close."""
+    import difflib
+
+    if value is None:
+        return None
+    options = _valid_values(column)
+    text = value.strip().lower()
+    starts = [o for o in options if o.lower().startswith(text)] if text else []
+    if len(starts) == 1:
+        return starts[0]
+    close = difflib.get_close_matches(text, [o.lower() for o in options], n=1, cutoff=0.6)
+    if close:
+        return next(o for o in options if o.lower() == close[0])
+    return None
+
+
+def _valid_values(column: str) -> list[str]:
+    if column in answer_columns():
+        return list(ANSWER.categories)
+    if column in bool_columns():
+        return ["true", "false"]
+    if column == "region":
+        return refdata.region_names()
+    return refdata.codes().get(column, [])
 
 
 def _account(
-    reads: list[FileRead], accepted: pl.DataFrame, rejected: pl.DataFrame
+    reads: list[FileRead], accepted: pl.DataFrame, rejected: pl.DataFrame, issues: pl.DataFrame
 ) -> list[FileAccount]:
     acc = dict(accepted.group_by("source_file").len().iter_rows())
     rej = dict(rejected.group_by("source_file").len().iter_rows())
+    fields = dict(issues.group_by("source_file").len().iter_rows())
     accounts = []
     for read in reads:
         name = read.display_name
@@ -414,6 +618,7 @@ def _account(
                 read.encoding,
                 read.sheet,
                 read.unmapped_columns,
+                fields.get(name, 0),
             )
         if account.rows_read != account.rows_accepted + account.rows_rejected:
             raise AccountingError(

@@ -12,6 +12,7 @@ import datetime as dt
 import polars as pl
 
 from pipeline import refdata
+from pipeline.synthetic.model import target_column
 
 
 def _selection(target: dict) -> pl.Expr:
@@ -41,8 +42,9 @@ def calibration_report(cases: pl.DataFrame) -> pl.DataFrame:
     rows = []
     for target in refdata.calibration_targets().to_dicts():
         selected = cases.filter(_selection(target))
-        if target["measure"] == "kq":
-            answers = selected[target["key_question"]]
+        column = target_column(target)
+        if column is not None:
+            answers = selected[column]
         else:
             flag = "da_concern" if target["measure"] == "da_enquiry" else "cs_concern"
             answers = selected.filter(pl.col(flag) == "true")[target["measure"]]
@@ -60,7 +62,7 @@ def calibration_report(cases: pl.DataFrame) -> pl.DataFrame:
         rows.append(
             {
                 "target_id": target["target_id"],
-                "measure": target["key_question"] or target["measure"],
+                "measure": column or target["measure"],
                 "selection": target["selection"],
                 "comparison": target["comparison"],
                 "target_pct": goal,

@@ -21,7 +21,7 @@ import polars as pl
 
 from pipeline.config import DEFAULT_SEED
 from pipeline.domain import KEY_QUESTIONS
-from pipeline.synthetic.cases import draw_cases
+from pipeline.synthetic.cases import TRUTH_PREFIX, draw_cases
 from pipeline.synthetic.exports import EXPORTS, write_export
 from pipeline.synthetic.schedule import build_schedule
 
@@ -78,9 +78,10 @@ def generate_sample(out_dir: Path, seed: int = DEFAULT_SEED, scale: float = 1.0)
     )
     for key, style in EXPORTS.items():
         rng = export_rngs[key]
+        truth = [c for c in cases.columns if c.startswith(TRUTH_PREFIX)]
         canonical = (
             cases.filter(pl.col("export") == key)
-            .drop("export")
+            .drop("export", *truth)
             .sort("fieldwork_start", "inspection_id", "case_id")
         )
         injected = write_export(canonical, style, rng, out_dir / style.file_name)

@@ -284,11 +284,11 @@ def main() -> None:
     (HERE / "null_strings.csv").write_text(csv_text(rows(2, gender="NULL")))
     expect(
         "null_strings.csv",
-        "'NULL' written in an optional coded column",
-        "rows_rejected",
+        "'NULL' written in an optional coded column: the field is set to missing and reported",
+        "normalised",
+        2,
         2,
         0,
-        2,
         "unknown_code(gender)",
     )
 

@@ -1,0 +1,351 @@
+"""The bulletin as a document: an HTML page and an A4 PDF built from a bulletin's content.
+
+A notebook is where a researcher explores; a reader needs a publication. The document is built
+from the same `Bulletin` the notebook shows (the charts, their computed findings and alt text,
+and the data each chart plots), not from an export of the notebook, so it carries a title
+block, key findings, contents, one section per chart with an accessible data table, a quality
+and methods section generated from the settings, sources, the licence and a contact.
+
+HTML: one self-contained file (fonts and charts embedded, no JavaScript, no network), with a
+print stylesheet for A4. PDF: Typst (installed from the package index as a wheel with its own
+compiler, so no system packages or browser), with the same font and the same SVG charts.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipeline import refdata
+from pipeline.bulletins.bulletin import RATINGS_NOTE, Bulletin, regional_ratings_table
+from pipeline.bulletins.theme import register_font
+from pipeline.domain import NATIONAL
+from pipeline.outputs.labels import for_readers
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """How a chart appears in the document: heading, what it covers, and whether it is
+    England and Wales context in a regional bulletin."""
+
+    chart: str
+    heading: str
+    coverage: str
+    national: bool = False
+
+
+SECTIONS = (
+    SectionSpec("safety_trend", "Keeping people safe over time", "Years {start} to {end}."),
+    SectionSpec(
+        "unification",
+        "Before and after unification",
+        "All inspections before and after the service was unified on 26 June 2021; the years "
+        "chosen for this bulletin do not apply.",
+    ),
+    SectionSpec("kq_profile", "Key-question profile", "The latest inspection programme."),
+    SectionSpec(
+        "subgroup_rosh",
+        "By risk of serious harm",
+        "Inspections after unification, England and Wales.",
+        national=True,
+    ),
+    SectionSpec(
+        "enquiries", "Domestic abuse and child safeguarding enquiries", "Every financial year."
+    ),
+    SectionSpec("cohort_profile", "A cohort of inspections", "The cohort named in the chart."),
+    SectionSpec("court_resettlement", "Court work and resettlement", "Each inspection programme."),
+    SectionSpec("oversight", "Management oversight", "Every financial year."),
+    SectionSpec(
+        "published_ratings",
+        "Published inspection ratings",
+        "Every published inspection, by year of publication.",
+        national=True,
+    ),
+    SectionSpec("annexe_one", "The April 2025 national inspection", "Published figures."),
+    SectionSpec("prompts", "Prompts under the key questions", "The latest programme."),
+    SectionSpec("practitioners", "Practitioner factors", "Inspections after unification."),
+    SectionSpec("rationale_themes", "What inspectors' reasons mention", "After unification."),
+    SectionSpec("regional_small_multiples", "Regions compared", "Years {start} to {end}."),
+    SectionSpec("funnel", "Probation delivery units compared", "The latest programme."),
+)
+"""Every section a bulletin can have, in order; a bulletin shows those its charts exist for."""
+REGIONAL_LEAVES_OUT = frozenset({"published_ratings"})
+"""National-only charts a regional bulletin leaves out: its own ratings are in a section of
+their own (derived from pooled PDU cases, beside the published ones)."""
+
+
+@dataclass(frozen=True)
+class Section:
+    anchor: str
+    heading: str
+    finding: str
+    coverage: str
+    context: str
+    alt_text: str
+    svg: str
+    svg_path: str
+    table: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    area: str
+    period: str
+    published: str
+    status: str
+    synthetic: bool
+    key_findings: list[str]
+    sections: list[Section]
+    ratings: pl.DataFrame
+    ratings_note: str
+    quality: list[str]
+    sources: list[str]
+    licence: str
+    contact: str
+    publisher: str
+
+
+def publication_settings() -> dict[str, str]:
+    """Publisher, contact, licence and source lines (reference/publication.csv)."""
+    frame = refdata._read("publication.csv")
+    return dict(frame.select("name", "value").iter_rows())
+
+
+def build(report: Bulletin, published: dt.date | None = None) -> Document:
+    """The document for a bulletin (charts must have been saved: the SVGs are embedded)."""
+    report.save()
+    meta = publication_settings()
+    regional = report.region != NATIONAL
+    sections = [
+        _section(report, spec, regional)
+        for spec in SECTIONS
+        if spec.chart in {r.name for r in report.chart_set()}
+        and not (regional and spec.chart in REGIONAL_LEAVES_OUT)
+    ]
+    title = (
+        "Probation casework quality in England and Wales"
+        if not regional
+        else f"Probation casework quality in {report.region}"
+    )
+    status = (
+        "Synthetic sample: illustrative only, not official statistics. No real cases."
+        if report.synthetic
+        else "Research analysis of inspection case data; not official statistics."
+    )
+    return Document(
+        title=title,
+        area=report.region,
+        period=f"{report.period_start} to {report.period_end}",
+        published=(published or dt.date.today()).strftime("%-d %B %Y"),
+        status=status,
+        synthetic=report.synthetic,
+        key_findings=_key_findings(report, sections),
+        sections=sections,
+        ratings=regional_ratings_table(report) if regional else pl.DataFrame(),
+        ratings_note=RATINGS_NOTE,
+        quality=_quality(report),
+        sources=[meta["case_source"], meta["published_source"]],
+        licence=meta["licence"],
+        contact=meta["contact"],
+        publisher=meta["publisher"],
+    )
+
+
+def _section(report: Bulletin, spec: SectionSpec, regional: bool) -> Section:
+    result = report.chart(spec.chart)
+    svg_path = report.save_chart(spec.chart)[1]
+    context = (
+        "England and Wales context: this chart is the same in every bulletin."
+        if (regional and spec.national)
+        else ""
+    )
+    return Section(
+        anchor=spec.chart.replace("_", "-"),
+        heading=spec.heading,
+        finding=result.finding,
+        coverage=spec.coverage.format(start=report.period_start, end=report.period_end),
+        context=context,
+        alt_text=result.alt_text,
+        svg=_scoped_svg(svg_path.read_text(), spec.chart),
+        svg_path=str(svg_path),
+        table=for_readers(result.data),
+    )
+
+
+def _scoped_svg(svg: str, prefix: str) -> str:
+    """An SVG safe to inline beside others: ids made unique, the XML prolog dropped, and the
+    root marked as an image whose description is the figure's caption."""
+    svg = re.sub(r"<\?xml[^>]*>\s*", "", svg)
+    svg = re.sub(r'id="([^"]+)"', rf'id="{prefix}-\1"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
+    svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
+    return svg.replace("<svg ", f'<svg role="img" aria-labelledby="{prefix}_alt" ', 1)
+
+
+def _key_findings(report: Bulletin, sections: list[Section]) -> list[str]:
+    """The headline, then the finding of the first sections (a reader's summary)."""
+    lead = [
+        s for s in sections if s.anchor in ("safety-trend", "unification", "court-resettlement")
+    ]
+    return [report.headline(), *[s.finding for s in lead if s.finding]]
+
+
+def _quality(report: Bulletin) -> list[str]:
+    """Quality and methods paragraphs, with every rule quoted from the settings."""
+    settings = refdata.settings()
+    unification = report.tables["unification"].filter(pl.col("scope") == report.region)
+    counts = unification.select(
+        pl.col("n_inspections_pre").max().fill_null(0),
+        pl.col("n_inspections_post").max().fill_null(0),
+    )
+    before, after = counts.row(0) if counts.height else (0, 0)
+    level = round(settings.confidence_level * 100)
+    cohort = report.tables["kq_cohort"].filter(pl.col("cohort") == report.cohort)
+    cohort_label = cohort["cohort_label"][0] if cohort.height else report.cohort
+    return [
+        f"Figures for {report.region} rest on the cases inspected in {before} inspections "
+        f"before unification and {after} after; each table gives the number of cases "
+        "behind every figure. Inspectors judge each key question sufficient, not sufficient or "
+        "not applicable; a percentage is the share of applicable cases judged sufficient.",
+        f"Intervals are {level}% confidence intervals that allow for cases being clustered in "
+        "inspections (cases in one inspection share practitioners, managers and local "
+        "services). A change is described as a clear rise or fall only when its interval, "
+        "adjusted for case mix and for the number of comparisons made (Holm's method), "
+        "excludes zero; otherwise the bulletin says the data cannot tell.",
+        f"Figures marked as low reliability rest on fewer than "
+        f"{settings.reliable_min_inspections} inspections or an effective sample below "
+        f"{settings.reliable_min_effective_n} cases.",
+        f"Disclosure control: no figure rests on fewer than {settings.suppression_threshold} "
+        f"applicable cases or shows fewer than {settings.min_outcome_count} cases with either "
+        "outcome; further figures are withheld where they would let a withheld figure be "
+        "worked out by subtraction, and this is checked by attempting that attack on every "
+        "published table. Withheld figures are left out of the charts and tables.",
+        f"The cohort section uses {cohort_label}.",
+        "Inspectors' free-text reasons are never published; only counts of themes in them.",
+    ]
+
+
+def render_html(document: Document) -> str:
+    """The bulletin page: self-contained HTML with the chart font embedded."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True
+    )
+    env.filters["markup"] = lambda svg: __import__("markupsafe").Markup(svg)
+    fonts = register_font()
+    faces = {}
+    if fonts is not None:
+        for weight, name in (
+            ("regular", "SourceSansPro-Regular.ttf"),
+            ("bold", "SourceSansPro-Bold.ttf"),
+        ):
+            faces[weight] = base64.b64encode((fonts / name).read_bytes()).decode()
+    return env.get_template("bulletin.html.j2").render(doc=document, fonts=faces, table_rows=_rows)
+
+
+def _rows(table: pl.DataFrame) -> list[list[str]]:
+    return [["" if v is None else str(v) for v in row] for row in table.rows()]
+
+
+def _typst_text(text: str) -> str:
+    """A Typst string literal (escaping quotes, backslashes and control characters)."""
+    literal = json.dumps(text, ensure_ascii=False)
+    return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\u{\1}", literal)
+
+
+def render_typst(document: Document, svg_names: dict[str, str]) -> str:
+    """Typst source of the A4 document; charts are the SVG files named in `svg_names`."""
+    t = _typst_text
+    out = [
+        '#set page(paper: "a4", margin: (x: 2cm, y: 2cm), numbering: "1 of 1", '
+        f"footer: context align(right, text(size: 8pt)[#{t(document.title)} #h(1fr) "
+        '#counter(page).display("1 of 1", both: true)]))',
+        '#set text(font: "Source Sans Pro", size: 10.5pt, lang: "en", region: "gb")',
+        "#set par(justify: false, leading: 0.6em)",
+        "#set heading(numbering: none)",
+        "#show heading.where(level: 2): it => block(above: 1.4em, below: 0.6em, "
+        'text(size: 14pt, weight: "bold", it.body))',
+        f'#text(size: 9pt, fill: rgb("#505a5f"))[#{t(document.publisher)}]',
+        f'#block(below: 0.4em, text(size: 22pt, weight: "bold")[#{t(document.title)}])',
+        f"#text(size: 11pt)[#{t(_meta_line(document))}]",
+        f'#block(fill: rgb("#f3f2f1"), inset: 8pt, width: 100%)[#strong[#{t(document.status)}]]',
+        '#block(stroke: (left: 4pt + rgb("#12436D")), inset: (left: 10pt, y: 6pt))['
+        '#text(size: 13pt, weight: "bold")[Key findings] \\',
+    ]
+    out += [f"- #{t(f)}" for f in document.key_findings]
+    out.append("]")
+    out.append('#outline(title: "Contents", depth: 2)')
+    for section in document.sections:
+        out.append(f"== #{t(section.heading)}")
+        out.append(f"#strong[#{t(section.finding)}]")
+        note = f"{section.coverage} {section.context}".strip()
+        out.append(f"#parbreak()#text(size: 9pt)[#{t(note)}]")
+        image = f"image({t(svg_names[section.anchor])}, width: 100%, alt: {t(section.alt_text)})"
+        out.append(f"#figure({image})")
+        out.append(_typst_table(section.table))
+    if document.area != NATIONAL:
+        out.append("== Regional ratings from pooled PDU cases")
+        out.append(f"#{t(document.ratings_note)}")
+        out.append(_typst_table(document.ratings))
+    out.append("== Quality and methods")
+    out += [f"#{t(p)}\n" for p in document.quality]
+    out.append("== Sources")
+    out += [f"- #{t(s)}" for s in document.sources]
+    out.append("== Licence and contact")
+    out.append(f"#{t(document.licence)}\n")
+    out.append(f"#{t(document.contact)}")
+    return "\n".join(out) + "\n"
+
+
+def _meta_line(document: Document) -> str:
+    return f"Area: {document.area}. Years: {document.period}. Published {document.published}."
+
+
+def _typst_table(table: pl.DataFrame) -> str:
+    if table.height == 0:
+        return "#text(size: 9pt)[No figures can be shown for this section.]"
+    t = _typst_text
+    header = ", ".join(f"[#strong[#{t(c)}]]" for c in table.columns)
+    cells = ", ".join(f"[#{t(v)}]" for row in _rows(table) for v in row)
+    return (
+        f'#text(size: 8pt, table(columns: {table.width}, stroke: 0.4pt + rgb("#b1b4b6"), '
+        f"inset: 3pt, table.header({header}), {cells}))"
+    )
+
+
+def write(report: Bulletin, folder: Path, published: dt.date | None = None) -> list[Path]:
+    """Write bulletin.html and bulletin.pdf into `folder`; returns the paths."""
+    import typst
+
+    document = build(report, published)
+    folder.mkdir(parents=True, exist_ok=True)
+    html_path, pdf_path = folder / "bulletin.html", folder / "bulletin.pdf"
+    html_path.write_text(render_html(document))
+    fonts = register_font()
+    with tempfile.TemporaryDirectory() as work:
+        names = {}
+        for section in document.sections:
+            name = f"{section.anchor}.svg"
+            Path(work, name).write_text(Path(section.svg_path).read_text())
+            names[section.anchor] = name
+        source = Path(work, "bulletin.typ")
+        source.write_text(render_typst(document, names))
+        pdf = typst.compile(
+            str(source),
+            root=work,
+            font_paths=[str(fonts)] if fonts else [],
+            ignore_system_fonts=True,
+        )
+        pdf_path.write_bytes(pdf)
+    return [html_path, pdf_path]

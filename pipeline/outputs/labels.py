@@ -1,0 +1,243 @@
+"""Reader labels: what a published table shows instead of a code name.
+
+A researcher reading a bulletin table or a workbook should see "Lower limit (%)", not
+`interval_low`, and "Very high", not `very_high`. Labels come from the reference data that
+defines the codes (codes.csv, programmes.csv, prompts.csv, rationale_themes.csv) and from the
+domain vocabulary, so a code added there is labelled everywhere at once.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import polars as pl
+
+from pipeline import refdata
+from pipeline.domain import ERA_LABELS, STANDARD_LABELS, THEME_LABELS
+
+COLUMN_LABELS = {
+    "scope": "Area",
+    "region": "Region",
+    "series": "Series",
+    "year": "Year",
+    "financial_year": "Financial year",
+    "programme": "Inspection programme",
+    "period": "Period",
+    "standard": "Standard",
+    "theme": "Theme",
+    "question": "Question",
+    "measure": "Measure",
+    "prompt": "Prompt",
+    "parent_question": "Key question",
+    "rosh": "Risk of serious harm",
+    "pct": "Sufficient (%)",
+    "interval_low": "Lower limit (%)",
+    "interval_high": "Upper limit (%)",
+    "n_applicable": "Cases (n)",
+    "n_inspections": "Inspections (n)",
+    "n_rated": "Inspections rated (n)",
+    "share_pct": "Share of inspections (%)",
+    "rating": "Rating",
+    "inspection_type": "Inspection type",
+    "pct_pre": "Before unification (%)",
+    "pct_post": "After unification (%)",
+    "n_applicable_pre": "Cases before (n)",
+    "n_applicable_post": "Cases after (n)",
+    "diff_clustered_pp": "Change (percentage points)",
+    "diff_clustered_ci_low": "Change, lower limit",
+    "diff_clustered_ci_high": "Change, upper limit",
+    "adjusted_diff_pp": "Change allowing for case mix (percentage points)",
+    "adjusted_ci_low": "Lower limit",
+    "adjusted_ci_high": "Upper limit",
+    "significant_holm": "Clear difference after allowing for multiple comparisons",
+    "characteristic": "Characteristic",
+    "level": "Group",
+    "wording": "Published wording",
+    "national_pct": "England and Wales (%)",
+    "unit_name": "Probation delivery unit",
+    "target_pct": "Expected (%)",
+    "position": "Position against expected range",
+    "low_reliability": "Low reliability",
+}
+"""Column headers; a column not listed keeps a tidied version of its name."""
+
+HIDDEN_COLUMNS = frozenset({"source_url", "comparable_id", "segment"})
+"""Columns a reader's table leaves out (the source is cited in the sources list; a question's
+code where its label is shown)."""
+HIDDEN_IF_CONSTANT = frozenset({"series", "scope"})
+"""Columns left out when they hold one value (the table's caption says it)."""
+
+MEASURE_LABELS = {
+    "da_enquiry": "Domestic abuse enquiry (police)",
+    "cs_enquiry": "Child safeguarding enquiry (children's services)",
+    "management_oversight": "Management oversight sufficient",
+}
+"""The case measures that are not key questions or prompts."""
+
+
+@cache
+def value_labels() -> dict[str, str]:
+    """Code -> label for every code a published table may carry."""
+    labels: dict[str, str] = {}
+    for code, label in refdata._read("codes.csv").select("code", "label").iter_rows():
+        labels.setdefault(str(code), str(label))
+    programmes = refdata.programmes().select("programme", "programme_label").unique("programme")
+    labels.update(dict(programmes.iter_rows()))
+    labels.update(ERA_LABELS | STANDARD_LABELS | THEME_LABELS | MEASURE_LABELS)
+    questions = refdata.key_questions().select("key_question", "standard", "theme")
+    for question, standard, theme in questions.unique("key_question").iter_rows():
+        parts = [STANDARD_LABELS.get(standard, standard)]
+        if theme:
+            parts.append(THEME_LABELS.get(theme, theme).lower())
+        labels[question] = ": ".join(parts)
+    labels.update(dict(refdata.prompts().select("prompt", "wording").iter_rows()))
+    labels.update({"core": "Core inspections", "dipp": "Dynamic inspection of public protection"})
+    labels.update(
+        {
+            "calendar_year": "Calendar year",
+            "financial_year": "Financial year",
+            "half_year": "Half year",
+            "era": "Before or after unification",
+        }
+    )
+    return labels
+
+
+def column_label(name: str) -> str:
+    """A column's header for readers."""
+    return COLUMN_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def for_readers(frame: pl.DataFrame, decimals: int = 1) -> pl.DataFrame:
+    """`frame` as a reader sees it: labelled headers and values, numbers rounded, yes/no for
+    flags; hidden columns dropped."""
+    labels = value_labels()
+    columns, seen = [], set()
+    for name, dtype in frame.schema.items():
+        if name in HIDDEN_COLUMNS or (
+            name in HIDDEN_IF_CONSTANT and frame.get_column(name).n_unique() <= 1
+        ):
+            continue
+        column = pl.col(name)
+        if dtype == pl.Boolean:
+            column = pl.when(column).then(pl.lit("Yes")).otherwise(pl.lit("No"))
+        elif dtype.is_float():
+            column = column.round(decimals)
+        elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+            column = column.cast(pl.String).replace(labels)
+        label = column_label(name)
+        label = label if label not in seen else f"{label} ({name.replace('_', ' ')})"
+        seen.add(label)
+        columns.append(column.alias(label))
+    return frame.select(columns)
+
+
+WORKBOOK_LABELS = {
+    "pct": "Sufficient",
+    "ci_low": "Lower limit, cases as independent",
+    "ci_high": "Upper limit, cases as independent",
+    "ci_cluster_low": "Lower limit",
+    "ci_cluster_high": "Upper limit",
+    "n_yes": "Cases judged sufficient",
+    "n_no": "Cases judged not sufficient",
+    "n_na": "Cases where not applicable",
+    "n_applicable": "Applicable cases",
+    "n_inspections": "Inspections",
+    "n_effective": "Effective sample size",
+    "n_cases": "Cases",
+    "icc": "Intra-inspection correlation",
+    "icc_df": "Intra-inspection correlation, degrees of freedom",
+    "design_effect": "Design effect",
+    "design_effect_empirical": "Design effect, this cell alone",
+    "low_reliability": "Low reliability",
+    "suppressed": "Withheld",
+    "suppression": "Why withheld",
+    "synthetic": "Synthetic data",
+    "comparable_id": "Question code",
+    "key_question": "Key question",
+    "period_type": "Period type",
+    "scope": "Area",
+    "diff_pp": "Change, cases as independent",
+    "diff_ci_low": "Change lower limit, cases as independent",
+    "diff_ci_high": "Change upper limit, cases as independent",
+    "p_value": "p-value, cases as independent",
+    "diff_clustered_pp": "Change, clustered",
+    "diff_clustered_ci_low": "Change lower limit, clustered",
+    "diff_clustered_ci_high": "Change upper limit, clustered",
+    "diff_clustered_df": "Change, clustered, degrees of freedom",
+    "p_value_clustered": "p-value, clustered",
+    "adjusted_diff_pp": "Change allowing for case mix",
+    "adjusted_ci_low": "Change allowing for case mix, lower limit",
+    "adjusted_ci_high": "Change allowing for case mix, upper limit",
+    "adjusted_p_value": "p-value allowing for case mix",
+    "adjusted_se_pp": "Standard error allowing for case mix",
+    "adjusted_df": "Degrees of freedom allowing for case mix",
+    "adjusted_odds_ratio": "Odds ratio allowing for case mix",
+    "model_n_inspections": "Inspections in the model",
+    "model_converged": "Model converged",
+    "p_value_holm": "p-value adjusted for multiple comparisons (Holm)",
+    "p_value_bh": "p-value adjusted for multiple comparisons (Benjamini-Hochberg)",
+    "significant_holm": "Clear difference after allowing for multiple comparisons (Holm)",
+    "significant_bh": (
+        "Clear difference after allowing for multiple comparisons (Benjamini-Hochberg)"
+    ),
+    "mdd_pp": "Smallest difference detectable with 80% power",
+    "pct_pre_weighted": "Sufficient before unification, weighted to provider shares",
+    "test_family": "Comparisons family",
+    "test_family_size": "Comparisons in the family",
+    "comparison_note": "Note on the comparison",
+    "diff_clustered": "Change, clustered",
+    "diff_ci": "Change limits, cases as independent",
+    "adjusted": "Change allowing for case mix",
+}
+"""Workbook headers (before the unit) where the generic rule would read badly."""
+_UNIT_WORDS = {"pct": "", "pp": "", "n": ""}
+_WORDS = {
+    "ci": "limit",
+    "df": "degrees of freedom",
+    "se": "standard error",
+    "mdd": "minimum detectable difference",
+    "kq": "key question",
+    "pdu": "PDU",
+    "id": "code",
+    "pp2": "",
+    "998": "99.8%",
+    "95": "95%",
+    "pre": "before-unification",
+    "post": "after-unification",
+    "z": "z",
+}
+
+
+def workbook_unit(name: str) -> str:
+    """The unit a workbook header carries: %, percentage points or number (or none)."""
+    base = re.sub(r"_(pre|post)$", "", name)
+    if base.endswith("_pp2"):
+        return "percentage points squared"
+    if "_pp" in base or base.startswith(("diff_", "adjusted_ci", "adjusted_diff")):
+        return "percentage points"
+    if base.startswith(("pct", "ci_", "share_pct", "lower_", "upper_")) or base.endswith("_pct"):
+        return "%"
+    if base.startswith("n_") or base == "n_inspections":
+        return "number"
+    return ""
+
+
+def workbook_header(name: str) -> str:
+    """A workbook column header: plain English, with its unit ('Sufficient (%)')."""
+    era = re.search(r"_(pre|post)$", name)
+    base = name[: era.start()] if era else name
+    if base in WORKBOOK_LABELS:
+        text = WORKBOOK_LABELS[base]
+    elif base in COLUMN_LABELS:
+        text = re.sub(r"\s*\([^)]*\)$", "", COLUMN_LABELS[base])
+    else:
+        words = [_WORDS.get(t, _UNIT_WORDS.get(t, t)) for t in base.split("_")]
+        text = " ".join(w for w in words if w).strip() or base
+        text = text.replace("limit low", "lower limit").replace("limit high", "upper limit")
+        text = text[0].upper() + text[1:]
+    if era:
+        text += ", before unification" if era.group(1) == "pre" else ", after unification"
+    unit = workbook_unit(name)
+    return f"{text} ({unit})" if unit else text

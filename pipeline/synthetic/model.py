@@ -1,0 +1,191 @@
+"""The synthetic answer model's shared parts: the per-case frame, random effects, baseline
+calibration and exact reproduction of single-inspection published figures. Used by `cases.py`
+(context and the key questions) and `blocks.py` (court work, resettlement, prompts, oversight,
+practitioners, rationales)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline import refdata
+from pipeline.domain import DIPP_PROGRAMME
+from pipeline.synthetic.schedule import Inspection
+
+
+def choice(rng: np.random.Generator, values: list[str], p: list[float], n: int) -> np.ndarray:
+    p_arr = np.asarray(p, dtype=float)
+    return np.asarray(values, dtype=object)[rng.choice(len(values), n, p=p_arr / p_arr.sum())]
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def calibrate_shift(eta: np.ndarray, target: float, tol: float = 1e-10) -> float:
+    """Shift on the logit scale so that mean(sigmoid(eta + shift)) equals `target` (0-1).
+
+    The mean is monotone in the shift, so bisection converges; this is how each programme's
+    baseline is solved given the realised case mix and random effects.
+    """
+    lo, hi = -20.0, 20.0
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        if sigmoid(eta + mid).mean() < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+@dataclass
+class Frame:
+    """Per-case arrays shared by the drawing steps."""
+
+    inspections: list[Inspection]
+    insp_idx: np.ndarray
+    programme: np.ndarray
+    provider: np.ndarray
+    framework: np.ndarray
+    group: np.ndarray
+    fw_start: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.insp_idx)
+
+
+def make_frame(inspections: list[Inspection]) -> Frame:
+    n_per = np.array([i.n_cases for i in inspections])
+    insp_idx = np.repeat(np.arange(len(inspections)), n_per)
+
+    def per_insp(attr: str) -> np.ndarray:
+        return np.asarray([getattr(i, attr) for i in inspections], dtype=object)[insp_idx]
+
+    programme, provider = per_insp("programme"), per_insp("provider")
+    starts = np.asarray([i.fieldwork_start for i in inspections], dtype="datetime64[D]")
+    return Frame(
+        inspections,
+        insp_idx,
+        programme,
+        provider,
+        per_insp("framework"),
+        np.where(programme == DIPP_PROGRAMME, "DIPP", provider),
+        starts[insp_idx],
+    )
+
+
+@dataclass
+class Effects:
+    """Random effects of the multilevel model, per case."""
+
+    region: np.ndarray
+    inspection: np.ndarray
+    inspection_theme: dict[str, np.ndarray]
+    case: np.ndarray
+
+
+def target_column(target: dict) -> str | None:
+    """The contract column a calibration target measures (None for enquiry targets, which
+    are shares among flagged cases)."""
+    measure, code = target["measure"], target["key_question"]
+    return {"kq": code, "prompt": f"prompt_{code}", "oversight": "management_oversight"}.get(
+        measure
+    )
+
+
+def exact_targets(f: Frame) -> list[tuple[str, np.ndarray, float]]:
+    """(column, case mask, share) for each published figure that describes one inspection, or
+    one regional round, exactly: the national inspection's Annexe One, court work,
+    resettlement, prompts and oversight, and the regional results in calibration_targets.csv.
+    Their answers reproduce the figure to within one case, as the real inspection's did;
+    pooled figures (many inspections) stay random."""
+    out = []
+    for t in refdata.calibration_targets().iter_rows(named=True):
+        column = target_column(t)
+        if column is None:
+            continue
+        chosen = [k for k, i in enumerate(f.inspections) if selected(i, t)]
+        rounds = {f.inspections[k].regional_round for k in chosen}
+        if len(chosen) == 1 or (chosen and len(rounds) == 1 and None not in rounds):
+            mask = np.isin(f.insp_idx, chosen)
+            out.append((column, mask, float(t["target_pct"]) / 100))
+    return out
+
+
+def selected(insp: Inspection, target: dict) -> bool:
+    """Whether a calibration target's selection takes this inspection."""
+    checks = [
+        not target["inspection_type"]
+        or insp.inspection_type in target["inspection_type"].split(";"),
+        not target["region"] or insp.regions == (target["region"],),
+    ]
+    for bound, value, after in (
+        ("published_from", insp.publication_date, True),
+        ("published_to", insp.publication_date, False),
+        ("fieldwork_from", insp.fieldwork_start, True),
+        ("fieldwork_to", insp.fieldwork_start, False),
+    ):
+        if target[bound]:
+            limit = dt.date.fromisoformat(target[bound])
+            checks.append(value >= limit if after else value <= limit)
+    return all(checks)
+
+
+def exactly(rng: np.random.Generator, p: np.ndarray, target: float) -> np.ndarray:
+    """Exactly round(target x n) yes answers, drawn with weights following each case's odds
+    (so the model's case-mix and risk effects still decide who is judged sufficient)."""
+    k = round(target * len(p))
+    odds = p / np.clip(1 - p, 1e-12, None)
+    yes = np.zeros(len(p), dtype=bool)
+    if k:
+        yes[rng.choice(len(p), size=k, replace=False, p=odds / odds.sum())] = True
+    return yes
+
+
+def design_pct() -> dict[tuple[str, str, str], float]:
+    design = refdata.sample_design().select("programme", "provider", "measure", "design_pct")
+    return {(p, prov, m): v / 100 for p, prov, m, v in design.iter_rows()}
+
+
+def groups(
+    programme: np.ndarray, provider: np.ndarray
+) -> Iterator[tuple[tuple[str, str], np.ndarray]]:
+    keys = sorted(set(zip(programme.tolist(), provider.tolist(), strict=True)))
+    for prog, prov in keys:
+        yield (prog, prov), (programme == prog) & (provider == prov)
+
+
+def draw_answers(
+    rng: np.random.Generator,
+    f: Frame,
+    column: str,
+    eta: np.ndarray,
+    asked: np.ndarray,
+    relevant: np.ndarray,
+) -> np.ndarray:
+    """yes / no / na / None for one question: None where not asked, 'na' where asked but not
+    relevant; otherwise each programme's baseline is solved to its design value for `column`
+    (provider 'all' in sample_design.csv) and exact targets are reproduced."""
+    design = design_pct()
+    designed = np.isin(f.programme, [p for p, prov, m in design if m == column and prov == "all"])
+    asked = asked & designed  # a programme without a design value does not ask it
+    judged = asked & relevant
+    p = np.zeros(f.n)
+    for prog in sorted(set(f.programme.tolist())):
+        mask = f.programme == prog
+        target = design.get((prog, "all", column))
+        if target is not None and (mask & judged).any():
+            p[mask] = sigmoid(eta[mask] + calibrate_shift(eta[mask & judged], target))
+    yes = rng.random(f.n) < p
+    for target_column_name, mask, share in exact_targets(f):
+        group = mask & judged
+        if target_column_name == column and group.any():
+            yes[group] = exactly(rng, p[group], share)
+    answer = np.where(yes, "yes", "no").astype(object)
+    answer[~relevant] = "na"
+    answer[~asked] = None
+    return answer

@@ -1,0 +1,195 @@
+"""The bulletin as a publication: HTML page and A4 PDF, accessible, free of machine paths and
+developer vocabulary; parameters that refuse what they do not understand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline import refdata
+from pipeline.bulletins import batch, bulletin, document
+from pipeline.domain import NATIONAL
+
+FORBIDDEN = [
+    (re.compile(r"(?<![\w.])/(?:tmp|home|work|root|usr|Users)/"), "a machine path"),
+    (re.compile(r"[A-Z]:\\\\"), "a Windows path"),
+    (re.compile(r"\bpipeline\.|\bprobation (?:run|sample|bulletins|validate|docs)\b"), "code"),
+    (re.compile(r"data/raw|data/processed|\.parquet\b|reference/"), "a project file"),
+    (re.compile(r"No description has been provided"), "a missing alt text"),
+]
+ALT_TEXT_FORBIDDEN = [
+    re.compile(r"\bwhere (?:do|does|did|is|was|were|are)\b"),  # a question pasted into a sentence
+    re.compile(r"\?\s+\w"),  # a question mark mid-sentence
+    re.compile(r"England and Wales and England and Wales|England and Wales against England"),
+    re.compile(r"\b[a-z]+_[a-z_]+\b"),  # a code name
+]
+
+
+@pytest.fixture(scope="module")
+def documents(sample_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The national and one regional bulletin written from the sample run."""
+    out = tmp_path_factory.mktemp("bulletins")
+    written = {}
+    for region in (NATIONAL, "Wales"):
+        folder = out / refdata.region_slug(region)
+        report = bulletin.Bulletin.load(sample_run, region, output_dir=folder)
+        document.write(report, folder, dt.date(2026, 11, 25))
+        written[region] = folder
+    return written
+
+
+@pytest.mark.parametrize("region", [NATIONAL, "Wales"])
+def test_the_html_page_is_a_publication(documents: dict[str, Path], region: str) -> None:
+    page = (documents[region] / "bulletin.html").read_text()
+    assert re.search(r"<title>Probation casework quality in [^<]+</title>", page)
+    for part in ("Key findings", "Contents", "Quality and methods", "Open Government Licence"):
+        assert part in page, part
+    assert "Published 25 November 2026" in page
+    assert "Synthetic sample" in page
+    svgs = re.findall(r"<svg [^>]*>", page)
+    captions = re.findall(r'<figcaption id="([^"]+)">([^<]+)</figcaption>', page)
+    assert len(svgs) == len(captions) >= 8
+    labelled = {m for s in svgs for m in re.findall(r'aria-labelledby="([^"]+)"', s)}
+    assert labelled == {c[0] for c in captions}, "every chart is described by its caption"
+    assert page.count("<table>") >= len(captions) - 1
+    assert "@font-face" in page and "Source Sans Pro" in page
+
+
+@pytest.mark.parametrize("region", [NATIONAL, "Wales"])
+def test_nothing_published_names_a_path_or_code(documents: dict[str, Path], region: str) -> None:
+    folder = documents[region]
+    texts = {"bulletin.html": (folder / "bulletin.html").read_text()}
+    for path in folder.glob("*.alt.txt"):
+        texts[path.name] = path.read_text()
+    for path in folder.glob("*.vl.json"):
+        texts[path.name] = path.read_text()
+    for name, text in texts.items():
+        visible = re.sub(r"data:font/ttf;base64,[A-Za-z0-9+/=]+", "", text)
+        for pattern, what in FORBIDDEN:
+            match = pattern.search(visible)
+            assert match is None, f"{name} shows {what}: {match.group(0) if match else ''}"
+
+
+@pytest.mark.parametrize("region", [NATIONAL, "Wales"])
+def test_the_pdf_is_a4(documents: dict[str, Path], region: str) -> None:
+    pdf = (documents[region] / "bulletin.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]", pdf)
+    assert boxes, "page boxes"
+    assert {(round(float(w)), round(float(h))) for w, h in boxes} == {(595, 842)}  # A4 points
+    pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
+    assert 4 <= pages <= 40
+    assert b"SourceSansPro" in pdf, "the font is embedded"
+
+
+def test_regional_bulletins_leave_out_national_only_charts(documents: dict[str, Path]) -> None:
+    page = (documents["Wales"] / "bulletin.html").read_text()
+    assert 'id="published-ratings"' not in page
+    assert "England and Wales context" in page
+    assert 'id="regional-ratings"' in page
+
+
+def test_every_alt_text_reads_as_a_sentence(sample_run: Path) -> None:
+    """Every alt text of every bulletin against the patterns of broken generated text."""
+    checked = 0
+    for region in [*refdata.region_names(), NATIONAL]:
+        report = bulletin.Bulletin.load(sample_run, region)
+        for result in report.chart_set():
+            for pattern in ALT_TEXT_FORBIDDEN:
+                match = pattern.search(result.alt_text)
+                assert match is None, f"{region} {result.name}: {match.group(0) if match else ''}"
+            checked += 1
+    assert checked >= 13 * 9
+
+
+def test_a_misspelt_parameter_is_refused_by_name() -> None:
+    with pytest.raises(bulletin.BulletinInputError, match=r"'regoin' \(did you mean 'region'\?\)"):
+        bulletin.refuse_unknown_parameters({"regoin": "Wales", "region": "North East", "In": []})
+    bulletin.refuse_unknown_parameters({"region": "Wales", "_i1": "", "bulletin": bulletin})
+
+
+def test_the_notebooks_declare_the_bulletin_parameters_with_types() -> None:
+    import papermill
+
+    for name in (batch.REGIONAL_NOTEBOOK, batch.NATIONAL_NOTEBOOK):
+        declared = papermill.inspect_notebook(str(Path("notebooks") / name))
+        assert list(declared) == list(bulletin.PARAMETERS), name
+        for parameter in declared.values():
+            assert parameter["inferred_type_name"] in ("str", "int"), parameter
+            assert parameter["help"], parameter
+
+
+def test_a_period_without_data_is_refused(sample_run: Path) -> None:
+    with pytest.raises(bulletin.BulletinInputError, match="no inspection data for Wales"):
+        bulletin.Bulletin.load(sample_run, "Wales", 2030, 2031)
+
+
+def test_trend_lines_break_at_unification_and_gaps() -> None:
+    frame = pl.DataFrame({"year": [2018, 2019, 2021, 2022, 2024]})
+    segments = frame.select(document_segment())["segment"].to_list()
+    assert segments == [0, 0, 1, 2, 3]  # gap 2019-2021, unification 2021|2022, gap 2022-2024
+
+
+def document_segment() -> pl.Expr:
+    from pipeline.bulletins.charts import _segment
+
+    return _segment()
+
+
+def test_the_batch_summary_keeps_other_regions(tmp_path: Path) -> None:
+    path = tmp_path / "bulletins_summary.csv"
+    one = batch.JobResult("Wales", "wales", "regional_bulletin.ipynb", "ok", 1.0, 1, "")
+    two = batch.JobResult("London", "london", "regional_bulletin.ipynb", "failed", 2.0, 1, "x")
+    batch.write_summary([one], path)
+    batch.write_summary([two], path)
+    rows = pl.read_csv(path)
+    assert rows["region"].to_list() == ["London", "Wales"]
+
+
+def test_the_batch_refuses_to_let_param_move_a_region(tmp_path: Path) -> None:
+    with pytest.raises(batch.BatchInputError, match="cannot set output_dir"):
+        batch._jobs(["Wales"], False, tmp_path, tmp_path, Path("notebooks"),
+                    {"output_dir": "/elsewhere"}, {})  # fmt: skip
+
+
+def test_plain_papermill_fails_on_a_misspelt_parameter(sample_run: Path, tmp_path: Path) -> None:
+    """Papermill only warns about unknown parameters; the notebook itself must stop."""
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError, match="regoin"):
+        papermill.execute_notebook(
+            str(Path("notebooks") / batch.REGIONAL_NOTEBOOK),
+            str(tmp_path / "out.ipynb"),
+            parameters={"regoin": "Wales", "data_dir": str(sample_run),
+                        "output_dir": str(tmp_path / "figures")},
+            kernel_name=batch.KERNEL_NAME,
+            progress_bar=False,
+        )  # fmt: skip
+    assert not (tmp_path / "figures").exists(), "nothing was built for the default region"
+
+
+def test_no_title_claims_a_direction_its_comparison_does_not_support(sample_run: Path) -> None:
+    """A title that says 'less often' or 'more often' rests on a clustered, case-mix adjusted,
+    Holm-adjusted comparison whose interval excludes zero in that direction."""
+    unification = pl.read_parquet(sample_run / "tables" / "unification.parquet").filter(
+        pl.col("comparable_id") == "IMPL_SAFE"
+    )
+    claims = 0
+    for region in [*refdata.region_names(), NATIONAL]:
+        report = bulletin.Bulletin.load(sample_run, region)
+        title = report.chart("safety_trend").chart.to_dict()["title"]["text"]
+        row = unification.filter(pl.col("scope") == region).row(0, named=True)
+        if "less often" in title or "more often" in title:
+            claims += 1
+            assert row["significant_holm"], (region, title)
+            if "less often" in title:
+                assert row["adjusted_ci_high"] < 0, (region, title)
+            else:
+                assert row["adjusted_ci_low"] > 0, (region, title)
+        else:
+            assert not row["significant_holm"], (region, title)
+    assert claims >= 1

@@ -1,0 +1,128 @@
+"""What real exports, analysts and machines do: degenerate but valid inputs, two runs on one
+output folder, a database left open or with a stale write-ahead log, outputs inside inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline.domain import KEY_QUESTIONS
+from pipeline.run import LOCK_NAME, UnusableInputError, run_pipeline
+from tests.helpers import valid_row, write_csv
+
+
+def _export(folder: Path, rows: list[dict]) -> Path:
+    raw = folder / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    write_csv(raw / "export.csv", rows)
+    return raw
+
+
+def _rows(n: int = 20, **overrides: str) -> list[dict]:
+    return [valid_row(case_id=str(i), inspection_id=f"PDU-{i % 4}", **overrides) for i in range(n)]
+
+
+DEGENERATE = {
+    "every case on the adjusted question set": _rows(question_set="adjusted"),
+    "every answer not applicable": _rows(**dict.fromkeys(KEY_QUESTIONS, "na")),
+    "every row rejected by a rule": _rows(5, rosh="zzz"),
+    "one case": _rows(1),
+}
+
+
+@pytest.mark.parametrize("name", list(DEGENERATE))
+def test_every_valid_input_gives_outputs(tmp_path: Path, name: str) -> None:
+    raw = _export(tmp_path, DEGENERATE[name])
+    result = run_pipeline(raw, tmp_path / "out")
+    assert result.rows_read == result.rows_accepted + result.rows_rejected
+    for table in ("kq_trend", "unification", "ratings"):
+        assert (tmp_path / "out" / "tables" / f"{table}.parquet").exists()
+    assert (tmp_path / "out" / "rejected.csv").exists()
+    assert duckdb.connect(str(tmp_path / "out" / "probation.duckdb"), read_only=True).execute(
+        "SELECT count(*) FROM cases"
+    ).fetchall() == [(result.rows_accepted,)]
+
+
+def test_a_header_only_file_and_an_empty_parquet_give_empty_outputs(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "header.csv").write_text(",".join(valid_row()) + "\n")
+    pl.DataFrame({k: pl.Series([], dtype=pl.String) for k in valid_row()}).write_parquet(
+        raw / "empty.parquet"
+    )
+    result = run_pipeline(raw, tmp_path / "out")
+    assert result.rows_read == 0
+    assert pl.read_parquet(tmp_path / "out" / "tables" / "kq_trend.parquet").height == 0
+
+
+def test_a_second_run_on_the_same_output_folder_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    raw = _export(tmp_path, _rows())
+    out = tmp_path / "out"
+    out.mkdir()
+    with (out / LOCK_NAME).open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # as a first run holds it
+        with pytest.raises(UnusableInputError, match="another run is writing"):
+            run_pipeline(raw, out)
+    assert not (out / "cases.parquet").exists(), "the refused run wrote nothing"
+    run_pipeline(raw, out)  # once the first run is done, the next goes ahead
+
+
+def test_a_stale_wal_does_not_make_the_new_database_unopenable(tmp_path: Path) -> None:
+    raw = _export(tmp_path, _rows())
+    out = tmp_path / "out"
+    run_pipeline(raw, out)
+    (out / "probation.duckdb.wal").write_bytes(b"\x00" * 4096)  # left by a killed session
+    run_pipeline(raw, out)
+    con = duckdb.connect(str(out / "probation.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM cases").fetchall() == [(20,)]
+
+
+def test_a_database_open_for_writing_elsewhere_stops_the_run_first(tmp_path: Path) -> None:
+    raw = _export(tmp_path, _rows())
+    out = tmp_path / "out"
+    run_pipeline(raw, out)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); "
+         "time.sleep(60)", str(out / "probation.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(UnusableInputError, match="open for writing in another program"):
+            run_pipeline(raw, out)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_an_output_folder_inside_the_input_folder_is_refused(tmp_path: Path) -> None:
+    raw = _export(tmp_path, _rows())
+    with pytest.raises(UnusableInputError, match="inside the input folder"):
+        run_pipeline(raw, raw / "processed")
+
+
+def test_an_output_path_that_is_a_file_is_refused_before_the_work(tmp_path: Path) -> None:
+    raw = _export(tmp_path, _rows())
+    target = tmp_path / "out.txt"
+    target.write_text("not a folder")
+    with pytest.raises(UnusableInputError, match="is a file"):
+        run_pipeline(raw, target)
+
+
+def test_blank_header_cells_do_not_stop_the_run(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    rows = _rows(4)
+    header = ",".join(rows[0]) + ",,,note"
+    lines = [header] + [",".join(v or "" for v in r.values()) + ",,,x" for r in rows]
+    (raw / "trailing.csv").write_text("\n".join(lines) + "\n")
+    result = run_pipeline(raw, tmp_path / "out")
+    assert result.rows_accepted == 4

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand
 
 from pipeline import config
 from pipeline.config import DEFAULT_SEED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_UNUSABLE_INPUT
@@ -55,7 +56,11 @@ def _options(
     show_version: Annotated[
         bool,
         typer.Option(
-            "--version", help="Show the version and exit.", callback=_version, is_eager=True
+            "--version",
+            help="Show the version and exit.",
+            callback=_version,
+            is_eager=True,
+            metavar="",
         ),
     ] = False,
 ) -> None:
@@ -79,7 +84,9 @@ def sample(
         float,
         typer.Option(help="Multiplies cases per inspection; 100 gives about 13 million answers."),
     ] = 1.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only warnings and errors.", metavar="")
+    ] = False,
 ) -> None:
     """Write the seeded synthetic sample (CSV and XLSX exports in the data contract's form).
 
@@ -157,8 +164,12 @@ def run(
             "sheet whose top rows hold the required columns)."
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug detail.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only warnings and errors.", metavar="")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Debug detail.", metavar="")
+    ] = False,
 ) -> None:
     """Ingest, validate, derive, tabulate and store every case export under --raw.
 
@@ -225,9 +236,9 @@ def _print_run(result: RunResult, raw: Path, out: Path) -> None:
 @app.command("validate")
 def validate_files(
     files: Annotated[list[Path], typer.Argument(help="Case files (CSV, XLSX, Parquet).")],
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List each rejected row.")] = (
-        False
-    ),
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List each rejected row.", metavar="")
+    ] = (False),
     sheet: Annotated[
         str | None, typer.Option(help="Worksheet to read in XLSX files (default: found).")
     ] = None,
@@ -249,8 +260,11 @@ def validate_files(
     if missing:
         console.print("[red]not found:[/red] " + ", ".join(str(m) for m in missing))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
+    unique = list(dict.fromkeys(f.resolve() for f in files))
+    if len(unique) < len(files):
+        console.print("note: a file given more than once is read once")
     reads = []
-    for path in files:
+    for path in unique:
         read = ingest.read_case_file(path, sheet=sheet)
         read.display_name = str(path)
         if read.frame is not None:
@@ -349,19 +363,25 @@ def _print_ratings(rated: object, name: str) -> None:
     console.print(table)
 
 
-def _regions_help() -> str:
-    """The 12 region names for `bulletins --help` (read with the standard library, so the help
-    stays fast; reference/regions.csv is the one source)."""
-    import csv
+class _RegionsEpilog(TyperCommand):
+    """`bulletins --help` ends with the 12 region names, read only when help is shown (so
+    the CLI starts without loading the reference data)."""
 
-    with (config.REFERENCE_DIR / "regions.csv").open(newline="") as fh:
-        names = [row["region"] for row in csv.DictReader(fh)]
-    return "Regions: " + "; ".join(names) + ". Aliases such as KSS are accepted."
+    @property
+    def epilog(self) -> str:
+        from pipeline import refdata
+
+        names = "; ".join(refdata.region_names())
+        return f"Regions: {names}. Aliases such as KSS are accepted."
+
+    @epilog.setter
+    def epilog(self, value: str | None) -> None:
+        pass
 
 
 @app.command(
+    cls=_RegionsEpilog,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": False},
-    epilog=_regions_help(),
 )
 def bulletins(
     ctx: typer.Context,
@@ -382,9 +402,9 @@ def bulletins(
     out: Annotated[Path, typer.Option(help="Where chart packs go (one folder per region).")] = (
         config.FIGURES_DIR
     ),
-    national: Annotated[bool, typer.Option(help="Also run the England and Wales overview.")] = (
-        True
-    ),
+    national: Annotated[
+        bool, typer.Option(help="Also run the England and Wales overview.", metavar="")
+    ] = (True),
     param: Annotated[
         list[str] | None,
         typer.Option(help="Extra notebook parameter NAME=VALUE (checked against the notebook)."),
@@ -527,9 +547,12 @@ def main() -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        console.print("interrupted")
+        console.print("interrupted: the previous outputs are unchanged")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # an internal error: say so plainly, keep the detail for -v
+        if type(exc).__name__ == "InterruptException":  # DuckDB turns Ctrl-C into this
+            console.print("interrupted: the previous outputs are unchanged")
+            sys.exit(EXIT_INTERRUPTED)
         logging.getLogger("pipeline").debug("internal error", exc_info=True)
         console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}")
         console.print("Re-run with --verbose for the traceback, and please report it.")

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -212,8 +213,12 @@ def _run(
         result.disclosure = publication.disclosure.summary()
         result.disclosure_detail = asdict(publication.disclosure)
     staging = store.begin(out_dir)
-    _write_outputs(staging, stored, publication, timer, out_dir / "probation.duckdb")
-    _write_manifest(staging / "manifest.json", raw_dir, out_dir, reads, result, started)
+    try:
+        _write_outputs(staging, stored, publication, timer, out_dir / "probation.duckdb")
+        _write_manifest(staging / "manifest.json", raw_dir, out_dir, reads, result, started)
+    except BaseException:  # disk full, Ctrl-C, a failed write: the previous outputs stay
+        shutil.rmtree(staging, ignore_errors=True)  # and the half-written files go
+        raise
     result.outputs = store.commit(staging, out_dir)
     return result
 
@@ -325,6 +330,9 @@ def _ingest(raw_dir: Path, sheet: str | None = None) -> list[ingest.FileRead]:
     if not raw_dir.is_dir():
         raise UnusableInputError(f"input folder not found: {raw_dir}")
     files = ingest.find_case_files(raw_dir)
+    for name, reason in ingest.skipped_files(raw_dir):
+        likely_export = Path(name).suffix.lower() in ingest.SKIP_REASONS
+        log.log(logging.WARNING if likely_export else logging.INFO, "skipped %s: %s", name, reason)
     if not files:
         raise UnusableInputError(
             f"no case files (CSV, XLSX or Parquet) under {raw_dir} "
@@ -348,6 +356,13 @@ def _ingest(raw_dir: Path, sheet: str | None = None) -> list[ingest.FileRead]:
     return reads
 
 
+def _hash_if_present(path: Path) -> str:
+    try:
+        return store.sha256(path)
+    except OSError:
+        return "file no longer present"
+
+
 def _write_manifest(
     path: Path,
     raw_dir: Path,
@@ -360,7 +375,7 @@ def _write_manifest(
     inputs = []
     accounts = {a.source_file: a for a in result.accounts}
     for read in reads:
-        entry = {"path": read.display_name, "sha256": store.sha256(read.path)}
+        entry = {"path": read.display_name, "sha256": read.sha256 or "not read"}
         entry.update(
             {k: v for k, v in asdict(accounts[read.display_name]).items() if k != "source_file"}
         )
@@ -368,7 +383,7 @@ def _write_manifest(
     for account in result.published_accounts:
         entry = {
             "path": account["source_file"],
-            "sha256": store.sha256(raw_dir / account["source_file"]),
+            "sha256": _hash_if_present(raw_dir / account["source_file"]),
             "kind": "published figures",
         }
         entry.update({k: v for k, v in account.items() if k != "source_file"})

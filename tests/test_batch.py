@@ -141,13 +141,19 @@ def test_disclosure_scan_over_figures_and_workbook(sample_run: Path, tmp_path: P
     workbook = sample_run / "tables" / WORKBOOK_NAME
     import fastexcel
 
+    from pipeline.outputs.labels import workbook_header
+
+    denominators = {
+        workbook_header(c)
+        for c in ("n_applicable", "n_applicable_pre", "n_applicable_post", "n_applicable_min")
+    }
     reader = fastexcel.read_excel(workbook)
     checked = 0
     for sheet in reader.sheet_names[3:]:
         frame = pl.read_excel(
             workbook, sheet_name=sheet, read_options={"header_row": 4}, infer_schema_length=0
         )
-        for column in [c for c in frame.columns if c.startswith("n_applicable")]:
+        for column in [c for c in frame.columns if c in denominators]:
             values = frame[column].drop_nulls()
             numbers = values.filter(~values.is_in(["[c]", "[x]", "[z]"])).cast(pl.Float64)
             if sheet != "published_ratings":

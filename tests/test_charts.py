@@ -59,7 +59,7 @@ def test_every_chart_is_valid_vega_lite_with_the_theme(tables: dict) -> None:
         assert config["axisX"]["grid"] is False and config["axisY"]["grid"] is True
         assert config["range"]["category"] == theme.PALETTE
         title = spec["title"]
-        assert title["text"] and len(title["subtitle"]) in (2, 3), result.name
+        assert title["text"] and 2 <= len(title["subtitle"]) <= 4, result.name
         assert result.alt_text and result.finding in result.alt_text
 
 

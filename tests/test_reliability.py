@@ -126,3 +126,61 @@ def test_blank_header_cells_do_not_stop_the_run(tmp_path: Path) -> None:
     (raw / "trailing.csv").write_text("\n".join(lines) + "\n")
     result = run_pipeline(raw, tmp_path / "out")
     assert result.rows_accepted == 4
+
+
+def test_files_that_are_not_read_are_named_with_the_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    raw = _export(tmp_path, _rows())
+    (raw / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    (raw / "cases.csv.gz").write_bytes(b"\x1f\x8b")
+    with caplog.at_level("INFO"):
+        run_pipeline(raw, tmp_path / "out")
+    text = caplog.text
+    assert "skipped old.xls: an Excel 97-2003 workbook" in text
+    assert "skipped cases.csv.gz: a compressed file" in text
+
+
+def test_a_failed_write_leaves_no_staging_and_the_previous_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.outputs import database
+    from pipeline.stages import store
+
+    raw = _export(tmp_path, _rows())
+    out = tmp_path / "out"
+    run_pipeline(raw, out)
+    before = (out / "cases.parquet").read_bytes()
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(database, "build_duckdb", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        run_pipeline(raw, out)
+    assert not (out / store.STAGING).exists(), "the half-written staging folder is removed"
+    assert (out / "cases.parquet").read_bytes() == before
+
+
+def test_the_manifest_hash_is_of_the_bytes_ingested(tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    raw = _export(tmp_path, _rows())
+    data = (raw / "export.csv").read_bytes()
+    run_pipeline(raw, tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    entry = next(i for i in manifest["inputs"] if i["path"] == "export.csv")
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_validate_with_the_same_file_twice_reads_it_once(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    raw = _export(tmp_path, _rows(3))
+    path = str(raw / "export.csv")
+    result = CliRunner().invoke(app, ["validate", path, path])
+    assert result.exit_code == 0, result.output
+    assert "read once" in result.output

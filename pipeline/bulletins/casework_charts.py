@@ -121,7 +121,8 @@ def prompts_chart(prompts: pl.DataFrame, region: str, synthetic: bool) -> ChartR
     mine = rows.filter(pl.col("scope") == region)["period"]
     latest = str(mine.max()) if mine.len() else ""
     data = rows.filter(pl.col("period") == latest).select(
-        pl.col("prompt_wording").alias("prompt"), "parent_question", "scope", "pct", *INTERVAL
+        pl.col("prompt_wording").alias("prompt"), "parent_question", "scope", "pct", *INTERVAL,
+        "n_applicable",
     ).sort("parent_question", "prompt", "scope")  # fmt: skip
     order = data.unique("prompt", keep="first", maintain_order=True)["prompt"].to_list()
     chart = (

@@ -140,8 +140,9 @@ def _unification_marker() -> tuple[alt.Chart, alt.Chart]:
 
 
 TREND_NOTE = (
-    "Shaded band: 95% interval allowing for clustering in inspections; lines break at "
-    "unification and at missing years. Diamonds: dynamic inspection of public protection."
+    "Shaded band: 95% interval allowing for clustering in inspections.",
+    "Lines break at unification and at missing years. Diamonds: dynamic inspection of public "
+    "protection.",
 )
 
 
@@ -203,7 +204,7 @@ def safety_trend(
     chart = (band + line + dipp + rule + rule_text).properties(
         width=WIDTH,
         height=300,
-        title=case_title(heading, [label, TREND_NOTE], synthetic),
+        title=case_title(heading, [label, *TREND_NOTE], synthetic),
     )
     areas = region if region == NATIONAL else f"{region} and England and Wales"
     alt_text = (
@@ -440,8 +441,11 @@ def cohort_profile(
 
 
 def _profile_data(rows: pl.DataFrame) -> pl.DataFrame:
+    """The 12 key questions (standards x themes); court work and resettlement, single-question
+    standards with no theme, have a section of their own."""
     return (
-        rows.select("scope", "standard", "theme", "pct", *INTERVAL, "n_applicable")
+        rows.filter(pl.col("theme").is_not_null())
+        .select("scope", "standard", "theme", "pct", *INTERVAL, "n_applicable")
         .with_columns(
             pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS).alias("standard"),
             pl.col("theme").cast(pl.String).replace_strict(THEME_LABELS).alias("theme"),

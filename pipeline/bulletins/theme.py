@@ -21,10 +21,13 @@ FONT = "Source Sans Pro"
 WIDTH = 560  # fits a bulletin column at print resolution
 RATING_COLOURS = {
     "Outstanding": "#12436D",
-    "Good": "#28A197",
-    "Requires improvement": "#F46A25",
-    "Inadequate": "#801650",
+    "Good": "#2073BC",
+    "Requires improvement": "#6BACE6",
+    "Inadequate": "#A8CCEE",
 }
+"""An ordinal scale for an ordinal rating: one hue from dark (best) to light (worst), after the
+Analysis Function's sequential palette, so order reads without a legend and survives colour-vision
+deficiency (the shades differ in lightness)."""
 
 
 def theme() -> dict[str, Any]:

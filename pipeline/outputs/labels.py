@@ -114,9 +114,13 @@ def for_readers(frame: pl.DataFrame, decimals: int = 1) -> pl.DataFrame:
     flags; hidden columns dropped."""
     labels = value_labels()
     columns, seen = [], set()
+    first = [c for c in ("question", "prompt", "theme_label") if c in frame.columns]
+    frame = frame.select(*first, pl.exclude(first))
     for name, dtype in frame.schema.items():
-        if name in HIDDEN_COLUMNS or (
-            name in HIDDEN_IF_CONSTANT and frame.get_column(name).n_unique() <= 1
+        if (
+            name in HIDDEN_COLUMNS
+            or (name in HIDDEN_IF_CONSTANT and frame.get_column(name).n_unique() <= 1)
+            or (name in ("standard", "theme") and "question" in frame.columns)
         ):
             continue
         column = pl.col(name)

@@ -10,6 +10,7 @@ with one message; its rows are counted as read and rejected so the accounting st
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import os
@@ -45,6 +46,7 @@ class FileRead:
     error: str | None = None
     unmapped_columns: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)  # every sheet of an XLSX file
+    sha256: str | None = None  # of the bytes parsed
 
     @property
     def rejected(self) -> bool:
@@ -56,6 +58,37 @@ def canonical_header(name: str) -> str:
     name = name.replace("\ufeff", "").strip().lower()
     name = re.sub(r"[^0-9a-z+]+", "_", name)
     return name.strip("_")
+
+
+SKIP_REASONS = {
+    ".xls": "an Excel 97-2003 workbook: save it as .xlsx",
+    ".xlsm": "a macro-enabled workbook: save it as .xlsx (macros are never run)",
+    ".ods": "an OpenDocument spreadsheet: save it as .xlsx or CSV",
+    ".gz": "a compressed file: unpack it first",
+    ".zip": "a compressed file: unpack it first",
+    ".txt": "a text file: if it holds cases, rename it to .csv",
+    ".tsv": "a tab-separated file: rename it to .csv (the delimiter is detected)",
+}
+"""Why a file under the input folder is not read (anything else: not a case export type)."""
+
+
+def skipped_files(raw_dir: Path) -> list[tuple[str, str]]:
+    """Files under `raw_dir` that a run does not read, with the reason, so nothing is dropped
+    without a word (hidden files, Excel lock files and published/ are not listed)."""
+    read = set(find_case_files(raw_dir))
+    skipped = []
+    for path in sorted(raw_dir.rglob("*")):
+        rel = path.relative_to(raw_dir)
+        if (
+            path in read
+            or not path.is_file()
+            or any(part.startswith((".", "~$")) for part in rel.parts)
+            or rel.parts[0] == PUBLISHED_SUBDIR
+        ):
+            continue
+        reason = SKIP_REASONS.get(path.suffix.lower(), "not a CSV, XLSX or Parquet file")
+        skipped.append((rel.as_posix(), reason))
+    return skipped
 
 
 def find_case_files(raw_dir: Path) -> list[Path]:
@@ -136,8 +169,7 @@ def _read_ragged(text: str, separator: str) -> pl.DataFrame:
     return frame.with_columns(pl.Series("_ragged", ragged, dtype=pl.Boolean))
 
 
-def _read_csv(path: Path) -> tuple[list[str], pl.DataFrame, str, int]:
-    raw = path.read_bytes()
+def _read_csv(raw: bytes) -> tuple[list[str], pl.DataFrame, str, int]:
     text, encoding = _decode(raw)
     if not text.strip():
         return [], pl.DataFrame(), encoding, 0
@@ -181,7 +213,7 @@ class UnsafeWorkbook(ValueError):
     """A workbook the reader must not open: it would exhaust memory and abort the process."""
 
 
-def _check_xlsx(path: Path) -> None:
+def _check_xlsx(path: Path | io.BytesIO) -> None:
     """Refuse, before parsing, a workbook that would abort the reader: too large unpacked, or
     a sheet whose declared extent (its <dimension>, else its last cell) is absurd."""
     import zipfile
@@ -248,10 +280,10 @@ def _pick_sheet(reader: fastexcel.ExcelReader, wanted: str | None) -> str:
 
 
 def _read_xlsx(
-    path: Path, wanted: str | None = None, result: FileRead | None = None
+    data: bytes, wanted: str | None = None, result: FileRead | None = None
 ) -> tuple[list[str], pl.DataFrame, str, int]:
-    _check_xlsx(path)
-    reader = fastexcel.read_excel(path)
+    _check_xlsx(io.BytesIO(data))
+    reader = fastexcel.read_excel(data)
     if result is not None:
         result.sheets = list(reader.sheet_names)
     sheet = _pick_sheet(reader, wanted)
@@ -262,8 +294,8 @@ def _read_xlsx(
     return header, body, sheet, offset
 
 
-def _read_parquet(path: Path) -> tuple[list[str], pl.DataFrame]:
-    table = pq.read_table(path)
+def _read_parquet(data: bytes) -> tuple[list[str], pl.DataFrame]:
+    table = pq.read_table(io.BytesIO(data))
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     # Text is the common currency: dates become ISO text, booleans 'true'/'false', numbers digits.
@@ -274,18 +306,22 @@ def _read_parquet(path: Path) -> tuple[list[str], pl.DataFrame]:
 def _parse(
     path: Path, result: FileRead, sheet: str | None = None
 ) -> tuple[list[str], pl.DataFrame, int]:
-    """Header, body (text) and the number of rows above the header, by file type."""
+    """Header, body (text) and the number of rows above the header, by file type. The file is
+    read once, and its hash is taken from exactly the bytes parsed (a file changed or deleted
+    during the run cannot give a manifest that disagrees with what was ingested)."""
     suffix = path.suffix.lower()
+    if suffix not in CASE_SUFFIXES:
+        raise ValueError("not a CSV, XLSX or Parquet file")
+    data = path.read_bytes()
+    result.sha256 = hashlib.sha256(data).hexdigest()
     if suffix == ".csv":
-        header, body, result.encoding, offset = _read_csv(path)
+        header, body, result.encoding, offset = _read_csv(data)
         return header, body, offset
     if suffix == ".xlsx":
-        header, body, result.sheet, offset = _read_xlsx(path, sheet, result)
+        header, body, result.sheet, offset = _read_xlsx(data, sheet, result)
         return header, body, offset
-    if suffix == ".parquet":
-        header, body = _read_parquet(path)
-        return header, body, 0
-    raise ValueError("not a CSV, XLSX or Parquet file")
+    header, body = _read_parquet(data)
+    return header, body, 0
 
 
 def _has_values(body: pl.DataFrame, position: int) -> bool:

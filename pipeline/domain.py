@@ -118,6 +118,7 @@ class Rule(StrEnum):
     NO_KEY_QUESTION_ANSWERED = "no_key_question_answered"
     WRONG_NUMBER_OF_FIELDS = "wrong_number_of_fields"
     DUPLICATE_CASE = "duplicate_case"
+    INCONSISTENT_INSPECTION = "inconsistent_inspection"
 
     def on(self, column: str) -> str:
         """The reason text for a column-specific rule: 'unknown_code(rosh)'."""

@@ -333,3 +333,28 @@ def test_a_named_sheet_is_read_and_a_missing_one_is_explained(tmp_path: Path) ->
     assert ingest.read_case_file(tmp_path / "e.xlsx", sheet="data").rows_read == 1
     missing = ingest.read_case_file(tmp_path / "e.xlsx", sheet="Cases 2024")
     assert missing.error and "no sheet 'Cases 2024'" in missing.error
+
+
+def test_rows_that_disagree_with_their_inspection_are_rejected_naming_the_field(
+    tmp_path: Path,
+) -> None:
+    rows = [valid_row(case_id=str(i)) for i in range(5)]
+    rows += [
+        valid_row(case_id="x", region="Wales"),
+        valid_row(case_id="y", framework="2023"),
+        valid_row(case_id="z", fieldwork_end="2022-06-30"),
+    ]
+    crc = {
+        "inspection_id": "CRC-1", "inspection_type": "crc", "provider": "CRC",
+        "framework": "2018", "fieldwork_start": "2019-05-01", "fieldwork_end": "2019-05-10",
+        "start_date": "2019-01-01",
+    }  # fmt: skip
+    rows += [valid_row(case_id=f"c{i}", region=r, **crc) for i, r in enumerate(["London", "Wales"])]
+    write_csv(tmp_path / "a.csv", rows)
+    result = validate.validate(ingest.read_case_files(ingest.find_case_files(tmp_path), tmp_path))
+    assert dict(result.rejected.select("case_id", "reasons").iter_rows()) == {
+        "x": "inconsistent_inspection(region)",
+        "y": "inconsistent_inspection(framework)",
+        "z": "inconsistent_inspection(fieldwork_end)",
+    }
+    assert result.accepted.height == 7, "a CRC footprint may span two of today's regions"

@@ -281,7 +281,11 @@ def rule_flags() -> dict[str, pl.Expr]:
     reject the case (the field becomes missing and is reported), unless the row fails for
     another reason, when they are listed with its reasons.
     """
-    return {**_column_flags(), **{str(rule): expr for rule, expr in _row_flags().items()}}
+    return {
+        **_column_flags(),
+        **{str(rule): expr for rule, expr in _row_flags().items()},
+        **_consistency_flags(),
+    }
 
 
 def field_rules() -> set[str]:
@@ -334,6 +338,43 @@ def _row_flags() -> dict[Rule, pl.Expr]:
         # the copy kept is the first one that passes every other rule (else the first copy)
         Rule.DUPLICATE_CASE: key_ok & (pl.col("_order") != pl.col("_kept")),
     }
+
+
+INSPECTION_FIELDS = ("inspection_type", "framework", "fieldwork_start", "fieldwork_end", "region")
+"""What every row of one inspection must agree on. A row that disagrees with the inspection's
+majority is rejected, naming the field, rather than silently making a 'multiple regions'
+inspection or mixing frameworks. Region is exempt for CRC and NPS inspections, whose
+footprints could span several of today's regions, and for the national inspection, which
+samples cases from every region."""
+
+
+def _consistency_flags() -> dict[str, pl.Expr]:
+    flags = {}
+    for column in INSPECTION_FIELDS:
+        value, usual = pl.col(f"n__{column}"), pl.col(f"_usual__{column}")
+        differs = value.is_not_null() & usual.is_not_null() & (value != usual)
+        if column == "region":
+            national_or_old = pl.col("n__inspection_type").is_in(["crc", "nps", "national"])
+            differs = differs & ~national_or_old.fill_null(False)
+        flags[Rule.INCONSISTENT_INSPECTION.on(column)] = differs.fill_null(False)
+    return flags
+
+
+def _with_usual_values(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """For each inspection and field, the value most of its rows hold (ties: the smallest)."""
+    key = "n__inspection_id"
+    for column in INSPECTION_FIELDS:
+        value = f"n__{column}"
+        usual = (
+            frame.filter(pl.col(key).is_not_null() & pl.col(value).is_not_null())
+            .group_by(key, value)
+            .agg(pl.len().alias("_n"))
+            .sort(key, "_n", value, descending=[False, True, False])
+            .group_by(key, maintain_order=True)
+            .agg(pl.col(value).first().alias(f"_usual__{column}"))
+        )
+        frame = frame.join(usual, on=key, how="left", nulls_equal=False)
+    return frame
 
 
 def _reason_text(flag_names: list[str]) -> pl.Expr:
@@ -410,6 +451,8 @@ def _checked(records: pl.DataFrame, flags: dict[str, pl.Expr]) -> pl.DataFrame:
             *[e.alias(f"n__{c}") for c, e in normalised.items()],
             *[e.alias(f"p__{c}") for c, e in present.items()],
         )
+        .pipe(_with_usual_values)
+        .sort("_order")
         .with_columns(
             expr.alias(f"f__{i}") for i, expr in enumerate(flags.values()) if i != duplicate
         )

@@ -119,6 +119,7 @@ class Rule(StrEnum):
     WRONG_NUMBER_OF_FIELDS = "wrong_number_of_fields"
     DUPLICATE_CASE = "duplicate_case"
     INCONSISTENT_INSPECTION = "inconsistent_inspection"
+    IMPLAUSIBLE_DATE = "implausible_date"
 
     def on(self, column: str) -> str:
         """The reason text for a column-specific rule: 'unknown_code(rosh)'."""

@@ -358,3 +358,22 @@ def test_rows_that_disagree_with_their_inspection_are_rejected_naming_the_field(
         "z": "inconsistent_inspection(fieldwork_end)",
     }
     assert result.accepted.height == 7, "a CRC footprint may span two of today's regions"
+
+
+def test_dates_that_parse_but_cannot_be_right_are_caught(tmp_path: Path) -> None:
+    rows = [
+        valid_row(inspection_id="A", case_id="1", fieldwork_start="2099-05-09",
+                  fieldwork_end="2099-05-20"),
+        valid_row(inspection_id="B", case_id="2", start_date="1900-01-01"),
+        valid_row(inspection_id="C", case_id="3", publication_date="2022-01-01"),
+    ]  # fmt: skip
+    write_csv(tmp_path / "a.csv", rows)
+    result = validate.validate(ingest.read_case_files(ingest.find_case_files(tmp_path), tmp_path))
+    reasons = dict(result.rejected.select("case_id", "reasons").iter_rows())
+    assert "implausible_date(fieldwork_start)" in reasons["1"]
+    assert reasons["2"] == "implausible_date(start_date)"
+    # publication before fieldwork is an optional field: set to missing, case kept
+    assert result.field_issues.select("column", "issue").rows() == [
+        ("publication_date", "implausible_date(publication_date)")
+    ]
+    assert result.accepted["case_id"].to_list() == ["3"]

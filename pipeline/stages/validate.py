@@ -285,6 +285,7 @@ def rule_flags() -> dict[str, pl.Expr]:
         **_column_flags(),
         **{str(rule): expr for rule, expr in _row_flags().items()},
         **_consistency_flags(),
+        **_plausibility_flags(),
     }
 
 
@@ -295,7 +296,7 @@ def field_rules() -> set[str]:
     return {
         rule.on(column)
         for column in optional
-        for rule in (Rule.UNKNOWN_CODE, Rule.UNPARSEABLE_DATE)
+        for rule in (Rule.UNKNOWN_CODE, Rule.UNPARSEABLE_DATE, Rule.IMPLAUSIBLE_DATE)
     }
 
 
@@ -346,6 +347,24 @@ majority is rejected, naming the field, rather than silently making a 'multiple 
 inspection or mixing frameworks. Region is exempt for CRC and NPS inspections, whose
 footprints could span several of today's regions, and for the national inspection, which
 samples cases from every region."""
+
+
+def _plausibility_flags() -> dict[str, pl.Expr]:
+    """Dates that parse but cannot be right (reference/key_dates.csv): fieldwork outside the
+    programme's years (2099), a supervision starting before 1970, publication before the
+    fieldwork ended."""
+    dates = refdata.key_dates()
+    first, last = dates["earliest_fieldwork"], dates["latest_fieldwork"]
+    fieldwork = {
+        c: ~pl.col(f"n__{c}").is_between(pl.lit(first), pl.lit(last))
+        for c in ("fieldwork_start", "fieldwork_end")
+    }
+    flags = {Rule.IMPLAUSIBLE_DATE.on(c): e.fill_null(False) for c, e in fieldwork.items()}
+    start = pl.col("n__start_date") < pl.lit(dates["earliest_case_start"])
+    flags[Rule.IMPLAUSIBLE_DATE.on("start_date")] = start.fill_null(False)
+    published = pl.col("n__publication_date") < pl.col("n__fieldwork_end")
+    flags[Rule.IMPLAUSIBLE_DATE.on("publication_date")] = published.fill_null(False)
+    return flags
 
 
 def _consistency_flags() -> dict[str, pl.Expr]:

@@ -120,6 +120,7 @@ class Rule(StrEnum):
     DUPLICATE_CASE = "duplicate_case"
     INCONSISTENT_INSPECTION = "inconsistent_inspection"
     IMPLAUSIBLE_DATE = "implausible_date"
+    QUESTION_NOT_ASKED = "question_not_asked"
 
     def on(self, column: str) -> str:
         """The reason text for a column-specific rule: 'unknown_code(rosh)'."""

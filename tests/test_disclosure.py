@@ -96,11 +96,12 @@ def test_the_search_finds_the_rectangle() -> None:
     assert complementary.tolist()[:4] == [False, True, True, True]
 
 
-def test_a_cell_that_cannot_be_protected_stops_the_run() -> None:
-    """With the grand total public and the range demanded wider than any swap can give."""
+def test_a_cell_that_cannot_be_protected_is_reported_to_the_caller() -> None:
+    """With the grand total public and the range demanded wider than any swap can give, the
+    search says so (the caller then withholds the whole system and the audit decides)."""
     system = _grid([30, 20, 15, 25], [4, 30, 11, 30], {0})
     system.known = np.ones((1, 4))
-    with pytest.raises(suppression.DisclosureBreach):
+    with pytest.raises(suppression.Unprotectable):
         suppression.search(system, Settings(min_feasible_range=60))
 
 

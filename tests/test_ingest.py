@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -182,3 +183,89 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path) -> None:
     assert path.stat().st_size < 20 * 1024**2
     read = ingest.read_case_file(path)
     assert read.error and "would unpack to" in read.error
+
+
+def _csv_text(rows: list[dict], separator: str = ",") -> str:
+    header = separator.join(rows[0])
+    return "\n".join([header, *[separator.join(v or "" for v in r.values()) for r in rows]])
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("title line", lambda t: ("Case export, Wales, March 2024\n" + t).encode()),
+        ("Excel sep= line", lambda t: ("sep=;\n" + t.replace(",", ";")).encode()),
+        ("CR-only line endings", lambda t: t.replace("\n", "\r").encode()),
+        ("UTF-16 with BOM", lambda t: t.encode("utf-16")),
+    ],
+)
+def test_real_world_csv_shapes_are_read(tmp_path: Path, name: str, make: Callable) -> None:
+    rows = [valid_row(case_id=str(i)) for i in range(3)]
+    (tmp_path / "e.csv").write_bytes(make(_csv_text(rows)))
+    read = ingest.read_case_file(tmp_path / "e.csv")
+    assert read.error is None, (name, read.error)
+    assert read.frame is not None and read.frame.height == 3, name
+    assert read.frame["case_id"].to_list() == ["0", "1", "2"], name
+
+
+def test_a_csv_mixing_utf8_and_windows_1252_lines_keeps_both_names(tmp_path: Path) -> None:
+    rows = [valid_row(case_id="1", unit_name="Gwynedd Môn"), valid_row(case_id="2")]
+    text = _csv_text(rows).split("\n")
+    data = (
+        "\n".join(text[:2]).encode("utf-8")
+        + b"\n"
+        + text[2].replace("Test PDU", "Caf\u00e9 PDU").encode("cp1252")
+    )
+    (tmp_path / "m.csv").write_bytes(data)
+    read = ingest.read_case_file(tmp_path / "m.csv")
+    assert read.encoding == "mixed utf-8 and cp1252"
+    assert read.frame is not None
+    assert sorted(read.frame["unit_name"].to_list()) == ["Caf\u00e9 PDU", "Gwynedd Môn"]
+
+
+def test_parquet_with_zoned_timestamps_and_a_list_column_is_read(tmp_path: Path) -> None:
+    import datetime as dt
+
+    rows = [valid_row(case_id=str(i)) for i in range(2)]
+    frame = (
+        pl.DataFrame(rows)
+        .with_columns(
+            pl.col(c).str.to_date().cast(pl.Datetime("us", "UTC"))
+            for c in ("fieldwork_start", "fieldwork_end", "start_date")
+        )
+        .with_columns(pl.Series("tags", [["a", "b"], ["c"]]))
+    )
+    frame.write_parquet(tmp_path / "p.parquet")
+    read = ingest.read_case_file(tmp_path / "p.parquet")
+    assert read.error is None and read.frame is not None
+    assert read.frame["fieldwork_start"].to_list() == ["2022-05-09"] * 2
+    from pipeline.stages import validate
+
+    result = validate.validate([read])
+    assert result.accepted.height == 2
+    assert result.accepted["start_date"].to_list() == [dt.date(2021, 11, 1)] * 2
+
+
+def test_a_1904_date_system_workbook_gives_the_right_dates(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from pipeline.stages import validate
+
+    row = valid_row()
+    book = xlsxwriter.Workbook(str(tmp_path / "mac.xlsx"), {"date_1904": True})
+    sheet = book.add_worksheet("cases")
+    sheet.write_row(0, 0, list(row))
+    date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+    for c, (name, value) in enumerate(row.items()):
+        if name == "start_date":  # a bare serial number, counted from 1904
+            sheet.write_number(1, c, (dt.date(2021, 11, 1) - dt.date(1904, 1, 1)).days)
+        elif name == "fieldwork_start":  # a real date cell
+            sheet.write_datetime(1, c, dt.datetime(2022, 5, 9), date_format)
+        else:
+            sheet.write_string(1, c, value or "")
+    book.close()
+    read = ingest.read_case_file(tmp_path / "mac.xlsx")
+    assert read.date1904 and read.error is None
+    accepted = validate.validate([read]).accepted
+    assert accepted["start_date"].to_list() == [dt.date(2021, 11, 1)]
+    assert accepted["fieldwork_start"].to_list() == [dt.date(2022, 5, 9)]

@@ -132,12 +132,12 @@ def test_files_that_are_not_read_are_named_with_the_reason(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     raw = _export(tmp_path, _rows())
-    (raw / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    (raw / "notes.docx").write_bytes(b"PK\x03\x04")
     (raw / "cases.csv.gz").write_bytes(b"\x1f\x8b")
     with caplog.at_level("INFO"):
         run_pipeline(raw, tmp_path / "out")
     text = caplog.text
-    assert "skipped old.xls: an Excel 97-2003 workbook" in text
+    assert "skipped notes.docx: not a CSV, XLSX or Parquet file" in text
     assert "skipped cases.csv.gz: a compressed file" in text
 
 
@@ -184,3 +184,88 @@ def test_validate_with_the_same_file_twice_reads_it_once(tmp_path: Path) -> None
     result = CliRunner().invoke(app, ["validate", path, path])
     assert result.exit_code == 0, result.output
     assert "read once" in result.output
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_named(tmp_path: Path) -> None:
+    import os
+
+    raw = _export(tmp_path, _rows(3))
+    odd = os.fsdecode(b"caf\xe9.csv")  # Latin-1 bytes in a name: not valid UTF-8
+    (raw / "export.csv").rename(raw / odd)
+    result = run_pipeline(raw, tmp_path / "out")
+    assert result.rows_accepted == 3
+    assert result.accounts[0].source_file == "caf\ufffd.csv"
+    assert (tmp_path / "out" / "manifest.json").exists()
+
+
+SLOW_RUN = """
+import sys, time
+from pathlib import Path
+from pipeline.outputs import database
+real = database.build_duckdb
+seconds = float(sys.argv[3])
+def slow(*args, **kwargs):
+    print("building", flush=True)
+    time.sleep(seconds)
+    return real(*args, **kwargs)
+database.build_duckdb = slow
+from pipeline.cli import main
+sys.argv = ["probation", "run", "--raw", sys.argv[1], "--out", sys.argv[2], "--quiet"]
+main()
+"""
+
+
+def _slow_run(raw: Path, out: Path, seconds: float) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", SLOW_RUN, str(raw), str(out), str(seconds)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_two_processes_on_one_output_folder_never_mix(tmp_path: Path) -> None:
+    raw = _export(tmp_path, _rows(20))
+    out = tmp_path / "out"
+    first = _slow_run(raw, out, 4)
+    assert first.stdout is not None and first.stdout.readline().strip() == "building"
+    other = _export(tmp_path / "b", _rows(7))
+    with pytest.raises(UnusableInputError, match="another run is writing"):
+        run_pipeline(other, out)
+    assert first.wait(timeout=120) == 0, first.stderr.read() if first.stderr else ""
+    assert pl.read_parquet(out / "cases.parquet").height == 20
+    con = duckdb.connect(str(out / "probation.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM cases").fetchall() == [(20,)]
+
+
+def test_ctrl_c_during_the_database_build_exits_130_and_keeps_the_outputs(
+    tmp_path: Path,
+) -> None:
+    import signal
+
+    raw = _export(tmp_path, _rows(20))
+    out = tmp_path / "out"
+    run_pipeline(raw, out)
+    before = (out / "cases.parquet").read_bytes()
+    write_csv(raw / "export.csv", _rows(9))
+    run = _slow_run(raw, out, 30)
+    assert run.stdout is not None and run.stdout.readline().strip() == "building"
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=60) == 130
+    assert (out / "cases.parquet").read_bytes() == before
+    assert not (out / ".staging").exists()
+
+
+def test_a_macro_enabled_workbook_is_read(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    from pipeline.stages import ingest
+
+    rows = _rows(3)
+    book = xlsxwriter.Workbook(str(tmp_path / "cases.xlsx"))
+    sheet = book.add_worksheet("cases")
+    sheet.write_row(0, 0, list(rows[0]))
+    for r, record in enumerate(rows, start=1):
+        sheet.write_row(r, 0, [v or "" for v in record.values()])
+    book.close()
+    (tmp_path / "cases.xlsx").rename(tmp_path / "cases.xlsm")
+    read = ingest.read_case_file(tmp_path / "cases.xlsm")
+    assert read.error is None and read.rows_read == 3

@@ -377,3 +377,37 @@ def test_dates_that_parse_but_cannot_be_right_are_caught(tmp_path: Path) -> None
         ("publication_date", "implausible_date(publication_date)")
     ]
     assert result.accepted["case_id"].to_list() == ["3"]
+    assert result.accepted["publication_date"].to_list() == [None]
+
+
+def test_a_judgement_on_a_question_the_framework_does_not_ask_is_set_to_missing(
+    tmp_path: Path,
+) -> None:
+    dipp = {
+        "inspection_id": "DIPP-1", "inspection_type": "dipp", "framework": "dipp2025",
+        "fieldwork_start": "2025-11-03", "fieldwork_end": "2025-11-14",
+        "start_date": "2025-06-01", "publication_date": None,
+    }  # fmt: skip
+    write_csv(tmp_path / "a.csv", [valid_row(case_id="d1", **dipp)])
+    result = validate.validate(ingest.read_case_files(ingest.find_case_files(tmp_path), tmp_path))
+    assert result.rejected.height == 0
+    assert result.accepted.select("assessment_engagement", "assessment_safety").rows() == [
+        (None, "yes")
+    ]
+    assert set(result.field_issues["issue"]) == {
+        f"question_not_asked({q})" for q in KEY_QUESTIONS if not q.endswith("_safety")
+    }
+
+
+def test_case_ids_that_differ_only_invisibly_or_by_case_are_duplicates(tmp_path: Path) -> None:
+    rows = [
+        valid_row(case_id="A1"),
+        valid_row(case_id="a1"),
+        valid_row(case_id="A\u200b1"),
+        valid_row(case_id="A1\x00"),
+        valid_row(case_id="B2"),
+    ]
+    write_csv(tmp_path / "a.csv", rows)
+    result = validate.validate(ingest.read_case_files(ingest.find_case_files(tmp_path), tmp_path))
+    assert sorted(result.accepted["case_id"]) == ["A1", "B2"]
+    assert result.rejected["reasons"].to_list() == ["duplicate_case(first: a.csv row 2)"] * 3

@@ -33,7 +33,7 @@ import polars as pl
 from pipeline import refdata
 from pipeline.analysis import attack, cohorts, linked_cells, measures, rounds
 from pipeline.analysis.linked_cells import CellSystem
-from pipeline.analysis.suppression import DisclosureBreach, search
+from pipeline.analysis.suppression import DisclosureBreach, Unprotectable, search
 from pipeline.config import Settings
 from pipeline.domain import NATIONAL
 
@@ -102,10 +102,15 @@ class Pattern:
 
     primary: dict[str, np.ndarray]
     complementary: dict[str, np.ndarray] = field(default_factory=dict)
+    protective: dict[str, np.ndarray] = field(default_factory=dict)
+    """Rows of systems no swap could protect (tiny data): all withheld, and their marker says
+    nothing about their counts (unlike a complementary marker, which says they passed the
+    primary rule)."""
 
     def __post_init__(self) -> None:
         for name, flags in self.primary.items():
             self.complementary.setdefault(name, np.zeros(len(flags), dtype=bool))
+            self.protective.setdefault(name, np.zeros(len(flags), dtype=bool))
 
     @classmethod
     def from_published(cls, tables: dict[str, pl.DataFrame]) -> Pattern:
@@ -117,6 +122,7 @@ class Pattern:
         return cls(
             {n: marked(n, "primary") for n in tables},
             {n: marked(n, "complementary") for n in tables},
+            {n: marked(n, "protective") for n in tables},
         )
 
     def unit_flags(self, system: CellSystem) -> tuple[np.ndarray, np.ndarray]:
@@ -124,16 +130,21 @@ class Pattern:
         rows = system.units.select("table", "row").rows()
         suppressed = np.array([self.suppressed(t)[r] for t, r in rows], dtype=bool)
         compl = np.array(
-            [self.complementary[t][r] and not self.primary[t][r] for t, r in rows], dtype=bool
+            [
+                self.complementary[t][r] and not self.primary[t][r] and not self.protective[t][r]
+                for t, r in rows
+            ],
+            dtype=bool,
         )
         return suppressed, compl
 
     def suppressed(self, table: str) -> np.ndarray:
-        return self.primary[table] | self.complementary[table]
+        return self.primary[table] | self.complementary[table] | self.protective[table]
 
     def reasons(self, table: str) -> np.ndarray:
         reason = np.full(len(self.primary[table]), None, dtype=object)
         reason[self.complementary[table]] = "complementary"
+        reason[self.protective[table]] = "protective"
         reason[self.primary[table]] = "primary"
         return reason
 
@@ -230,6 +241,13 @@ def _systems(
     return systems
 
 
+def _withhold(pattern: Pattern, system: CellSystem) -> None:
+    """Every row of a system no swap can protect is withheld ('protective')."""
+    for table, row in system.units.select("table", "row").rows():
+        if not pattern.primary[table][row]:
+            pattern.protective[table][row] = True
+
+
 def _record(pattern: Pattern, system: CellSystem, complementary: np.ndarray) -> None:
     """Mark a system's complementary rows in the table-wide pattern."""
     rows = system.units.select("table", "row").rows()
@@ -312,7 +330,11 @@ def protect(
     pattern = Pattern({name: primary(tables[name], settings) for name in PROTECTED_TABLES})
     systems = _systems(tables, context, frames, pattern, groupings)
     for system in systems:
-        _, complementary = search(system, settings)
+        try:
+            _, complementary = search(system, settings)
+        except Unprotectable:
+            _withhold(pattern, system)
+            continue
         _record(pattern, system, complementary)
     published = {
         name: apply(tables[name], pattern.suppressed(name), pattern.reasons(name))

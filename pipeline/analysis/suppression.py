@@ -16,8 +16,11 @@ Wales and for the before/after table):
 * a **rectangle**: a and d gain, b and c lose, where c has the same England and Wales cells as a
   and d the same as b, so that national cells are untouched (the classic four-cell pattern).
 
-The search is deterministic (ties go to the lowest atom numbers) and stops with an error
-(`DisclosureBreach`) if a cell cannot be protected.
+The search is deterministic (ties go to the lowest atom numbers). If a cell cannot be protected
+by any swap (tiny data) it raises `Unprotectable`, and the caller withholds every row of the
+system ('protective' suppression, which tells an attacker nothing about the counts); the attack
+audit that follows raises `DisclosureBreach`, and nothing is written, if anything published
+could still reveal a cell.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ MAX_ROUNDS = 1000
 
 class DisclosureBreach(RuntimeError):
     """The published tables would reveal a suppressed cell: nothing is written."""
+
+
+class Unprotectable(Exception):
+    """No swap protects a cell of this system widely enough (tiny or lopsided data): the
+    caller withholds every row of the system instead."""
 
 
 @dataclass(frozen=True)
@@ -308,9 +316,7 @@ def search(system: CellSystem, settings: Settings) -> tuple[np.ndarray, np.ndarr
             return state.suppressed, state.complementary
         cert = _best(state, int(open_cells[0]))
         if cert is None or min(cert.widths) < settings.min_feasible_range:
-            raise DisclosureBreach(
-                f"{system.name}: no swap protects cell {int(open_cells[0])} widely enough"
-            )
+            raise Unprotectable(system.name)
         units = np.unique(system.cell_unit[list(cert.cells)])
         new = units[~state.suppressed[units]]
         state.suppressed[new] = True

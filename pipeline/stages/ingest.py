@@ -10,6 +10,7 @@ with one message; its rows are counted as read and rejected so the accounting st
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import logging
@@ -27,7 +28,10 @@ from pipeline import refdata
 
 log = logging.getLogger(__name__)
 
-CASE_SUFFIXES = (".csv", ".xlsx", ".parquet")
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+"""Workbooks the Excel reader (calamine) opens: Excel 2007+, macro-enabled (macros never run),
+Excel 97-2003 and OpenDocument."""
+CASE_SUFFIXES = (".csv", *SPREADSHEET_SUFFIXES, ".parquet")
 PUBLISHED_SUBDIR = "published"
 PROVENANCE = ("source_file", "sheet", "source_row")
 
@@ -47,6 +51,7 @@ class FileRead:
     unmapped_columns: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)  # every sheet of an XLSX file
     sha256: str | None = None  # of the bytes parsed
+    date1904: bool = False  # the workbook counts serial dates from 1904 (old Mac Excel)
 
     @property
     def rejected(self) -> bool:
@@ -61,9 +66,6 @@ def canonical_header(name: str) -> str:
 
 
 SKIP_REASONS = {
-    ".xls": "an Excel 97-2003 workbook: save it as .xlsx",
-    ".xlsm": "a macro-enabled workbook: save it as .xlsx (macros are never run)",
-    ".ods": "an OpenDocument spreadsheet: save it as .xlsx or CSV",
     ".gz": "a compressed file: unpack it first",
     ".zip": "a compressed file: unpack it first",
     ".txt": "a text file: if it holds cases, rename it to .csv",
@@ -122,17 +124,48 @@ def find_case_files(raw_dir: Path) -> list[Path]:
 
 
 def _decode(raw: bytes) -> tuple[str, str]:
-    """Decode CSV bytes: UTF-8 (with or without BOM), else Windows-1252, else Latin-1."""
+    """Decode CSV bytes: UTF-16 with a byte-order mark; UTF-8 (with or without BOM); else line
+    by line, UTF-8 where a line is valid UTF-8 and Windows-1252 where it is not (a file edited
+    on two machines), reported as mixed; else Latin-1."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16"), "utf-16"
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8"), "utf-8-sig"
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
+    lines = raw.split(b"\n")
+    decoded, kinds = [], set()
+    for line in lines:
+        try:
+            decoded.append(line.decode("utf-8"))
+            if not line.isascii():
+                kinds.add("utf-8")
+        except UnicodeDecodeError:
+            decoded.append(line.decode("cp1252", errors="replace"))
+            kinds.add("cp1252")
+    encoding = "mixed utf-8 and cp1252" if kinds == {"utf-8", "cp1252"} else "cp1252"
+    return "\n".join(decoded), encoding
+
+
+def _preamble(text: str) -> tuple[str, str | None, int]:
+    """Lines above the header that are not records: Excel's 'sep=;' line (which names the
+    delimiter) and title lines. Returns the text from the header on, the delimiter named by a
+    'sep=' line (or None) and how many lines were dropped."""
+    lines = text.split("\n", HEADER_SEARCH_ROWS + 1)
+    separator, start = None, 0
+    if lines and lines[0].strip().lower().startswith("sep=") and len(lines[0].strip()) == 5:
+        separator, start = lines[0].strip()[4], 1
+    required = set(refdata.required_columns())
+    for i in range(start, min(len(lines), HEADER_SEARCH_ROWS)):
+        delimiter = separator or sniff_delimiter(lines[i])
+        cells = {canonical_header(c) for c in lines[i].split(delimiter)}
+        if required <= cells:
+            start = i
+            break
+    dropped = sum(len(line) + 1 for line in lines[:start])
+    return text[dropped:], separator, start
 
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -171,16 +204,19 @@ def _read_ragged(text: str, separator: str) -> pl.DataFrame:
 
 def _read_csv(raw: bytes) -> tuple[list[str], pl.DataFrame, str, int]:
     text, encoding = _decode(raw)
+    if "\r" in text and "\n" not in text:  # classic Mac line endings
+        text = text.replace("\r", "\n")
     if not text.strip():
         return [], pl.DataFrame(), encoding, 0
-    separator = sniff_delimiter(text.split("\n", 1)[0])
-    data = text.encode("utf-8") if encoding not in ("utf-8",) else raw
+    text, named, skipped = _preamble(text)
+    separator = named or sniff_delimiter(text.split("\n", 1)[0])
+    data = text.encode("utf-8")
     try:
         frame = pl.read_csv(data, has_header=False, infer_schema_length=0, separator=separator)
     except pl.exceptions.ComputeError:  # rows with more fields than the header
         frame = _read_ragged(text, separator)
     header, body, offset = _split_header(frame)
-    return header, body, encoding, offset
+    return header, body, encoding, offset + skipped
 
 
 def _split_header(frame: pl.DataFrame) -> tuple[list[str], pl.DataFrame, int]:
@@ -242,6 +278,40 @@ def _check_xlsx(path: Path | io.BytesIO) -> None:
                     )
 
 
+def _uses_1904_dates(source: io.BytesIO) -> bool:
+    """Does the workbook count dates from 1904 (<workbookPr date1904="1">)?"""
+    import zipfile
+
+    with zipfile.ZipFile(source) as book:
+        try:
+            head = book.read("xl/workbook.xml")[:4096].decode("utf-8", "replace")
+        except KeyError:
+            return False
+    return bool(re.search(r'date1904="(1|true)"', head))
+
+
+EPOCH_1904 = dt.date(1904, 1, 1)
+
+
+def _serials_from_1904(frame: pl.DataFrame) -> pl.DataFrame:
+    """Bare serial numbers in the date columns of a 1904-system workbook, as ISO dates: read
+    with the usual 1900 system they would land four years and a day early."""
+    dates = [c for c in refdata.column_group("date") if c in frame.columns]
+    serial = r"^\s*\d{4,5}(\.0+)?\s*$"
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(serial))
+        .then(
+            (
+                pl.lit(EPOCH_1904)
+                + pl.duration(days=pl.col(c).str.strip_chars().cast(pl.Float64).cast(pl.Int64))
+            ).cast(pl.String)
+        )
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in dates
+    )
+
+
 def _column_number(letters: str) -> int:
     number = 0
     for letter in letters:
@@ -282,7 +352,10 @@ def _pick_sheet(reader: fastexcel.ExcelReader, wanted: str | None) -> str:
 def _read_xlsx(
     data: bytes, wanted: str | None = None, result: FileRead | None = None
 ) -> tuple[list[str], pl.DataFrame, str, int]:
-    _check_xlsx(io.BytesIO(data))
+    if data[:4] == b"PK\x03\x04":  # a zip container (xlsx, xlsm, ods): check before parsing
+        _check_xlsx(io.BytesIO(data))
+        if result is not None:
+            result.date1904 = _uses_1904_dates(io.BytesIO(data))
     reader = fastexcel.read_excel(data)
     if result is not None:
         result.sheets = list(reader.sheet_names)
@@ -299,8 +372,23 @@ def _read_parquet(data: bytes) -> tuple[list[str], pl.DataFrame]:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     # Text is the common currency: dates become ISO text, booleans 'true'/'false', numbers digits.
-    frame = frame.with_columns(pl.all().cast(pl.String))
-    return frame.columns, frame
+    return frame.columns, frame.select(
+        _as_text(name, dtype) for name, dtype in frame.schema.items()
+    )
+
+
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A Parquet column as text. Time-zone-aware timestamps (pandas' default) become the date in
+    England and Wales; nested columns (lists, structs) become readable text instead of making
+    the whole file unreadable."""
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        return column.dt.convert_time_zone("Europe/London").dt.date().cast(pl.String)
+    if isinstance(dtype, pl.List | pl.Array):
+        return column.cast(pl.List(pl.String)).list.join("; ")
+    if isinstance(dtype, pl.Struct):
+        return column.struct.json_encode()
+    return column.cast(pl.String)
 
 
 def _parse(
@@ -316,8 +404,14 @@ def _parse(
     result.sha256 = hashlib.sha256(data).hexdigest()
     if suffix == ".csv":
         header, body, result.encoding, offset = _read_csv(data)
+        if result.encoding.startswith("mixed"):
+            log.warning(
+                "%s: some lines are UTF-8 and others Windows-1252 (edited on two machines?); "
+                "each line was read in its own encoding: check accented names",
+                result.display_name,
+            )
         return header, body, offset
-    if suffix == ".xlsx":
+    if suffix in SPREADSHEET_SUFFIXES:
         header, body, result.sheet, offset = _read_xlsx(data, sheet, result)
         return header, body, offset
     header, body = _read_parquet(data)
@@ -388,13 +482,19 @@ def _drop_blank_rows(frame: pl.DataFrame, result: FileRead) -> pl.DataFrame:
     return frame
 
 
+def printable_name(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (a name made on another system) are shown
+    as the replacement character instead of breaking every message and file that names it."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def read_case_file(path: Path, raw_dir: Path | None = None, sheet: str | None = None) -> FileRead:
     """Read one case file into text columns with canonical names and provenance.
 
     Never raises for bad input: an unreadable file or one missing required columns comes back
     with `error` set (and `rows_read` counted where the rows could be counted).
     """
-    display = path.relative_to(raw_dir).as_posix() if raw_dir else path.name
+    display = printable_name(path.relative_to(raw_dir).as_posix() if raw_dir else path.name)
     result = FileRead(path=path, display_name=display)
     try:
         # rows above the header (titles, merged cells) are not records
@@ -433,6 +533,8 @@ def read_case_file(path: Path, raw_dir: Path | None = None, sheet: str | None = 
         (pl.int_range(pl.len(), dtype=pl.Int64) + 2 + offset).alias("source_row")
     )
     frame = frame.select("source_file", "sheet", "source_row", pl.exclude(PROVENANCE))
+    if result.date1904:
+        frame = _serials_from_1904(frame)
     result.frame = _drop_blank_rows(frame, result)
     return result
 

@@ -144,10 +144,20 @@ class ValidationResult:
 # --- normalisation expressions ---------------------------------------------------------------
 
 
+INVISIBLE = "[\u0000\u00ad\u200b-\u200f\u2060\ufeff]"
+"""Characters a reader cannot see (NUL, soft hyphen, zero-width spaces and joiners, direction
+marks, byte-order marks): removed before any comparison, so 'A1' and 'A\u200b1' are one id."""
+
+
 def _clean(column: str) -> pl.Expr:
-    """Trimmed text; empty becomes null."""
-    text = pl.col(column).str.strip_chars()
+    """Trimmed text without invisible characters; empty becomes null."""
+    text = pl.col(column).str.replace_all(INVISIBLE, "").str.strip_chars()
     return pl.when(text == "").then(None).otherwise(text)
+
+
+CASE_KEY = ["n__inspection_id", "_case_key"]
+"""Duplicates are found on the inspection and the case id compared without letter case: 'a1'
+and 'A1' in one inspection are the same person exported twice."""
 
 
 def _norm_answer(column: str) -> pl.Expr:
@@ -286,6 +296,7 @@ def rule_flags() -> dict[str, pl.Expr]:
         **{str(rule): expr for rule, expr in _row_flags().items()},
         **_consistency_flags(),
         **_plausibility_flags(),
+        **_not_asked_flags(),
     }
 
 
@@ -296,7 +307,12 @@ def field_rules() -> set[str]:
     return {
         rule.on(column)
         for column in optional
-        for rule in (Rule.UNKNOWN_CODE, Rule.UNPARSEABLE_DATE, Rule.IMPLAUSIBLE_DATE)
+        for rule in (
+            Rule.UNKNOWN_CODE,
+            Rule.UNPARSEABLE_DATE,
+            Rule.IMPLAUSIBLE_DATE,
+            Rule.QUESTION_NOT_ASKED,
+        )
     }
 
 
@@ -364,6 +380,22 @@ def _plausibility_flags() -> dict[str, pl.Expr]:
     flags[Rule.IMPLAUSIBLE_DATE.on("start_date")] = start.fill_null(False)
     published = pl.col("n__publication_date") < pl.col("n__fieldwork_end")
     flags[Rule.IMPLAUSIBLE_DATE.on("publication_date")] = published.fill_null(False)
+    return flags
+
+
+def _not_asked_flags() -> dict[str, pl.Expr]:
+    """A judgement (yes or no) on a key question the case's framework does not ask (an
+    engagement answer in the dynamic inspection, which asks only the safety questions): the
+    answer is set to missing and reported, the case kept."""
+    frameworks = refdata.frameworks()["framework"].to_list()
+    flags = {}
+    for question in KEY_QUESTIONS:
+        silent = [f for f in frameworks if question not in refdata.questions_asked(f)]
+        if silent:
+            judged = pl.col(f"n__{question}").cast(pl.String).is_in(["yes", "no"])
+            flags[Rule.QUESTION_NOT_ASKED.on(question)] = (
+                judged & pl.col("n__framework").cast(pl.String).is_in(silent)
+            ).fill_null(False)
     return flags
 
 
@@ -460,7 +492,7 @@ def _checked(records: pl.DataFrame, flags: dict[str, pl.Expr]) -> pl.DataFrame:
     names = list(flags)
     duplicate = names.index(str(Rule.DUPLICATE_CASE))
     others = [i for i in rejecting if i != duplicate]
-    key = ["n__inspection_id", "n__case_id"]
+    key = CASE_KEY
     order = pl.col("_order")
     valid_other = ~pl.any_horizontal(pl.lit(False), *[pl.col(f"f__{i}") for i in others])
     return (
@@ -470,6 +502,7 @@ def _checked(records: pl.DataFrame, flags: dict[str, pl.Expr]) -> pl.DataFrame:
             *[e.alias(f"n__{c}") for c, e in normalised.items()],
             *[e.alias(f"p__{c}") for c, e in present.items()],
         )
+        .with_columns(pl.col("n__case_id").str.to_lowercase().alias("_case_key"))
         .pipe(_with_usual_values)
         .sort("_order")
         .with_columns(
@@ -486,14 +519,32 @@ def _checked(records: pl.DataFrame, flags: dict[str, pl.Expr]) -> pl.DataFrame:
                 "_failed"
             )
         )
+        .with_columns(_fields_set_to_missing(names, field_level))
         .collect()
     )
+
+
+def _fields_set_to_missing(names: list[str], field_level: set[str]) -> list[pl.Expr]:
+    """An optional field that fails a field-level rule becomes missing in the accepted case
+    (an unknown code is already missing; a date that parses but cannot be right, or an answer
+    to a question the framework does not ask, is not)."""
+    flagged: dict[str, list[str]] = {}
+    for i, name in enumerate(names):
+        if name in field_level:
+            flagged.setdefault(name[name.index("(") + 1 : -1], []).append(f"f__{i}")
+    return [
+        pl.when(pl.any_horizontal(*[pl.col(f) for f in flags]))
+        .then(None)
+        .otherwise(pl.col(f"n__{column}"))
+        .alias(f"n__{column}")
+        for column, flags in flagged.items()
+    ]
 
 
 def _rejected(checked: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """Failing records as read, with every reason; duplicates name the first occurrence."""
     contract = refdata.contract_columns()["column"].to_list()
-    key = ["n__inspection_id", "n__case_id"]
+    key = CASE_KEY
     first = (
         checked.lazy()
         .filter(pl.col("_order") == pl.col("_kept"))

@@ -315,12 +315,84 @@ def main() -> None:
         "provider_inconsistent_with_dates",
     )
 
+    _reliability_cases()
+
     with (HERE / "expected.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(EXPECTED[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(EXPECTED)
     print(f"{len(EXPECTED)} corpus files written to {HERE}")
     del header
+
+
+def _reliability_cases() -> None:
+    """One file per item of the reliability issue (real exports and real machines)."""
+    text = csv_text(rows(3))
+    (HERE / "title_line.csv").write_text("Case export, Wales, March 2024\n" + text)
+    expect("title_line.csv", "a title line above the header", "normalised", 3, 3, 0)
+    (HERE / "excel_sep_line.csv").write_text("sep=;\n" + csv_text(rows(3), sep=";"))
+    expect("excel_sep_line.csv", "Excel's 'sep=;' first line", "normalised", 3, 3, 0)
+    (HERE / "cr_only.csv").write_bytes(text.replace("\n", "\r").encode())
+    expect("cr_only.csv", "classic Mac (CR-only) line endings", "normalised", 3, 3, 0)
+    (HERE / "utf16.csv").write_bytes(text.encode("utf-16"))
+    expect("utf16.csv", "UTF-16 with byte-order mark", "normalised", 3, 3, 0)
+    lines = csv_text(rows(2, unit_name="Gwynedd Môn")).splitlines()
+    mixed = (
+        "\n".join(lines[:2]).encode()
+        + b"\n"
+        + lines[2].replace("Môn", "Caf\u00e9").encode("cp1252")
+    )
+    (HERE / "mixed_encodings.csv").write_bytes(mixed + b"\n")
+    expect("mixed_encodings.csv", "UTF-8 and Windows-1252 lines in one file", "normalised", 2, 2, 0)
+    header, *body = text.splitlines()
+    blank = "\n".join([header + ",,,note", *[b + ",,,x" for b in body]]) + "\n"
+    (HERE / "blank_headers.csv").write_text(blank)
+    expect("blank_headers.csv", "blank header cells and a note right of the table", "normalised",
+           3, 3, 0)  # fmt: skip
+    (HERE / "inconsistent_inspection.csv").write_text(
+        csv_text([*rows(3), valid_row(case_id="K9", framework="2023")])
+    )
+    expect("inconsistent_inspection.csv", "one row with another framework than its inspection",
+           "rows_rejected", 4, 3, 1, "inconsistent_inspection(framework)")  # fmt: skip
+    (HERE / "implausible_dates.csv").write_text(
+        csv_text([*rows(2), valid_row(case_id="K8", start_date="1900-01-01")])
+    )
+    expect("implausible_dates.csv", "a supervision starting in 1900", "rows_rejected", 3, 2, 1,
+           "implausible_date(start_date)")  # fmt: skip
+    (HERE / "invisible_duplicate.csv").write_text(
+        csv_text([valid_row(case_id="K1"), valid_row(case_id="k\u200b1")])
+    )
+    expect("invisible_duplicate.csv", "case ids differing by case and a zero-width space",
+           "rows_rejected", 2, 1, 1, "duplicate_case")  # fmt: skip
+    dipp = {
+        "inspection_id": "DIPP-1", "inspection_type": "dipp", "framework": "dipp2025",
+        "fieldwork_start": "2025-11-03", "fieldwork_end": "2025-11-14",
+        "start_date": "2025-06-01", "publication_date": None,
+    }  # fmt: skip
+    (HERE / "question_not_asked.csv").write_text(csv_text(rows(2, **dipp)))
+    expect("question_not_asked.csv", "engagement answers in the dynamic inspection",
+           "normalised", 2, 2, 0, "question_not_asked(assessment_engagement)")  # fmt: skip
+    zoned = rows_frame(rows(2)).with_columns(
+        pl.col(c).str.to_date().cast(pl.Datetime("us", "UTC"))
+        for c in ("fieldwork_start", "fieldwork_end", "start_date")
+    )
+    zoned.write_parquet(HERE / "zoned_timestamps.parquet")
+    expect("zoned_timestamps.parquet", "time-zone-aware timestamps (pandas' default)",
+           "normalised", 2, 2, 0)  # fmt: skip
+    rows_frame(rows(2)).with_columns(pl.Series("tags", [["a"], ["b", "c"]])).write_parquet(
+        HERE / "list_column.parquet"
+    )
+    expect("list_column.parquet", "an extra list column", "normalised", 2, 2, 0)
+    book = xlsxwriter.Workbook(str(HERE / "stray_cell.xlsx"))
+    sheet = book.add_worksheet("cases")
+    table = rows(2)
+    sheet.write_row(0, 0, list(table[0]))
+    for r, record in enumerate(table, start=1):
+        sheet.write_row(r, 0, [v or "" for v in record.values()])
+    sheet.write_string(1048575, 16383, "x")
+    book.close()
+    expect("stray_cell.xlsx", "a stray cell at XFD1048576", "file_rejected", 0, 0, 0,
+           "stray cell")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -132,7 +132,7 @@ def prompts_chart(prompts: pl.DataFrame, region: str, synthetic: bool) -> ChartR
             title=case_title(
                 f"Prompts under the key questions: {region}",
                 f"Share of relevant cases meeting each prompt, {programme_label(latest)}; "
-                "95% intervals.",
+                "95% intervals allowing for clustering in inspections.",
                 synthetic,
             )
         )
@@ -153,7 +153,7 @@ def oversight_chart(oversight: pl.DataFrame, region: str, synthetic: bool) -> Ch
         )
     ).select(pl.col("period").alias("financial_year"), "scope", "pct", *INTERVAL, "n_applicable")
     data = data.sort("financial_year", "scope")
-    x = alt.X("financial_year:O", title=None, axis=alt.Axis(labelAngle=0))
+    x = alt.X("financial_year:O", title=None, axis=alt.Axis(labelAngle=-40, labelAlign="right"))
     colour = _scope_colour(region)
     rule = alt.Chart().mark_rule(strokeWidth=2, opacity=0.5).encode(
         x=x, xOffset="scope:N", color=colour,
@@ -171,7 +171,7 @@ def oversight_chart(oversight: pl.DataFrame, region: str, synthetic: bool) -> Ch
             title=case_title(
                 f"Management oversight: {region}",
                 "Share of cases where oversight by a manager was sufficient, by financial year; "
-                "95% intervals.",
+                "95% intervals allowing for clustering in inspections.",
                 synthetic,
             )
         )
@@ -260,7 +260,8 @@ def rationale_themes_chart(themes: pl.DataFrame, synthetic: bool) -> ChartResult
                 [
                     "Share of cases judged insufficient on a keeping-people-safe question "
                     "whose reasons mention each theme,",
-                    "after unification; themes coded by a published dictionary; 95% intervals.",
+                    "after unification; themes coded by a published dictionary; 95% intervals "
+                    "allowing for clustering.",
                 ],
                 synthetic,
             )

@@ -471,7 +471,13 @@ def _profile_chart(
         alt.layer(ci, dot, data=data)
         .properties(width=230, height=150)
         .facet(column=alt.Column("theme:N", sort=list(THEME_LABELS.values()), title=None))
-        .properties(title=case_title(heading, f"{label}; 95% intervals.", synthetic))
+        .properties(
+            title=case_title(
+                heading,
+                f"{label}; 95% intervals allowing for clustering in inspections.",
+                synthetic,
+            )
+        )
     )
     alt_text = (
         "Dot plot of sufficiency for each standard and theme, the region against "
@@ -632,7 +638,7 @@ def published_ratings_chart(published_ratings: pl.DataFrame) -> ChartResult:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0)),
+            x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=-40, labelAlign="right")),
             y=alt.Y(
                 "share_pct:Q",
                 title="% of inspections",
@@ -707,7 +713,7 @@ def enquiries_chart(enquiries: pl.DataFrame, region: str, synthetic: bool = True
     use_theme()
     data = _enquiry_rows(enquiries, region)
     colour = _scope_colour(region)
-    x = alt.X("financial_year:O", title=None, axis=alt.Axis(labelAngle=0))
+    x = alt.X("financial_year:O", title=None, axis=alt.Axis(labelAngle=-40, labelAlign="right"))
     band = (
         alt.Chart()
         .mark_rule(strokeWidth=2, opacity=0.5)
@@ -741,7 +747,7 @@ def enquiries_chart(enquiries: pl.DataFrame, region: str, synthetic: bool = True
             title=case_title(
                 f"Safeguarding enquiries made where they were needed: {region}",
                 "Share of cases with a flagged concern where the enquiry was made, by "
-                "financial year; 95% intervals.",
+                "financial year; 95% intervals allowing for clustering in inspections.",
                 synthetic,
             )
         )

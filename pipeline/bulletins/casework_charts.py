@@ -97,7 +97,7 @@ def court_and_resettlement(kq_trend: pl.DataFrame, region: str, synthetic: bool)
             title=case_title(
                 f"Court work and resettlement: {region}",
                 "Share of relevant cases judged sufficient, by inspection programme; 95% "
-                "intervals.",
+                "intervals allowing for clustering in inspections.",
                 synthetic,
             )
         )

@@ -38,17 +38,25 @@ def cases_table(derived: pl.LazyFrame) -> pl.LazyFrame:
     return derived.drop(wide).sort(*CASE_KEY)
 
 
+def _long(derived: pl.LazyFrame, prefix: str, name: str, value: str) -> pl.LazyFrame:
+    """A block of wide columns `<prefix><code>` as long rows (case, name = code, value), blank
+    values dropped; the code is still a text column with its prefix removed."""
+    return (
+        derived.select(*CASE_KEY, *_wide(prefix))
+        .unpivot(index=list(CASE_KEY), variable_name=name, value_name=value)
+        .filter(pl.col(value).is_not_null())
+        .with_columns(pl.col(name).str.strip_prefix(prefix))
+    )
+
+
 def prompt_answers_table(derived: pl.LazyFrame) -> pl.LazyFrame:
     """Long prompt answers: one row per case x prompt answered, with the parent question."""
     prompts = refdata.prompts()
     parent = dict(prompts.select("prompt", "key_question").iter_rows())
     codes = pl.Enum(prompts["prompt"].to_list())
-    long = derived.select(*CASE_KEY, *_wide(PROMPT_PREFIX)).unpivot(
-        index=list(CASE_KEY), variable_name="prompt", value_name="answer"
-    )
-    prompt = pl.col("prompt").str.strip_prefix(PROMPT_PREFIX)
+    prompt = pl.col("prompt")
     return (
-        long.filter(pl.col("answer").is_not_null())
+        _long(derived, PROMPT_PREFIX, "prompt", "answer")
         .select(
             *CASE_KEY,
             prompt.cast(codes).alias("prompt"),
@@ -64,15 +72,11 @@ def prompt_answers_table(derived: pl.LazyFrame) -> pl.LazyFrame:
 def rationales_table(derived: pl.LazyFrame) -> pl.LazyFrame:
     """Long rationale text: one row per case x question with a rationale. Free text: stored
     for analysis, never published."""
-    long = derived.select(*CASE_KEY, *_wide(RATIONALE_PREFIX)).unpivot(
-        index=list(CASE_KEY), variable_name="key_question", value_name="rationale"
-    )
-    question = pl.col("key_question").str.strip_prefix(RATIONALE_PREFIX)
     return (
-        long.filter(pl.col("rationale").is_not_null())
+        _long(derived, RATIONALE_PREFIX, "key_question", "rationale")
         .select(
             *CASE_KEY,
-            question.cast(pl.Enum(list(QUESTIONS))).alias("key_question"),
+            pl.col("key_question").cast(pl.Enum(list(QUESTIONS))).alias("key_question"),
             "rationale",
         )
         .sort(*CASE_KEY, "key_question")

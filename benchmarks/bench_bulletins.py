@@ -1,8 +1,9 @@
-"""Benchmark the bulletin batch: whole 13-notebook batch, one notebook, and where one notebook's
+"""Benchmark the bulletin batch: whole 13-notebook batch, one notebook, the plain sequential
+papermill loop a researcher would write (the peer baseline, same run), and where one notebook's
 time goes (kernel start, imports, data loading, chart building, export).
 
 Usage (after `probation run` has written data/processed/):
-    .venv/bin/python benchmarks/bench_bulletins.py [--data DIR] [--workers 2]
+    .venv/bin/python benchmarks/bench_bulletins.py [--data DIR] [--workers 2] [--skip-loop]
 
 The split is measured inside a real `probation` kernel started with jupyter_client, running the
 same calls the notebook makes. Results go to benchmarks/results/bulletins.json and stdout.
@@ -35,8 +36,11 @@ report.chart_set()
 t3 = time.perf_counter()
 report.save()
 t4 = time.perf_counter()
+from pipeline.bulletins import document
+document.write(report, {out!r}, bulletin.publication_day(""))
+t5 = time.perf_counter()
 print(json.dumps({{"imports": t1 - t0, "data_loading": t2 - t1, "chart_building": t3 - t2,
-                  "export": t4 - t3}}))
+                  "chart_export": t4 - t3, "html_and_pdf": t5 - t4}}))
 """
 
 
@@ -61,10 +65,39 @@ def kernel_split(data_dir: Path, out_dir: Path) -> dict[str, float]:
     return {"kernel_start": kernel_start, **split}
 
 
+def plain_loop(data_dir: Path, out_dir: Path) -> float:
+    """The 13 bulletins the way a researcher would run them without the batch: one papermill
+    call after another, default kernel manager, same notebooks and parameters. Seconds."""
+    import papermill as pm
+
+    from pipeline import refdata
+    from pipeline.domain import NATIONAL
+
+    notebooks = ROOT / "notebooks"
+    jobs = [(batch.REGIONAL_NOTEBOOK, r) for r in refdata.region_names()]
+    jobs.append((batch.NATIONAL_NOTEBOOK, NATIONAL))
+    t0 = time.perf_counter()
+    for notebook, region in jobs:
+        folder = out_dir / refdata.region_slug(region)
+        folder.mkdir(parents=True, exist_ok=True)
+        pm.execute_notebook(
+            str(notebooks / notebook),
+            str(folder / notebook),
+            parameters={"region": region, "data_dir": str(data_dir), "output_dir": str(folder)},
+            kernel_name=batch.KERNEL_NAME,
+            cwd=str(notebooks),
+            progress_bar=False,
+        )
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=PROCESSED_DIR)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument(
+        "--skip-loop", action="store_true", help="leave out the plain papermill loop (slow)"
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-bulletins-"))
     try:
@@ -77,6 +110,7 @@ def main() -> None:
         full = batch.run_bulletins(None, args.workers, args.data, scratch / "batch")
         batch_wall = time.perf_counter() - t0
         split = kernel_split(args.data.resolve(), scratch / "split")
+        loop_wall = None if args.skip_loop else plain_loop(args.data.resolve(), scratch / "loop")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     failed = [r.region for r in [*single, *full] if r.status != "ok"]
@@ -85,6 +119,8 @@ def main() -> None:
         "batch_wall_s": batch_wall,
         "batch_notebooks": len(full),
         "batch_over_single": batch_wall / single_wall,
+        "plain_papermill_loop_wall_s": loop_wall,
+        "loop_over_batch": None if loop_wall is None else loop_wall / batch_wall,
         "per_notebook_s": {r.region: r.seconds for r in full},
         "one_notebook_split_s": split,
         "failed": failed,
@@ -96,6 +132,11 @@ def main() -> None:
         f"batch of {len(full)} notebooks: {batch_wall:.1f} s "
         f"({batch_wall / single_wall:.1f}x one notebook)"
     )
+    if loop_wall is not None:
+        print(
+            f"plain sequential papermill loop over the same 13: {loop_wall:.1f} s "
+            f"(the batch is {loop_wall / batch_wall:.1f}x faster)"
+        )
     print("one notebook, split: " + ", ".join(f"{k} {v:.2f} s" for k, v in split.items()))
     if failed:
         print("FAILED: " + ", ".join(failed))

@@ -126,6 +126,12 @@ def _quietly_started() -> bool:
     return True
 
 
+def prepare() -> None:
+    """Start HiGHS once with its banner silenced. Call it on the main thread before solving in
+    a worker: silencing swaps the process's stdout, which must not race other output."""
+    _quietly_started()
+
+
 def _model(equality: np.ndarray, rhs: np.ndarray, lower: np.ndarray, bound: np.ndarray) -> Any:
     """A HiGHS model over the atoms: published sums fixed, complementary cells bounded below."""
     import highspy

@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+
+from pipeline.analysis import distributions as dist
 
 ArrayLike = np.ndarray | list[float] | float
 
@@ -81,13 +82,13 @@ def korn_graubard_interval(
     size scaled by (z / t_df)^2. Stays in [0, 1]; exact bounds at p = 0 and 1."""
     p_arr, n_arr, df_arr = (np.asarray(x, float) for x in (p, n_effective, df))
     alpha = 1 - level
-    z = sps.norm.ppf(1 - alpha / 2)
-    t = sps.t.ppf(1 - alpha / 2, np.maximum(df_arr, 1))
+    z = dist.norm_ppf(1 - alpha / 2)
+    t = dist.t_ppf(1 - alpha / 2, np.maximum(df_arr, 1))
     n_df = n_arr * (z / t) ** 2
     x = p_arr * n_df
     with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(x > 0, sps.beta.ppf(alpha / 2, x, n_df - x + 1), 0.0)
-        high = np.where(x < n_df, sps.beta.ppf(1 - alpha / 2, x + 1, n_df - x), 1.0)
+        low = np.where(x > 0, dist.beta_ppf(alpha / 2, x, n_df - x + 1), 0.0)
+        high = np.where(x < n_df, dist.beta_ppf(1 - alpha / 2, x + 1, n_df - x), 1.0)
     invalid = ~(n_arr > 0) | np.isnan(p_arr)
     return np.where(invalid, np.nan, low), np.where(invalid, np.nan, high)
 
@@ -117,10 +118,10 @@ def clustered_difference(
     a, va, b, vb, d = (np.asarray(x, float) for x in (p1, var1, p2, var2, df))
     diff = a - b
     se = np.sqrt(va + vb)
-    t = sps.t.ppf(0.5 + level / 2, np.maximum(d, 1))
+    t = dist.t_ppf(0.5 + level / 2, np.maximum(d, 1))
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = diff / se
-        p = np.where(se > 0, 2 * sps.t.sf(np.abs(stat), np.maximum(d, 1)), np.nan)
+        p = np.where(se > 0, 2 * dist.t_sf(np.abs(stat), np.maximum(d, 1)), np.nan)
     bad = ~(d >= 1)
     nan = np.full_like(diff, np.nan)
     return ClusteredDifference(
@@ -139,4 +140,4 @@ def minimum_detectable_difference(
     """The smallest true difference a two-sided test at `level` detects with `power`:
     (t_{1-alpha/2} + t_{power}) x SE on `df` degrees of freedom."""
     se_arr, df_arr = np.asarray(se, float), np.maximum(np.asarray(df, float), 1)
-    return (sps.t.ppf(0.5 + level / 2, df_arr) + sps.t.ppf(power, df_arr)) * se_arr
+    return (dist.t_ppf(0.5 + level / 2, df_arr) + dist.t_ppf(power, df_arr)) * se_arr

@@ -320,7 +320,57 @@ def protect(
     would be published; a breach stops the run (`DisclosureBreach`) before anything is written.
 
     `tables` are the unsuppressed PROTECTED_TABLES; returns them protected (same rows, numbers
-    blanked where suppressed)."""
+    blanked where suppressed). `suppress` and `Suppression.audited` are the two halves, for a
+    caller that runs the attack beside other work."""
+    suppression = suppress(tables, context, frames, settings, groupings)
+    return suppression.published, suppression.audited()
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """The protected tables and what the attack needs to test them."""
+
+    published: dict[str, pl.DataFrame]
+    systems: list[CellSystem]
+    pattern: Pattern
+    dropped: dict[str, int]
+    settings: Settings
+    started: float
+
+    def audited(self) -> DisclosureReport:
+        """Run the attack; raises `DisclosureBreach` if it recovers or narrows any cell.
+
+        Safe to run in a worker thread: it only reads, and HiGHS releases the GIL while it
+        solves, so the model fits that follow suppression run beside it."""
+        settings = self.settings
+        recovered, narrowest = audit(self.systems, self.published, self.pattern, settings)
+        narrow = [
+            d
+            for d in ("n_yes", "n_no", "n_applicable")
+            if narrowest[d] < settings.min_feasible_range
+        ]
+        if recovered or narrow:
+            raise DisclosureBreach(
+                f"the publication would disclose suppressed cells: {recovered} recoverable "
+                f"exactly; ranges narrower than {settings.min_feasible_range} in "
+                f"{', '.join(narrow) or 'none'}"
+            )
+        report = DisclosureReport(
+            self.pattern.counts(), self.dropped, len(self.systems), recovered, narrowest,
+            round(time.perf_counter() - self.started, 3),
+        )  # fmt: skip
+        log.debug("disclosure control: %s", report)
+        return report
+
+
+def suppress(
+    tables: dict[str, pl.DataFrame],
+    context: pl.LazyFrame,
+    frames: dict[str, pl.LazyFrame],
+    settings: Settings,
+    groupings: Groupings,
+) -> Suppression:
+    """Primary and complementary suppression over every linked table (not yet audited)."""
     started = time.perf_counter()
     tables = dict(tables)
     before = {name: table.height for name, table in tables.items()}
@@ -340,21 +390,7 @@ def protect(
         name: apply(tables[name], pattern.suppressed(name), pattern.reasons(name))
         for name in PROTECTED_TABLES
     }
-    recovered, narrowest = audit(systems, published, pattern, settings)
-    narrow = [
-        d for d in ("n_yes", "n_no", "n_applicable") if narrowest[d] < settings.min_feasible_range
-    ]
-    if recovered or narrow:
-        raise DisclosureBreach(
-            f"the publication would disclose suppressed cells: {recovered} recoverable exactly; "
-            f"ranges narrower than {settings.min_feasible_range} in {', '.join(narrow) or 'none'}"
-        )
-    report = DisclosureReport(
-        pattern.counts(), dropped, len(systems), recovered, narrowest,
-        round(time.perf_counter() - started, 3),
-    )  # fmt: skip
-    log.debug("disclosure control: %s", report)
-    return published, report
+    return Suppression(published, systems, pattern, dropped, settings, started)
 
 
 def follow_inspection_cells(ratings: pl.DataFrame, by_inspection: pl.DataFrame) -> pl.DataFrame:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats as sps
 
+from pipeline.analysis import distributions as dist
 from pipeline.domain import NATIONAL
 
 LIMITS = {"95": 0.975, "998": 0.999}
@@ -88,7 +88,7 @@ def funnel_rows(units: pl.DataFrame, p0: float) -> pl.DataFrame:
     phi, tau2 = overdispersion(p, n, p0)
     spread = np.sqrt(p0 * (1 - p0) / n + tau2)
     bounds = {
-        name: (p0 - sps.norm.ppf(q) * spread, p0 + sps.norm.ppf(q) * spread)
+        name: (p0 - dist.norm_ppf(q) * spread, p0 + dist.norm_ppf(q) * spread)
         for name, q in LIMITS.items()
     }
     s2 = p0 * (1 - p0) / n

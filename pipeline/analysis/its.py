@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats as sps
 
 from pipeline import refdata
+from pipeline.analysis import distributions as dist
 from pipeline.analysis.cells import asked_before_and_after, ordered, scopes
 from pipeline.config import Settings
 
@@ -48,9 +48,9 @@ class ClusteredFit:
         """Estimate, low, high and two-sided p-value for one term."""
         i = self.terms.index(term)
         se = float(np.sqrt(self.cov[i, i]))
-        t = float(sps.t.ppf(0.5 + level / 2, self.df))
+        t = float(dist.t_ppf(0.5 + level / 2, self.df))
         estimate = float(self.beta[i])
-        p = float(2 * sps.t.sf(abs(estimate / se), self.df)) if se > 0 else float("nan")
+        p = float(2 * dist.t_sf(abs(estimate / se), self.df)) if se > 0 else float("nan")
         return estimate, estimate - t * se, estimate + t * se, p
 
 
@@ -149,11 +149,12 @@ ROW_SCHEMA: dict[str, type[pl.DataType]] = {
 def _fit_row(key: tuple, rows: pl.DataFrame, model: str, settings: Settings) -> dict:
     """One segmented regression (or the reason there is none)."""
     out: dict[str, object] = {"comparable_id": key[0], "scope": key[1], "model": model}
-    pre = rows.filter(~pl.col("post"))["inspection_id"].n_unique()
-    post = rows.filter(pl.col("post"))["inspection_id"].n_unique()
+    ids, after = rows["inspection_id"].to_list(), rows["post"].to_list()
+    pre = len({i for i, a in zip(ids, after, strict=True) if a is False})
+    post = len({i for i, a in zip(ids, after, strict=True) if a is True})
     out |= {
         "n_cases": int(rows["m"].sum()),
-        "n_inspections": rows["inspection_id"].n_unique(),
+        "n_inspections": len(set(ids)),
         "n_inspections_pre": pre,
         "n_inspections_post": post,
     }

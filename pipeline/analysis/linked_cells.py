@@ -242,18 +242,32 @@ def build_systems(
 
     With `known_by`, every family's sums by that atom column (e.g. era) are public."""
     systems = []
+    rows = _RowFacts(
+        {name: row_costs(frame, name) for name, frame in tables.items()},
+        {name: _national(frame) for name, frame in tables.items()},
+        primary,
+    )  # once for all families: computing them per family was most of this function's time
+    atoms_by_family = atoms.sort("_atom").partition_by("_family", as_dict=True)
     for (family,), members in memberships.sort("_family").group_by("_family", maintain_order=True):
-        family_atoms = atoms.filter(pl.col("_family") == family).sort("_atom")
-        systems.append(_system(str(family), family_atoms, members, tables, primary, known_by))
+        family_atoms = atoms_by_family.get((family,), atoms.clear())
+        systems.append(_system(str(family), family_atoms, members, rows, known_by))
     return systems
+
+
+@dataclass(frozen=True)
+class _RowFacts:
+    """Per table, per row: cost to suppress, England and Wales or not, primary or not."""
+
+    cost: dict[str, np.ndarray]
+    national: dict[str, np.ndarray]
+    primary: dict[str, np.ndarray]
 
 
 def _system(
     family: str,
     atoms: pl.DataFrame,
     members: pl.DataFrame,
-    tables: dict[str, pl.DataFrame],
-    primary: dict[str, np.ndarray],
+    facts: _RowFacts,
     known_by: str | None,
 ) -> CellSystem:
     cells = (
@@ -269,11 +283,9 @@ def _system(
     incidence[pairs["_cell"].to_numpy(), pairs["_atom"].to_numpy()] = 1.0
     counts = atoms.select(DIMENSIONS).to_numpy().astype(float)
     rows = units.select("table", "row").rows()
-    costs = {name: row_costs(frame, name) for name, frame in tables.items()}
-    flags = [bool(primary[t][r]) for t, r in rows]
-    cost = [float(costs[t][r]) for t, r in rows]
-    national = {name: _national(frame) for name, frame in tables.items()}
-    national_rows = [bool(national[t][r]) for t, r in rows]
+    flags = [bool(facts.primary[t][r]) for t, r in rows]
+    cost = [float(facts.cost[t][r]) for t, r in rows]
+    national_rows = [bool(facts.national[t][r]) for t, r in rows]
     known = np.zeros((0, atoms.height))
     if known_by:
         labels = atoms[known_by].to_numpy()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import disclosure, measures
+from pipeline.analysis import attack, disclosure, measures
 from pipeline.analysis.breakdowns import subgroups
 from pipeline.analysis.cells import answers_in_context
 from pipeline.analysis.cohorts import kq_cohort
@@ -114,11 +115,31 @@ def build_tables(
         **measures.measure_tables(frames, z, settings),
     }
     groupings = disclosure.Groupings.of(inspections, cohorts)
-    protected, report = disclosure.protect(unprotected, context, frames, settings, groupings)
+    suppression = disclosure.suppress(unprotected, context, frames, settings, groupings)
+    attack.prepare()
+    # The attack (HiGHS, which releases the GIL) runs in a worker thread while this thread fits
+    # the models: on two cores that hides most of its time. A breach still stops the run here.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="disclosure-attack") as pool:
+        audited = pool.submit(suppression.audited)
+        tables = _unaudited_tables(suppression.published, unprotected, context, published, settings)
+        report = audited.result()
+    for name, table in tables.items():
+        log.info("table %s: %d rows", name, table.height)
+    return Publication(tables, settings, report)
+
+
+def _unaudited_tables(
+    protected: dict[str, pl.DataFrame],
+    unprotected: dict[str, pl.DataFrame],
+    context: pl.LazyFrame,
+    published: pl.DataFrame,
+    settings: Settings,
+) -> dict[str, pl.DataFrame]:
+    """The protected tables plus those built from them or from models (estimates only)."""
     rated = disclosure.follow_inspection_cells(
         standard_ratings(unprotected["kq_by_inspection"]), protected["kq_by_inspection"]
     )
-    tables = {
+    return {
         **protected,
         "its": its_table(context, settings),
         "practitioner_effects": practitioner_effects(context, settings),
@@ -130,6 +151,3 @@ def build_tables(
         "regional_ratings": regional_ratings(protected["kq_round"], published),
         "published_ratings": published_ratings(published),
     }
-    for name, table in tables.items():
-        log.info("table %s: %d rows", name, table.height)
-    return Publication(tables, settings, report)

@@ -332,3 +332,24 @@ def test_the_workbook_hides_every_suppressed_number(sample_run: Path) -> None:
                 assert all(row[i] == "[c]" for i in blanked), (name, row)
                 checked += 1
     assert checked > 100
+
+
+def test_a_breach_found_beside_the_model_fits_still_stops_the_run(
+    sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack runs in a worker thread while the models are fitted: a breach it finds must
+    still stop the run before anything is written."""
+    import shutil
+
+    from pipeline.run import run_pipeline
+
+    def breached(*_: object) -> tuple[int, dict[str, float]]:
+        return 2, {d: np.inf for d in disclosure.HELD_DIMENSIONS}
+
+    monkeypatch.setattr(disclosure, "audit", breached)
+    raw = tmp_path / "raw"
+    shutil.copytree(sample_dir, raw / "sample")
+    out = tmp_path / "out"
+    with pytest.raises(suppression.DisclosureBreach, match="2 recoverable exactly"):
+        run_pipeline(raw, out)
+    assert not (out / "tables").exists()

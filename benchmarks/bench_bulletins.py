@@ -37,7 +37,8 @@ t3 = time.perf_counter()
 report.save()
 t4 = time.perf_counter()
 from pipeline.bulletins import document
-document.write(report, {out!r}, bulletin.publication_day(""))
+from pathlib import Path
+document.write(report, Path({out!r}), bulletin.publication_day(""))
 t5 = time.perf_counter()
 print(json.dumps({{"imports": t1 - t0, "data_loading": t2 - t1, "chart_building": t3 - t2,
                   "chart_export": t4 - t3, "html_and_pdf": t5 - t4}}))
@@ -55,10 +56,15 @@ def kernel_split(data_dir: Path, out_dir: Path) -> dict[str, float]:
         outputs: list[str] = []
         client.execute_interactive(
             SPLIT_CODE.format(data=str(data_dir), out=str(out_dir)),
-            output_hook=lambda msg: outputs.append(msg["content"].get("text", "")),
+            output_hook=lambda msg: outputs.append(
+                msg["content"].get("text", "") + "\n".join(msg["content"].get("traceback", []))
+            ),
             timeout=300,
         )
-        split = json.loads("".join(outputs).strip().splitlines()[-1])
+        text = "".join(outputs).strip()
+        if not text.endswith("}"):
+            raise SystemExit(f"the timed notebook steps failed in the kernel:\n{text[-3000:]}")
+        split = json.loads(text.splitlines()[-1])
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import refdata
-from pipeline.domain import KEY_QUESTIONS
+from pipeline.domain import KEY_QUESTIONS, QUESTIONS
 from pipeline.stages import ingest
 from pipeline.stages.validate import answer_columns, coded_columns, date_columns
 
@@ -160,10 +160,10 @@ def run_pandas(raw_dir: Path, out_dir: Path) -> dict[str, float | int]:
 
     t0 = time.perf_counter()
     accepted = accepted.sort_values(["inspection_id", "case_id"])
-    cases = accepted.drop(columns=list(KEY_QUESTIONS))
-    answers = accepted.melt(
+    cases = accepted.drop(columns=list(QUESTIONS))
+    answers = accepted.melt(  # the 12 key questions plus court work and resettlement
         id_vars=["inspection_id", "case_id", "framework"],
-        value_vars=list(KEY_QUESTIONS),
+        value_vars=list(QUESTIONS),
         var_name="key_question",
         value_name="answer",
     ).dropna(subset=["answer"])

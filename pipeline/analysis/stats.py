@@ -250,12 +250,32 @@ def _fit_logistic(
     if not (np.all(np.isfinite(proportion)) and np.all(np.isfinite(weights))):
         return None
     with np.errstate(all="ignore"):
-        solved = _newton(proportion, x, weights)
+        solved = _newton(*_collapsed(proportion, x, weights))
     if solved is None:
         return None
-    beta, mu, converged = solved
+    beta, _, converged = solved
+    mu = special.expit(x @ beta)
     cov = _cluster_covariance(x, proportion, mu, weights, clusters)
     return LogisticFit(beta, cov, converged)
+
+
+def _collapsed(
+    proportion: np.ndarray, x: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(proportion, x, weights) with rows of equal covariates merged: the likelihood, and so
+    the estimate, depends only on each covariate pattern's total weight and weighted
+    proportion. Inspections are needed only for the covariance, computed once afterwards, so
+    Newton's method works on a few thousand distinct patterns however many cases there are."""
+    columns = [f"x{j}" for j in range(x.shape[1])]
+    merged = (
+        pl.DataFrame(x, schema=columns, orient="row")
+        .with_columns(pl.Series("_w", weights), pl.Series("_wy", weights * proportion))
+        .group_by(columns, maintain_order=True)
+        .agg(pl.col("_w").sum(), pl.col("_wy").sum())
+        .filter(pl.col("_w") > 0)
+    )
+    total = merged["_w"].to_numpy()
+    return merged["_wy"].to_numpy() / total, merged.select(columns).to_numpy(), total
 
 
 def _newton(

@@ -98,7 +98,8 @@ def build_tables(
     if threshold is not None:
         settings = replace(settings, suppression_threshold=threshold)
     threshold, z = settings.suppression_threshold, settings.z
-    context = answers_in_context(cases.lazy(), answers.lazy())
+    # joined once: every table below starts from it, and each would otherwise repeat the join
+    context = answers_in_context(cases.lazy(), answers.lazy()).collect().lazy()
     frames = measures.measure_frames(
         cases.lazy(),
         answers.lazy(),

@@ -231,7 +231,7 @@ def _systems(
     memberships = linked_cells.kq_memberships(kq, tables, groupings.rounds, groupings.cohorts)
     systems = linked_cells.build_systems(kq, memberships, tables, pattern.primary)
     for name in measures.MEASURE_TABLES:
-        atoms = linked_cells.measure_atoms(frames[name], name)
+        atoms = linked_cells.measure_atoms(measures.atoms_of(frames, name), name)
         members = linked_cells.measure_memberships(atoms, tables[name], name)
         systems += linked_cells.build_systems(atoms, members, tables, pattern.primary)
     groups = linked_cells.subgroup_atoms(tables["subgroups"])

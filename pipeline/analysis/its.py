@@ -94,17 +94,40 @@ def _design(frame: pl.DataFrame, breakpoint: dt.date) -> tuple[np.ndarray, tuple
     return x, tuple(keep)
 
 
-def _inspection_rows(core: pl.LazyFrame, model: str) -> pl.LazyFrame:
-    """Applicable answers per key question x scope x inspection (x 'after' group)."""
+def _answer_counts(core: pl.LazyFrame) -> pl.LazyFrame:
+    """Sufficient (k) of applicable (m) answers per key question x inspection x everything the
+    models split or filter on. Counted once from the answers, so the four models and the two
+    scopes work on thousands of rows instead of expanding millions of answers each time."""
+    unified = refdata.key_dates()["unification"]
+    return (
+        core.filter(pl.col("answer").cast(pl.String).is_in(["yes", "no"]))
+        .group_by(
+            "comparable_id",
+            "inspection_id",
+            "region",
+            "programme",
+            "fieldwork_start",
+            "framework",
+            (pl.col("start_date") >= unified).alias("started_after"),
+        )
+        .agg(
+            (pl.col("answer").cast(pl.String) == "yes").sum().alias("k"),
+            pl.len().alias("m"),
+        )
+    )
+
+
+def _inspection_rows(counts: pl.LazyFrame, model: str) -> pl.LazyFrame:
+    """Applicable answers per key question x scope x inspection (x 'after' group), from
+    `_answer_counts` expanded to scopes."""
     dates = refdata.key_dates()
     unified, lifted = dates["unification"], dates["covid_restrictions_lifted"]
     breakpoint = lifted if model == "lag_to_march_2022" else unified
-    frame = core.filter(pl.col("answer").cast(pl.String).is_in(["yes", "no"]))
+    frame = counts
     if model == "exclude_transition":
         frame = frame.filter(~pl.col("fieldwork_start").is_between(unified, lifted, closed="left"))
-    by_start = pl.col("start_date") >= unified
     post = (
-        by_start
+        pl.col("started_after")
         if model == "after_by_supervision_start"
         else pl.col("fieldwork_start") >= breakpoint
     )
@@ -112,8 +135,8 @@ def _inspection_rows(core: pl.LazyFrame, model: str) -> pl.LazyFrame:
         frame.with_columns(post.alias("post"))
         .group_by("comparable_id", "scope", "inspection_id", "post")
         .agg(
-            (pl.col("answer").cast(pl.String) == "yes").sum().alias("k"),
-            pl.len().alias("m"),
+            pl.col("k").sum(),
+            pl.col("m").sum(),
             pl.col("fieldwork_start").min().alias("start"),
             (pl.col("framework").cast(pl.String) == "2023").first().alias("framework_2023"),
         )
@@ -206,11 +229,12 @@ def _breakpoint(model: str) -> dt.date:
 def its_table(context: pl.LazyFrame, settings: Settings | None = None) -> pl.DataFrame:
     """Segmented regressions per key question x scope (England and Wales, each region) x model."""
     settings = settings or refdata.settings()
-    core = scopes(asked_before_and_after(context.filter(pl.col("series") == "core")))
+    core = asked_before_and_after(context.filter(pl.col("series") == "core"))
+    counts = scopes(_answer_counts(core).collect().lazy())
     rows = []
     for model in MODELS:
         frame = (
-            _inspection_rows(core, model)
+            _inspection_rows(counts, model)
             .collect()
             .sort("comparable_id", "scope", "inspection_id", "post")
         )

@@ -155,12 +155,11 @@ def kq_memberships(
     return pl.concat(parts)
 
 
-def measure_atoms(frame: pl.LazyFrame, table: str) -> pl.DataFrame:
-    """A measure table's atoms (measure x series x inspection x region, with the periods),
-    numbered within each (table, measure, series) family."""
+def measure_atoms(counted: pl.DataFrame, table: str) -> pl.DataFrame:
+    """A measure table's atoms (`measures.measure_atoms`: measure x series x inspection x
+    region, with the periods), numbered within each (table, measure, series) family."""
     return (
-        measures.measure_atoms(frame)
-        .with_columns(pl.col(list(measures.MEASURE_PERIODS)).cast(pl.String))
+        counted.with_columns(pl.col(list(measures.MEASURE_PERIODS)).cast(pl.String))
         .sort("measure", "series", "inspection_id", "region", *measures.MEASURE_PERIODS)
         .with_columns(
             pl.concat_str(pl.lit(table), "measure", "series", separator="|").alias("_family")

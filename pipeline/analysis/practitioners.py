@@ -54,8 +54,9 @@ def practitioner_effects(context: pl.LazyFrame, settings: Settings | None = None
     """One row per characteristic x level (other than the reference) x theme."""
     settings = settings or refdata.settings()
     rows = []
+    counts = _counts(context)
     for characteristic in PRACTITIONER:
-        patterns = _patterns(context, characteristic)
+        patterns = _patterns(counts, characteristic)
         levels = refdata.codes()[characteristic]
         for theme in THEMES:
             family = [
@@ -68,10 +69,11 @@ def practitioner_effects(context: pl.LazyFrame, settings: Settings | None = None
     return pl.DataFrame(rows, schema=SCHEMA).with_columns(pl.lit(synthetic).alias("synthetic"))
 
 
-def _patterns(context: pl.LazyFrame, characteristic: str) -> pl.DataFrame:
-    """Applicable answers of core inspections collapsed to (inspection, theme, controls,
-    characteristic) patterns: k sufficient of n (the same estimates as a case-level fit)."""
-    keys = ["inspection_id", "theme", *CONTROLS, characteristic]
+def _counts(context: pl.LazyFrame) -> pl.LazyFrame:
+    """Applicable answers of core inspections counted by inspection, theme, controls and all
+    three characteristics: counted once from millions of answers, then re-summed per
+    characteristic."""
+    keys = ["inspection_id", "theme", *CONTROLS, *PRACTITIONER]
     return (
         context.filter(
             pl.col("series") == "core",
@@ -80,8 +82,23 @@ def _patterns(context: pl.LazyFrame, characteristic: str) -> pl.DataFrame:
         )
         .group_by([pl.col(c).cast(pl.String) for c in keys])
         .agg(
-            (pl.col("answer").cast(pl.String) == "yes").sum().cast(pl.Float64).alias("k"),
-            pl.len().cast(pl.Float64).alias("n"),
+            (pl.col("answer").cast(pl.String) == "yes").sum().alias("k"),
+            pl.len().alias("n"),
+        )
+        .collect()
+        .lazy()
+    )
+
+
+def _patterns(counts: pl.LazyFrame, characteristic: str) -> pl.DataFrame:
+    """Answers collapsed to (inspection, theme, controls, characteristic) patterns: k
+    sufficient of n (the same estimates as a case-level fit)."""
+    keys = ["inspection_id", "theme", *CONTROLS, characteristic]
+    return (
+        counts.group_by(keys)
+        .agg(
+            pl.col("k").sum().cast(pl.Float64),
+            pl.col("n").sum().cast(pl.Float64),
         )
         .sort(keys, nulls_last=True)
         .collect()

@@ -201,13 +201,24 @@ def _method_notes(settings: Settings) -> list[str]:
 
 def write_publication(publication: Publication, folder: Path) -> list[Path]:
     """Write tables/<name>.parquet, tables/<name>.csv and the workbook; returns the paths."""
-    tables = publication.tables
+    return [*write_tables(publication, folder), write_publication_workbook(publication, folder)]
+
+
+def write_tables(publication: Publication, folder: Path) -> list[Path]:
+    """Write tables/<name>.parquet and tables/<name>.csv; returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, frame in tables.items():
+    for name, frame in publication.tables.items():
         store.write_parquet(frame, folder / f"{name}.parquet")
         store.write_csv(frame, folder / f"{name}.csv")
         written += [folder / f"{name}.parquet", folder / f"{name}.csv"]
+    return written
+
+
+def write_publication_workbook(publication: Publication, folder: Path) -> Path:
+    """Write the workbook of every publication table; returns its path."""
+    tables = publication.tables
+    folder.mkdir(parents=True, exist_ok=True)
     synthetic = any(
         bool(frame["synthetic"].any())
         for name, frame in tables.items()
@@ -227,5 +238,4 @@ def write_publication(publication: Publication, folder: Path) -> list[Path]:
         notes(publication.settings),
         publication.settings,
     )
-    written.append(folder / WORKBOOK_NAME)
-    return written
+    return folder / WORKBOOK_NAME

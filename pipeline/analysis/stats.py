@@ -265,7 +265,7 @@ def _collapsed(
     """(proportion, x, weights) with rows of equal covariates merged: the likelihood, and so
     the estimate, depends only on each covariate pattern's total weight and weighted
     proportion. Inspections are needed only for the covariance, computed once afterwards, so
-    Newton's method works on a few thousand distinct patterns however many cases there are."""
+    Newton's method works on the distinct patterns, whose number does not grow with the cases."""
     columns = [f"x{j}" for j in range(x.shape[1])]
     merged = (
         pl.DataFrame(x, schema=columns, orient="row")

@@ -172,8 +172,8 @@ def measure_frames(
 
 class MeasureFrames(dict[str, pl.LazyFrame]):
     """The measure frames by table, each counted to atoms at most once: the tables and the
-    disclosure control both start from the atoms, and counting them means joining millions of
-    answers to their cases (11 s of a 10-million-answer run when done twice)."""
+    disclosure control both start from the atoms, and at scale counting them (joining millions
+    of answers to their cases) is one of the tables stage's larger costs."""
 
     def __init__(self, frames: dict[str, pl.LazyFrame]) -> None:
         super().__init__(frames)

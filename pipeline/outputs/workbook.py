@@ -52,10 +52,9 @@ def _wrapped_height(text: str, width_chars: int) -> float:
     return 15.0 * lines + 3
 
 
-def _cell(value: object, suppressed: bool) -> object:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "[c]" if suppressed else "[x]"
-    return value
+def _missing(value: object) -> bool:
+    """No value to show: null, NaN or infinite (shown as [c] where suppressed, else [x])."""
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
 @dataclass
@@ -281,14 +280,14 @@ def _write_cells(
 ) -> None:
     """Every cell, row by row (the order fixes the shared-strings table, so the file stays
     byte-identical), with each column's writer chosen once from its type: per-cell type
-    dispatch was most of the workbook's time. Missing values become [c] or [x] as in `_cell`."""
+    dispatch was most of the workbook's time. Missing values become [c] or [x]."""
     writers = [_typed_writer(ws, formats, frame.get_column(c)) for c in frame.columns]
     for r in range(frame.height):
         shorthand = "[c]" if suppressed[r] else "[x]"
         row = top + r
         for c, (write, extra, cells) in enumerate(writers):
             value = cells[r]
-            if value is None or value != value or value in (math.inf, -math.inf):
+            if _missing(value):
                 ws.write_string(row, c, shorthand)
             else:
                 write(row, c, value, *extra)

@@ -193,3 +193,17 @@ def test_no_title_claims_a_direction_its_comparison_does_not_support(sample_run:
         else:
             assert not row["significant_holm"], (region, title)
     assert claims >= 1
+
+
+def test_pdf_table_columns_are_as_wide_as_their_longest_word() -> None:
+    """Equal widths squeezed 'Implementation' into a column sized for '-14.2' and the word ran
+    over the next cell in the PDF; widths now follow each column's longest word."""
+    table = pl.DataFrame(
+        {
+            "Question": ["Implementation and delivery: engagement", "Planning: safety"],
+            "Change, lower limit": ["-14.2", "-3.0"],
+            "Cases (n)": ["554", "12"],
+        }
+    )
+    # longest words: 'Implementation' 14, 'Change,' 7, and the floor of 5 for 'Cases', '554'
+    assert document._column_widths(table, document._rows(table)) == "(14fr, 7fr, 5fr)"

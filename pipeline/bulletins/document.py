@@ -317,11 +317,23 @@ def _typst_table(table: pl.DataFrame) -> str:
         return "#text(size: 9pt)[No figures can be shown for this section.]"
     t = _typst_text
     header = ", ".join(f"[#strong[#{t(c)}]]" for c in table.columns)
-    cells = ", ".join(f"[#{t(v)}]" for row in _rows(table) for v in row)
+    rows = _rows(table)
+    cells = ", ".join(f"[#{t(v)}]" for row in rows for v in row)
     return (
-        f'#text(size: 8pt, table(columns: {table.width}, stroke: 0.4pt + rgb("#b1b4b6"), '
-        f"inset: 3pt, table.header({header}), {cells}))"
+        f"#text(size: 8pt, hyphenate: true, table(columns: {_column_widths(table, rows)}, "
+        f'stroke: 0.4pt + rgb("#b1b4b6"), inset: 3pt, table.header({header}), {cells}))'
     )
+
+
+def _column_widths(table: pl.DataFrame, rows: list[list[str]]) -> str:
+    """Typst column widths in proportion to each column's longest word (header included, at
+    least 5 characters): with equal widths a wide table squeezed "Implementation" into a
+    column sized for "-14.2", and the word ran over the next cell."""
+    longest = [
+        max([5, *(len(w) for w in name.split()), *(len(w) for r in rows for w in r[i].split())])
+        for i, name in enumerate(table.columns)
+    ]
+    return "(" + ", ".join(f"{n}fr" for n in longest) + ")"
 
 
 def write(report: Bulletin, folder: Path, published: dt.date | None = None) -> list[Path]:

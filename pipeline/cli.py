@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand
 
@@ -187,7 +188,6 @@ def _run_guarded(
     raw: Path, out: Path, cohorts: Path | None, quiet: bool, sheet: str | None = None
 ) -> RunResult:
     """The pipeline with a status line; its known failures become exit codes with a message."""
-    from pipeline.analysis.suppression import DisclosureBreach
     from pipeline.outputs.contracts import ContractViolation
     from pipeline.run import UnusableInputError, run_pipeline
 
@@ -205,13 +205,6 @@ def _run_guarded(
     except UnusableInputError as exc:
         console.print(f"[red]unusable input:[/red] {exc}")
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
-    except DisclosureBreach as exc:
-        console.print(f"[red]disclosure control failed; nothing was written:[/red] {exc}")
-        console.print(
-            "The tables could not be protected against differencing; see docs/methodology.md "
-            "(Disclosure control) for the policy and its settings."
-        )
-        raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     except ContractViolation as exc:
         console.print(f"[red]an output table breaks its contract; nothing was written:[/red] {exc}")
         console.print("This is a defect in the pipeline: please report it.")
@@ -228,9 +221,79 @@ def _print_run(result: RunResult, raw: Path, out: Path) -> None:
         f"Wrote {len(result.outputs)} files to {out}: "
         + ", ".join(f"{k} ({v:,} rows)" for k, v in result.table_rows.items())
     )
-    if result.disclosure:
-        console.print(f"Disclosure control: {result.disclosure}.")
+    console.print(
+        "[bold]These are analysis outputs: internal, unsuppressed, not for publication.[/bold] "
+        "`probation release` protects them for the public; bulletins are built from a release."
+    )
     console.print("Stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+
+
+@app.command()
+def release(
+    data: Annotated[
+        Path, typer.Option(help="Folder of the analysis run to release (probation run's --out).")
+    ] = config.PROCESSED_DIR,
+    releases: Annotated[
+        Path, typer.Option(help="Folder of releases (one sub-folder per release, index.csv).")
+    ] = config.RELEASES_DIR,
+    threshold: Annotated[
+        int | None,
+        typer.Option(help="Suppression threshold for this release (default: settings.csv)."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only warnings and errors.", metavar="")
+    ] = False,
+) -> None:
+    """Protect an analysis run for the public and write it as a new, immutable release.
+
+    Every table is protected as the registry declares it (cell suppression tested by the
+    differencing attack, revisions against the previous release included; model tables
+    rounded). Exit 0 released, 2 when it cannot be protected (nothing is written), 1 on an
+    internal error.
+    """
+    from pipeline.outputs.contracts import ContractViolation
+    from pipeline.release import ReleaseRefused, make_release
+    from pipeline.run import UnusableInputError
+
+    _configure_logging(quiet, False)
+    try:
+        with console.status("protecting the tables (suppression and differencing attack)..."):
+            result = make_release(data, releases, threshold)
+    except (UnusableInputError, ReleaseRefused) as exc:
+        console.print(f"[red]not released; nothing was written:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
+    except ContractViolation as exc:
+        console.print(f"[red]a release table breaks its contract; nothing was written:[/red] {exc}")
+        raise typer.Exit(EXIT_INTERNAL) from None
+    if quiet:
+        return
+    console.print(f"Release {result.release_id} written to {escape(str(result.folder))}.")
+    console.print(f"Disclosure control: {result.summary}.")
+    if result.previous:
+        console.print(
+            f"Against release {result.previous}: {result.cells_revised:,} cell(s) revised, "
+            f"{result.cells_held_back:,} held back (suppressed there, or a change too small "
+            "to publish)."
+        )
+
+
+@app.command("releases")
+def list_releases(
+    releases: Annotated[Path, typer.Option(help="Folder of releases.")] = config.RELEASES_DIR,
+) -> None:
+    """List the releases in the release log (newest last)."""
+    from pipeline.release import read_index
+
+    index = read_index(releases)
+    if not index.height:
+        console.print(f"No releases in {escape(str(releases))} yet: run `probation release`.")
+        return
+    table = Table(title=f"Releases in {escape(str(releases))}", title_justify="left")
+    for column in index.columns:
+        table.add_column(column.replace("_", " "))
+    for row in index.iter_rows():
+        table.add_row(*[escape("" if v is None else str(v)) for v in row])
+    Console().print(table)
 
 
 @app.command("validate")
@@ -396,9 +459,10 @@ def bulletins(
     workers: Annotated[int | None, typer.Option(help="Parallel notebooks (default: cores).")] = (
         None
     ),
-    data: Annotated[Path, typer.Option(help="Folder `probation run` wrote.")] = (
-        config.PROCESSED_DIR
-    ),
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Release folder to build from (default: the latest release)."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Where chart packs go (one folder per region).")] = (
         config.FIGURES_DIR
     ),

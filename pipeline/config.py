@@ -21,6 +21,7 @@ RAW_DIR = DATA_DIR / "raw"
 SAMPLE_DIR = RAW_DIR / "sample"
 PUBLISHED_DIR = RAW_DIR / "published"
 PROCESSED_DIR = DATA_DIR / "processed"
+RELEASES_DIR = DATA_DIR / "releases"
 FIGURES_DIR = REPO_ROOT / "figures"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 

@@ -42,8 +42,6 @@ class RunResult:
     outputs: list[str]
     timings: dict[str, float] = field(default_factory=dict)
     table_rows: dict[str, int] = field(default_factory=dict)
-    disclosure: str = ""
-    disclosure_detail: dict = field(default_factory=dict)
     field_issues_by_column: dict[str, int] = field(default_factory=dict)
     inspections_lost: list[dict] = field(default_factory=list)
 
@@ -109,7 +107,7 @@ def run_pipeline(
     named cohorts every run tabulates; it is checked before any data is read."""
     cohorts = load_cohorts(cohorts_file)
     _check_folders(raw_dir, out_dir)
-    with _run_lock(out_dir):
+    with run_lock(out_dir):
         _check_database_free(out_dir / "probation.duckdb")
         result = _run(raw_dir, out_dir, on_stage, cohorts, sheet)
         _remove_stale_wal(out_dir / "probation.duckdb")
@@ -139,7 +137,7 @@ def _check_folders(raw_dir: Path, out_dir: Path) -> None:
 
 
 @contextmanager
-def _run_lock(out_dir: Path) -> Iterator[None]:
+def run_lock(out_dir: Path) -> Iterator[None]:
     """One run at a time per output folder: a second run exits with a message instead of mixing
     its files with the first's (or removing the first's staging folder as 'interrupted')."""
     import fcntl
@@ -218,9 +216,6 @@ def _run(
         timings=timer.timings,
         table_rows={name: frame.height for name, frame in (stored | publication.tables).items()},
     )
-    if publication.disclosure is not None:
-        result.disclosure = publication.disclosure.summary()
-        result.disclosure_detail = asdict(publication.disclosure)
     staging = store.begin(out_dir)
     try:
         _write_outputs(staging, stored, publication, timer, out_dir / "probation.duckdb")
@@ -246,15 +241,15 @@ def _compute(
     with timer.stage("published"):
         pub = published_figures.read_published(raw_dir / ingest.PUBLISHED_SUBDIR, raw_dir)
     with timer.stage("tables"):
-        publication = tables.build_tables(
+        data = tables.CaseData.of(
             case_tables.cases,
             case_tables.answers,
             case_tables.inspections,
-            pub.table,
             cohorts=cohorts,
             prompt_answers=case_tables.prompt_answers,
             rationales=case_tables.rationales,
         )
+        publication = tables.build_analysis(data, pub.table)
     stored = {
         "cases": case_tables.cases,
         "answers": case_tables.answers,
@@ -265,6 +260,7 @@ def _compute(
         "field_issues": checked.field_issues,
         "published": pub.table,
         "published_rejected": pub.rejected,
+        "cohorts": cohorts,
     }
     return stored, publication, pub
 
@@ -287,12 +283,21 @@ def load_cohorts(path: Path | None) -> pl.DataFrame:
 
 def _check_contracts(stored: dict[str, pl.DataFrame], publication: tables.Publication) -> None:
     """Every table meets its declared contract, or the run stops before anything is written."""
-    settings = publication.settings
-    threshold = settings.suppression_threshold
+    threshold = publication.settings.suppression_threshold
     contracts.check_case_tables(stored["cases"], stored["answers"])
     contracts.check_tables(stored, contracts.STORED_KEYS, threshold)
+    check_publication(publication)
+
+
+def check_publication(publication: tables.Publication) -> None:
+    """The publication tables' contracts; released tables also hold no visible small cell."""
+    settings = publication.settings
+    released = publication.status is tables.Status.RELEASE
     contracts.check_tables(
-        publication.tables, contracts.PUBLICATION_KEYS, threshold, settings.min_outcome_count
+        publication.tables,
+        contracts.PUBLICATION_KEYS,
+        settings.suppression_threshold if released else 0,
+        settings.min_outcome_count if released else 0,
     )
 
 
@@ -430,7 +435,7 @@ def _write_manifest(
         },
         "rejected_by_rule": result.rejected_by_rule,
         "table_rows": result.table_rows,
-        "disclosure_control": result.disclosure_detail,
+        "status": tables.Status.INTERNAL.value,
         "timings_seconds": result.timings,
     }
     path.write_text(json.dumps(manifest, indent=2, default=str) + "\n")

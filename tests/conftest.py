@@ -38,3 +38,11 @@ def sample_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     out = tmp_path_factory.mktemp("processed")
     run_pipeline(raw, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def sample_release(sample_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`probation release` of the sample run; returns the release folder."""
+    from pipeline.release import make_release
+
+    return make_release(sample_run, tmp_path_factory.mktemp("releases")).folder

@@ -7,6 +7,8 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import refdata
+from pipeline.analysis import tables
+from pipeline.analysis.tables import Publication
 from pipeline.domain import KEY_QUESTIONS
 
 
@@ -52,3 +54,20 @@ def write_csv(path: Path, rows: list[dict[str, str | None]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows_frame(rows).write_csv(path)
     return path
+
+
+def released(
+    cases: pl.DataFrame,
+    answers: pl.DataFrame,
+    inspections: pl.DataFrame,
+    published: pl.DataFrame,
+    threshold: int | None = None,
+    prompt_answers: pl.DataFrame | None = None,
+    rationales: pl.DataFrame | None = None,
+) -> Publication:
+    """The tables a release of these case tables would publish (nothing written)."""
+    data = tables.CaseData.of(
+        cases, answers, inspections, prompt_answers=prompt_answers, rationales=rationales
+    )
+    models = tables.model_tables(data, refdata.settings())
+    return tables.build_release(data, models, published, threshold=threshold)

@@ -24,6 +24,7 @@ LAYERS = {
     "analysis": 3,
     "outputs": 4,
     "run": 5,
+    "release": 5,
     "bulletins": 6,
     "cli": 7,
     "__main__": 7,

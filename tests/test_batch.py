@@ -48,12 +48,12 @@ def test_notebooks_are_committed_without_outputs() -> None:
 
 
 @pytest.mark.slow
-def test_batch_continues_past_a_failing_region(sample_run: Path, tmp_path: Path) -> None:
+def test_batch_continues_past_a_failing_region(sample_release: Path, tmp_path: Path) -> None:
     """Two regions and the national overview; Wales gets a bad period and fails at run time."""
     results = batch.run_bulletins(
         ["North East", "Wales"],
         workers=2,
-        data_dir=sample_run,
+        data_dir=sample_release,
         out_dir=tmp_path,
         region_parameters={"Wales": {"period_start": "not-a-year"}},
     )
@@ -82,14 +82,22 @@ def test_batch_continues_past_a_failing_region(sample_run: Path, tmp_path: Path)
     assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
 
 
-def test_cli_exits_non_zero_when_a_region_fails(sample_run: Path, tmp_path: Path) -> None:
+def test_cli_exits_non_zero_when_a_region_fails(sample_release: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from pipeline.cli import app
 
     result = CliRunner().invoke(
         app,
-        ["bulletins", "--data", str(sample_run), "--out", str(tmp_path), "--regions", "Atlantis"],
+        [
+            "bulletins",
+            "--data",
+            str(sample_release),
+            "--out",
+            str(tmp_path),
+            "--regions",
+            "Atlantis",
+        ],
     )
     assert result.exit_code == 2 and "Atlantis" in result.output
     result = CliRunner().invoke(
@@ -97,7 +105,7 @@ def test_cli_exits_non_zero_when_a_region_fails(sample_run: Path, tmp_path: Path
         [
             "bulletins",
             "--data",
-            str(sample_run),
+            str(sample_release),
             "--out",
             str(tmp_path),
             "--regions",
@@ -126,7 +134,7 @@ def _scan_for_small_cells(folder: Path, threshold: int) -> list[str]:
 
 
 @pytest.mark.slow
-def test_disclosure_scan_over_figures_and_workbook(sample_run: Path, tmp_path: Path) -> None:
+def test_disclosure_scan_over_figures_and_workbook(sample_release: Path, tmp_path: Path) -> None:
     import polars as pl
 
     from pipeline import refdata
@@ -134,11 +142,11 @@ def test_disclosure_scan_over_figures_and_workbook(sample_run: Path, tmp_path: P
 
     threshold = refdata.settings().suppression_threshold
     batch.run_bulletins(
-        ["London"], workers=1, data_dir=sample_run, out_dir=tmp_path, national=False
+        ["London"], workers=1, data_dir=sample_release, out_dir=tmp_path, national=False
     )
     assert list(tmp_path.rglob("*.csv")), "the scan must have chart data to look at"
     assert _scan_for_small_cells(tmp_path, threshold) == []
-    workbook = sample_run / "tables" / WORKBOOK_NAME
+    workbook = sample_release / "tables" / WORKBOOK_NAME
     import fastexcel
 
     from pipeline.outputs.labels import workbook_header

@@ -98,14 +98,16 @@ def test_the_coder_on_the_synthetic_rationales(default_cases: pl.DataFrame) -> N
     assert overall["precision"][0] >= 0.9 and overall["recall"][0] >= 0.95
 
 
-def test_free_text_is_never_published(sample_run: Path) -> None:
+def test_free_text_is_never_published(sample_run: Path, sample_release: Path) -> None:
     """No rationale text (nor any long sentence of it) appears in any published file."""
     rationales = pl.read_parquet(sample_run / "rationales.parquet")
     assert rationales.height > 1000
     sentences = rationales["rationale"].str.split(". ").explode().str.strip_chars(" .").unique()
     sentences = [s for s in sentences.to_list() if len(s) > 25]
     published = [
-        p for p in (sample_run / "tables").rglob("*") if p.suffix in (".csv", ".parquet", ".json")
+        p
+        for p in (sample_release / "tables").rglob("*")
+        if p.suffix in (".csv", ".parquet", ".json")
     ]
     blob = "\n".join(
         p.read_text(errors="ignore") if p.suffix != ".parquet" else pl.read_parquet(p).write_csv()
@@ -113,12 +115,12 @@ def test_free_text_is_never_published(sample_run: Path) -> None:
     )
     found = [s for s in sentences if s in blob]
     assert found == []
-    for path in (sample_run / "tables").glob("*.parquet"):
+    for path in (sample_release / "tables").glob("*.parquet"):
         assert not any("rationale" in c for c in pl.read_parquet_schema(path)), path.name
 
 
-def test_prompt_cells_match_an_independent_count(sample_run: Path) -> None:
-    table = pl.read_parquet(sample_run / "tables" / "prompts.parquet")
+def test_prompt_cells_match_an_independent_count(sample_run: Path, sample_release: Path) -> None:
+    table = pl.read_parquet(sample_release / "tables" / "prompts.parquet")
     row = table.filter(
         pl.col("measure") == "da_information_used",
         pl.col("scope") == NATIONAL,
@@ -140,8 +142,8 @@ def test_prompt_cells_match_an_independent_count(sample_run: Path) -> None:
     assert row["parent_question"] == "assessment_safety"
 
 
-def test_oversight_cells_match_an_independent_count(sample_run: Path) -> None:
-    table = pl.read_parquet(sample_run / "tables" / "oversight.parquet")
+def test_oversight_cells_match_an_independent_count(sample_run: Path, sample_release: Path) -> None:
+    table = pl.read_parquet(sample_release / "tables" / "oversight.parquet")
     row = table.filter(
         pl.col("scope") == NATIONAL,
         pl.col("period_type") == "era",
@@ -227,12 +229,12 @@ def test_practitioner_levels_are_recovered_in_the_planted_direction(sample_run: 
     assert flat["adjusted_ci_low"] < 0 < flat["adjusted_ci_high"]
 
 
-def test_court_work_and_resettlement_are_tabulated_like_key_questions(sample_run: Path) -> None:
-    trend = pl.read_parquet(sample_run / "tables" / "kq_trend.parquet")
+def test_court_work_and_resettlement_are_tabulated_like_key_questions(sample_release: Path) -> None:
+    trend = pl.read_parquet(sample_release / "tables" / "kq_trend.parquet")
     for comparable in ("COURT_PSR", "RESETTLE"):
         rows = trend.filter(pl.col("comparable_id") == comparable, pl.col("scope") == NATIONAL)
         assert rows.height > 0 and rows["theme"].is_null().all()
         assert rows.filter(~pl.col("suppressed"))["ci_cluster_low"].is_not_null().all()
-    unification = pl.read_parquet(sample_run / "tables" / "unification.parquet")
+    unification = pl.read_parquet(sample_release / "tables" / "unification.parquet")
     assert set(unification["comparable_id"]).isdisjoint({"COURT_PSR", "RESETTLE"})
     assert unification.filter(pl.col("scope") == NATIONAL).height == len(KEY_QUESTIONS)

@@ -22,22 +22,22 @@ def test_period_parameters(value: object, year: int) -> None:
     assert bulletin._year(value, "period_start") == year
 
 
-def test_bad_period_is_an_error(sample_run: Path) -> None:
+def test_bad_period_is_an_error(sample_release: Path) -> None:
     with pytest.raises(bulletin.BulletinInputError, match="period_start"):
-        bulletin.Bulletin.load(sample_run, "Wales", period_start="twenty")
+        bulletin.Bulletin.load(sample_release, "Wales", period_start="twenty")
     with pytest.raises(bulletin.BulletinInputError, match="after"):
-        bulletin.Bulletin.load(sample_run, "Wales", 2025, 2019)
+        bulletin.Bulletin.load(sample_release, "Wales", 2025, 2019)
 
 
-def test_only_the_regions_rows_are_loaded(sample_run: Path) -> None:
-    report = bulletin.Bulletin.load(sample_run, "Wales")
+def test_only_the_regions_rows_are_loaded(sample_release: Path) -> None:
+    report = bulletin.Bulletin.load(sample_release, "Wales")
     assert set(report.tables["kq_trend"]["scope"]) == {"Wales", "England and Wales"}
 
 
-def test_headline_numbers_come_from_the_unification_table(sample_run: Path) -> None:
-    report = bulletin.Bulletin.load(sample_run, "North East")
+def test_headline_numbers_come_from_the_unification_table(sample_release: Path) -> None:
+    report = bulletin.Bulletin.load(sample_release, "North East")
     row = (
-        pl.read_parquet(sample_run / "tables" / "unification.parquet")
+        pl.read_parquet(sample_release / "tables" / "unification.parquet")
         .filter(pl.col("scope") == "North East", pl.col("comparable_id") == "IMPL_SAFE")
         .row(0, named=True)
     )
@@ -48,32 +48,32 @@ def test_headline_numbers_come_from_the_unification_table(sample_run: Path) -> N
 
 
 def test_missing_tables_give_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(bulletin.BulletinInputError, match="probation run"):
+    with pytest.raises(bulletin.BulletinInputError, match="probation release"):
         bulletin.Bulletin.load(tmp_path, "Wales")
 
 
-def test_markdown_is_escaped(sample_run: Path) -> None:
-    report = bulletin.Bulletin.load(sample_run, "Kent, Surrey and Sussex")
+def test_markdown_is_escaped(sample_release: Path) -> None:
+    report = bulletin.Bulletin.load(sample_release, "Kent, Surrey and Sussex")
     result = report.chart("safety_trend")
     result.finding = "<script>alert(1)</script>"
     assert "<script>" not in bulletin.finding_markdown(result)
 
 
-def test_save_writes_every_chart_set(sample_run: Path, tmp_path: Path) -> None:
-    report = bulletin.Bulletin.load(sample_run, "Wales", output_dir=tmp_path / "wales")
+def test_save_writes_every_chart_set(sample_release: Path, tmp_path: Path) -> None:
+    report = bulletin.Bulletin.load(sample_release, "Wales", output_dir=tmp_path / "wales")
     written = report.save()
     assert len(written) == 9 * 5  # case-data charts, cohort, court work, oversight
     assert (tmp_path / "wales" / "safety_trend.png").exists()
 
 
-def test_every_headline_agrees_with_the_table_it_quotes(sample_run: Path) -> None:
+def test_every_headline_agrees_with_the_table_it_quotes(sample_release: Path) -> None:
     """Significance statements follow the clustered, multiplicity-adjusted results."""
     from pipeline import refdata
     from pipeline.domain import NATIONAL
 
-    table = pl.read_parquet(sample_run / "tables" / "unification.parquet")
+    table = pl.read_parquet(sample_release / "tables" / "unification.parquet")
     for region in [NATIONAL, *refdata.region_names()]:
-        report = bulletin.Bulletin.load(sample_run, region)
+        report = bulletin.Bulletin.load(sample_release, region)
         text, claims = report.headline(), report.headline_claims()
         for claim in claims:
             row = table.filter(
@@ -93,10 +93,10 @@ def test_every_headline_agrees_with_the_table_it_quotes(sample_run: Path) -> Non
                 assert claims and claims[0].significant, (region, lowered)
 
 
-def test_chart_bands_are_the_clustered_intervals(sample_run: Path) -> None:
-    report = bulletin.Bulletin.load(sample_run, "London")
+def test_chart_bands_are_the_clustered_intervals(sample_release: Path) -> None:
+    report = bulletin.Bulletin.load(sample_release, "London")
     data = report.chart("safety_trend").data
-    trend = pl.read_parquet(sample_run / "tables" / "kq_trend.parquet").filter(
+    trend = pl.read_parquet(sample_release / "tables" / "kq_trend.parquet").filter(
         pl.col("comparable_id") == "IMPL_SAFE", pl.col("period_type") == "calendar_year"
     )
     joined = data.join(

@@ -14,8 +14,8 @@ REGION = "North East"
 
 
 @pytest.fixture(scope="module")
-def tables(sample_run: Path) -> dict[str, pl.DataFrame]:
-    folder = sample_run / "tables"
+def tables(sample_release: Path) -> dict[str, pl.DataFrame]:
+    folder = sample_release / "tables"
     return {p.stem: pl.read_parquet(p) for p in folder.glob("*.parquet")}
 
 

@@ -67,8 +67,8 @@ def _unification(run: Path) -> pl.DataFrame:
     return pl.read_parquet(run / "tables" / "unification.parquet").filter(~pl.col("suppressed"))
 
 
-def test_thin_comparisons_are_withheld_with_a_reason(sample_run: Path) -> None:
-    table = _unification(sample_run)
+def test_thin_comparisons_are_withheld_with_a_reason(sample_release: Path) -> None:
+    table = _unification(sample_release)
     least = Settings().min_inspections_per_era
     thin = table.filter(
         (pl.col("n_inspections_pre") < least) | (pl.col("n_inspections_post") < least)
@@ -82,8 +82,8 @@ def test_thin_comparisons_are_withheld_with_a_reason(sample_run: Path) -> None:
     assert kept.height > 0 and kept["adjusted_diff_pp"].is_not_null().all()
 
 
-def test_multiplicity_flags_match_statsmodels_within_each_family(sample_run: Path) -> None:
-    table = pl.read_parquet(sample_run / "tables" / "unification.parquet")
+def test_multiplicity_flags_match_statsmodels_within_each_family(sample_release: Path) -> None:
+    table = pl.read_parquet(sample_release / "tables" / "unification.parquet")
     for family, group in table.group_by("test_family"):
         tested = group.filter(pl.col("adjusted_p_value").is_not_null())
         holm = multipletests(tested["adjusted_p_value"].to_numpy(), method="holm")
@@ -94,15 +94,17 @@ def test_multiplicity_flags_match_statsmodels_within_each_family(sample_run: Pat
         assert (tested["test_family_size"] == tested.height).all()
 
 
-def test_minimum_detectable_difference_follows_from_the_standard_error(sample_run: Path) -> None:
-    table = _unification(sample_run).filter(pl.col("mdd_pp").is_not_null())
+def test_minimum_detectable_difference_follows_from_the_standard_error(
+    sample_release: Path,
+) -> None:
+    table = _unification(sample_release).filter(pl.col("mdd_pp").is_not_null())
     df = table["adjusted_df"].to_numpy()
     expected = (sps.t.ppf(0.975, df) + sps.t.ppf(0.8, df)) * table["adjusted_se_pp"].to_numpy()
     np.testing.assert_allclose(table["mdd_pp"].to_numpy(), expected, rtol=1e-9)
 
 
-def test_clustered_difference_uses_t_on_the_inspections(sample_run: Path) -> None:
-    table = _unification(sample_run).filter(pl.col("diff_clustered_pp").is_not_null())
+def test_clustered_difference_uses_t_on_the_inspections(sample_release: Path) -> None:
+    table = _unification(sample_release).filter(pl.col("diff_clustered_pp").is_not_null())
     assert (
         table["diff_clustered_df"] == table["n_inspections_pre"] + table["n_inspections_post"] - 2
     ).all()

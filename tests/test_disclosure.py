@@ -20,6 +20,7 @@ from pipeline.analysis import attack, cells, disclosure, measures, suppression
 from pipeline.analysis.linked_cells import CellSystem
 from pipeline.config import Settings
 from pipeline.domain import KEY_QUESTIONS, NATIONAL
+from tests.helpers import released
 
 from .helpers import valid_row, write_csv
 
@@ -145,13 +146,14 @@ def test_lp_ranges_agree_with_an_independent_solver() -> None:
 
 
 def _systems_from_outputs(
-    run: Path,
+    run: Path, release: Path
 ) -> tuple[list[CellSystem], dict[str, pl.DataFrame], disclosure.Pattern]:
-    """What an attacker with the published tables and the structure of the data would use."""
+    """What an attacker with the released tables and the structure of the data would use
+    (the structure from the analysis run's case tables)."""
     cases = pl.read_parquet(run / "cases.parquet")
     answers = pl.read_parquet(run / "answers.parquet")
     published = {
-        name: pl.read_parquet(run / "tables" / f"{name}.parquet")
+        name: pl.read_parquet(release / "tables" / f"{name}.parquet")
         for name in disclosure.PROTECTED_TABLES
     }
     pattern = disclosure.Pattern.from_published(published)
@@ -168,8 +170,10 @@ def _systems_from_outputs(
     return systems, published, pattern
 
 
-def test_the_attack_on_the_sample_publication_finds_nothing(sample_run: Path) -> None:
-    systems, published, pattern = _systems_from_outputs(sample_run)
+def test_the_attack_on_the_sample_publication_finds_nothing(
+    sample_run: Path, sample_release: Path
+) -> None:
+    systems, published, pattern = _systems_from_outputs(sample_run, sample_release)
     assert len(systems) > 100
     recovered, narrowest = disclosure.audit(systems, published, pattern, SETTINGS)
     assert recovered == 0
@@ -180,9 +184,9 @@ def test_the_attack_on_the_sample_publication_finds_nothing(sample_run: Path) ->
     assert exposed > 0
 
 
-def test_published_rows_follow_the_policy(sample_run: Path) -> None:
+def test_published_rows_follow_the_policy(sample_release: Path) -> None:
     for name in disclosure.PROTECTED_TABLES:
-        table = pl.read_parquet(sample_run / "tables" / f"{name}.parquet")
+        table = pl.read_parquet(sample_release / "tables" / f"{name}.parquet")
         visible = table.filter(~pl.col("suppressed"))
         for column in [c for c in table.columns if c.startswith(("n_yes", "n_no"))]:
             assert (visible[column] >= SETTINGS.min_outcome_count).all(), (name, column)
@@ -193,8 +197,8 @@ def test_published_rows_follow_the_policy(sample_run: Path) -> None:
             assert hidden[column].is_null().all(), (name, column)
 
 
-def test_regional_cells_withheld_by_policy_are_absent(sample_run: Path) -> None:
-    trend = pl.read_parquet(sample_run / "tables" / "kq_trend.parquet")
+def test_regional_cells_withheld_by_policy_are_absent(sample_release: Path) -> None:
+    trend = pl.read_parquet(sample_release / "tables" / "kq_trend.parquet")
     regional = trend.filter(pl.col("scope") != NATIONAL)
     assert set(regional["period_type"]) <= set(SETTINGS.regional_period_types)
     assert regional.filter(pl.col("period") == "national_2024").height == 0
@@ -248,7 +252,6 @@ def small_exports(draw: st.DrawFn) -> list[dict]:
 def test_random_small_publications_disclose_nothing(rows: list[dict], tmp_path_factory) -> None:
     """Whatever the data, a publication is either protected (nothing recoverable, every range
     at least the minimum) or refused."""
-    from pipeline.analysis.tables import build_tables
     from pipeline.stages import derive, ingest, published_figures, tidy, validate
 
     path = write_csv(tmp_path_factory.mktemp("export") / "x.csv", rows)
@@ -259,7 +262,7 @@ def test_random_small_publications_disclose_nothing(rows: list[dict], tmp_path_f
     inspections = tidy.inspections_table(cases.lazy()).collect()
     try:
         no_figures = published_figures.read_published(Path("/nonexistent")).table
-        publication = build_tables(
+        publication = released(
             cases,
             answers,
             inspections,
@@ -298,14 +301,14 @@ def _visible_numbers(run: Path) -> set[float]:
     return numbers
 
 
-def test_charts_plot_only_numbers_the_tables_publish(sample_run: Path) -> None:
+def test_charts_plot_only_numbers_the_tables_publish(sample_release: Path) -> None:
     """Chart data (and so chart files, alt text and findings) come from visible cells only."""
     from pipeline.bulletins.bulletin import Bulletin
 
-    visible = _visible_numbers(sample_run)
+    visible = _visible_numbers(sample_release)
     checked = 0
     for region in (NATIONAL, "London", "Wales", "North East"):
-        for result in Bulletin.load(sample_run, region).chart_set():
+        for result in Bulletin.load(sample_release, region).chart_set():
             for column, dtype in result.data.schema.items():
                 if not dtype.is_float():
                     continue
@@ -315,15 +318,15 @@ def test_charts_plot_only_numbers_the_tables_publish(sample_run: Path) -> None:
     assert checked > 500
 
 
-def test_the_workbook_hides_every_suppressed_number(sample_run: Path) -> None:
+def test_the_workbook_hides_every_suppressed_number(sample_release: Path) -> None:
     import openpyxl
 
     from pipeline.outputs.publication import WORKBOOK_NAME
 
-    book = openpyxl.load_workbook(sample_run / "tables" / WORKBOOK_NAME, read_only=True)
+    book = openpyxl.load_workbook(sample_release / "tables" / WORKBOOK_NAME, read_only=True)
     checked = 0
     for name in disclosure.PROTECTED_TABLES:
-        table = pl.read_parquet(sample_run / "tables" / f"{name}.parquet")
+        table = pl.read_parquet(sample_release / "tables" / f"{name}.parquet")
         blanked = {table.columns.index(c) for c in disclosure.blanked_columns(table)}
         rows = list(book[name].iter_rows(min_row=6, values_only=True))
         assert len(rows) == table.height
@@ -334,22 +337,20 @@ def test_the_workbook_hides_every_suppressed_number(sample_run: Path) -> None:
     assert checked > 100
 
 
-def test_a_breach_found_beside_the_model_fits_still_stops_the_run(
-    sample_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_breach_found_beside_the_model_fits_refuses_the_release(
+    sample_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The attack runs in a worker thread while the models are fitted: a breach it finds must
-    still stop the run before anything is written."""
-    import shutil
+    """The attack runs in a worker thread while the other tables are built: a breach it finds
+    must still refuse the release, write nothing to the releases folder, and name the cells."""
+    from pipeline.release import ReleaseRefused, make_release
 
-    from pipeline.run import run_pipeline
-
-    def breached(*_: object) -> tuple[int, dict[str, float]]:
+    def breached(*_: object, **__: object) -> tuple[int, dict[str, float]]:
         return 2, {d: np.inf for d in disclosure.HELD_DIMENSIONS}
 
     monkeypatch.setattr(disclosure, "audit", breached)
-    raw = tmp_path / "raw"
-    shutil.copytree(sample_dir, raw / "sample")
-    out = tmp_path / "out"
-    with pytest.raises(suppression.DisclosureBreach, match="2 recoverable exactly"):
-        run_pipeline(raw, out)
-    assert not (out / "tables").exists()
+    releases = tmp_path / "releases"
+    with pytest.raises(ReleaseRefused, match="2 recoverable exactly") as refused:
+        make_release(sample_run, releases)
+    assert "Options:" in str(refused.value)
+    assert [p.name for p in releases.iterdir()] == [".run.lock"]
+    assert (sample_run / "cases.parquet").exists(), "the analysis outputs stay"

@@ -30,13 +30,13 @@ ALT_TEXT_FORBIDDEN = [
 
 
 @pytest.fixture(scope="module")
-def documents(sample_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def documents(sample_release: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The national and one regional bulletin written from the sample run."""
     out = tmp_path_factory.mktemp("bulletins")
     written = {}
     for region in (NATIONAL, "Wales"):
         folder = out / refdata.region_slug(region)
-        report = bulletin.Bulletin.load(sample_run, region, output_dir=folder)
+        report = bulletin.Bulletin.load(sample_release, region, output_dir=folder)
         document.write(report, folder, dt.date(2026, 11, 25))
         written[region] = folder
     return written
@@ -93,11 +93,11 @@ def test_regional_bulletins_leave_out_national_only_charts(documents: dict[str, 
     assert 'id="regional-ratings"' in page
 
 
-def test_every_alt_text_reads_as_a_sentence(sample_run: Path) -> None:
+def test_every_alt_text_reads_as_a_sentence(sample_release: Path) -> None:
     """Every alt text of every bulletin against the patterns of broken generated text."""
     checked = 0
     for region in [*refdata.region_names(), NATIONAL]:
-        report = bulletin.Bulletin.load(sample_run, region)
+        report = bulletin.Bulletin.load(sample_release, region)
         for result in report.chart_set():
             for pattern in ALT_TEXT_FORBIDDEN:
                 match = pattern.search(result.alt_text)
@@ -123,9 +123,9 @@ def test_the_notebooks_declare_the_bulletin_parameters_with_types() -> None:
             assert parameter["help"], parameter
 
 
-def test_a_period_without_data_is_refused(sample_run: Path) -> None:
+def test_a_period_without_data_is_refused(sample_release: Path) -> None:
     with pytest.raises(bulletin.BulletinInputError, match="no inspection data for Wales"):
-        bulletin.Bulletin.load(sample_run, "Wales", 2030, 2031)
+        bulletin.Bulletin.load(sample_release, "Wales", 2030, 2031)
 
 
 def test_trend_lines_break_at_unification_and_gaps() -> None:
@@ -156,7 +156,9 @@ def test_the_batch_refuses_to_let_param_move_a_region(tmp_path: Path) -> None:
                     {"output_dir": "/elsewhere"}, {})  # fmt: skip
 
 
-def test_plain_papermill_fails_on_a_misspelt_parameter(sample_run: Path, tmp_path: Path) -> None:
+def test_plain_papermill_fails_on_a_misspelt_parameter(
+    sample_release: Path, tmp_path: Path
+) -> None:
     """Papermill only warns about unknown parameters; the notebook itself must stop."""
     import papermill
 
@@ -164,7 +166,7 @@ def test_plain_papermill_fails_on_a_misspelt_parameter(sample_run: Path, tmp_pat
         papermill.execute_notebook(
             str(Path("notebooks") / batch.REGIONAL_NOTEBOOK),
             str(tmp_path / "out.ipynb"),
-            parameters={"regoin": "Wales", "data_dir": str(sample_run),
+            parameters={"regoin": "Wales", "data_dir": str(sample_release),
                         "output_dir": str(tmp_path / "figures")},
             kernel_name=batch.KERNEL_NAME,
             progress_bar=False,
@@ -172,15 +174,15 @@ def test_plain_papermill_fails_on_a_misspelt_parameter(sample_run: Path, tmp_pat
     assert not (tmp_path / "figures").exists(), "nothing was built for the default region"
 
 
-def test_no_title_claims_a_direction_its_comparison_does_not_support(sample_run: Path) -> None:
+def test_no_title_claims_a_direction_its_comparison_does_not_support(sample_release: Path) -> None:
     """A title that says 'less often' or 'more often' rests on a clustered, case-mix adjusted,
     Holm-adjusted comparison whose interval excludes zero in that direction."""
-    unification = pl.read_parquet(sample_run / "tables" / "unification.parquet").filter(
+    unification = pl.read_parquet(sample_release / "tables" / "unification.parquet").filter(
         pl.col("comparable_id") == "IMPL_SAFE"
     )
     claims = 0
     for region in [*refdata.region_names(), NATIONAL]:
-        report = bulletin.Bulletin.load(sample_run, region)
+        report = bulletin.Bulletin.load(sample_release, region)
         title = report.chart("safety_trend").chart.to_dict()["title"]["text"]
         row = unification.filter(pl.col("scope") == region).row(0, named=True)
         if "less often" in title or "more often" in title:

@@ -55,9 +55,9 @@ def test_hand_worked_limit_without_overdispersion() -> None:
     assert row["upper_95"] == pytest.approx(100 * (0.3 + 1.959964 * np.sqrt(0.21 / 100)), abs=1e-4)
 
 
-def test_the_funnel_table_uses_published_cells_only(sample_run: Path) -> None:
-    table = pl.read_parquet(sample_run / "tables" / "funnel.parquet")
-    cells = pl.read_parquet(sample_run / "tables" / "kq_by_inspection.parquet")
+def test_the_funnel_table_uses_published_cells_only(sample_release: Path) -> None:
+    table = pl.read_parquet(sample_release / "tables" / "funnel.parquet")
+    cells = pl.read_parquet(sample_release / "tables" / "kq_by_inspection.parquet")
     joined = table.filter(pl.col("level") == "inspection").join(
         cells, left_on=["unit", "comparable_id"], right_on=["inspection_id", "comparable_id"]
     )

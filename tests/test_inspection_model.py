@@ -223,9 +223,9 @@ def test_ratings_skip_inspections_hmip_does_not_rate_by_rule() -> None:
     assert rated.height == 4 and set(rated["rating"]) == {"Inadequate"}
 
 
-def test_regional_ratings_band_the_lowest_pooled_key_question(sample_run: Path) -> None:
-    rounds = pl.read_parquet(sample_run / "tables" / "kq_round.parquet")
-    derived = pl.read_parquet(sample_run / "tables" / "regional_ratings.parquet")
+def test_regional_ratings_band_the_lowest_pooled_key_question(sample_release: Path) -> None:
+    rounds = pl.read_parquet(sample_release / "tables" / "kq_round.parquet")
+    derived = pl.read_parquet(sample_release / "tables" / "regional_ratings.parquet")
     assert derived["regional_round"].n_unique() == 6
     assert not derived["rule_verified"].any()
     checked = 0
@@ -298,10 +298,12 @@ def test_cohort_definitions_are_checked_with_file_row_and_column() -> None:
         refdata.parse_cohorts(unknown, "mine.csv")
 
 
-def test_the_bulletin_cohort_reproduces_the_published_35_per_cent(sample_run: Path) -> None:
+def test_the_bulletin_cohort_reproduces_the_published_35_per_cent(
+    sample_run: Path, sample_release: Path
+) -> None:
     """The March 2025 bulletin: implementation and delivery supported the safety of other
     people in 35 % of 1,748 cases from reports published February 2022 to August 2023."""
-    table = pl.read_parquet(sample_run / "tables" / "kq_cohort.parquet")
+    table = pl.read_parquet(sample_release / "tables" / "kq_cohort.parquet")
     row = table.filter(
         pl.col("cohort") == "bulletin_2025",
         pl.col("scope") == NATIONAL,

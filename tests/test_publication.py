@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from pipeline import refdata
-from pipeline.analysis import tables
 from pipeline.config import Settings
 from pipeline.outputs.publication import WORKBOOK_NAME, notes, write_publication
+from tests.helpers import released
 
 
 def test_notes_state_the_settings_used() -> None:
@@ -47,7 +47,7 @@ def test_a_threshold_passed_to_build_tables_reaches_the_workbook(
         n: pl.read_parquet(sample_run / f"{n}.parquet")
         for n in ("cases", "answers", "inspections", "published")
     }
-    publication = tables.build_tables(
+    publication = released(
         frames["cases"], frames["answers"], frames["inspections"], frames["published"], threshold=20
     )
     assert publication.settings.suppression_threshold == 20
@@ -64,11 +64,11 @@ def test_a_threshold_passed_to_build_tables_reaches_the_workbook(
     assert not any("fewer than 10 applicable answers" in t for t in texts)
 
 
-def test_the_workbook_follows_the_spreadsheet_guidance(sample_run: Path) -> None:
+def test_the_workbook_follows_the_spreadsheet_guidance(sample_release: Path) -> None:
     """Each rule of 'Releasing statistics in spreadsheets' the workbook can be checked on."""
     import re
 
-    book = openpyxl.load_workbook(sample_run / "tables" / WORKBOOK_NAME)
+    book = openpyxl.load_workbook(sample_release / "tables" / WORKBOOK_NAME)
     cover = [str(c) for row in book["Cover"].iter_rows(values_only=True) for c in row if c]
     for line in ("Publication date:", "Status:", "Source:", "Contact:", "Next update:"):
         assert any(t.startswith(line) for t in cover), line

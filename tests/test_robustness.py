@@ -91,10 +91,10 @@ def test_two_full_runs_are_byte_identical(
     assert differing == [], differing  # includes every Parquet, CSV and the workbook
 
 
-def test_chart_files_are_byte_identical_across_runs(sample_run: Path, tmp_path: Path) -> None:
+def test_chart_files_are_byte_identical_across_runs(sample_release: Path, tmp_path: Path) -> None:
     """Specs, data, SVG and PNG: the renderer embeds no timestamp or random id."""
     for folder in ("a", "b"):
-        report = bulletin.Bulletin.load(sample_run, "London", output_dir=tmp_path / folder)
+        report = bulletin.Bulletin.load(sample_release, "London", output_dir=tmp_path / folder)
         report.save()
     a, b = _digests(tmp_path / "a"), _digests(tmp_path / "b")
     assert a.keys() == b.keys() and len(a) == 45

@@ -15,10 +15,11 @@ import polars as pl
 import pytest
 
 from pipeline import refdata
-from pipeline.analysis import cells, ratings, stats, tables
+from pipeline.analysis import cells, ratings, stats
 from pipeline.config import PUBLISHED_DIR
 from pipeline.domain import NATIONAL
 from pipeline.outputs.publication import WORKBOOK_NAME
+from tests.helpers import released
 
 THRESHOLD = refdata.settings().suppression_threshold
 
@@ -27,7 +28,7 @@ def _table(run: Path, name: str) -> pl.DataFrame:
     return pl.read_parquet(run / "tables" / f"{name}.parquet")
 
 
-def test_trend_agrees_with_duckdb_sql(sample_run: Path) -> None:
+def test_trend_agrees_with_duckdb_sql(sample_run: Path, sample_release: Path) -> None:
     """The national calendar-year series, recomputed in SQL from the stored case tables."""
     con = duckdb.connect(str(sample_run / "probation.duckdb"), read_only=True)
     sql = con.sql("""
@@ -41,7 +42,7 @@ def test_trend_agrees_with_duckdb_sql(sample_run: Path) -> None:
     """).pl()
     con.close()
     ours = (
-        _table(sample_run, "kq_trend")
+        _table(sample_release, "kq_trend")
         .filter(
             pl.col("series") == "core",
             pl.col("scope") == NATIONAL,
@@ -61,8 +62,8 @@ def test_trend_agrees_with_duckdb_sql(sample_run: Path) -> None:
     )
 
 
-def test_percentages_and_wilson_columns(sample_run: Path) -> None:
-    trend = _table(sample_run, "kq_trend").filter(~pl.col("suppressed")).head(200)
+def test_percentages_and_wilson_columns(sample_release: Path) -> None:
+    trend = _table(sample_release, "kq_trend").filter(~pl.col("suppressed")).head(200)
     low, high = stats.wilson_interval(trend["n_yes"].to_numpy(), trend["n_applicable"].to_numpy())
     np.testing.assert_allclose(trend["ci_low"].to_numpy(), 100 * low, atol=1e-9)
     np.testing.assert_allclose(trend["ci_high"].to_numpy(), 100 * high, atol=1e-9)
@@ -71,11 +72,13 @@ def test_percentages_and_wilson_columns(sample_run: Path) -> None:
     )
 
 
-def test_cluster_columns_agree_with_the_reference_function(sample_run: Path) -> None:
+def test_cluster_columns_agree_with_the_reference_function(
+    sample_run: Path, sample_release: Path
+) -> None:
     cases = pl.read_parquet(sample_run / "cases.parquet")
     answers = pl.read_parquet(sample_run / "answers.parquet")
     context = cells.answers_in_context(cases.lazy(), answers.lazy()).collect()
-    trend = _table(sample_run, "kq_trend").filter(
+    trend = _table(sample_release, "kq_trend").filter(
         pl.col("scope") == NATIONAL,
         pl.col("period_type") == "programme",
         pl.col("n_inspections") >= 2,
@@ -99,8 +102,8 @@ def test_cluster_columns_agree_with_the_reference_function(sample_run: Path) -> 
         assert row["n_effective"] == pytest.approx(m.sum() / model, rel=1e-9)
 
 
-def test_cluster_intervals_are_wider_than_wilson(sample_run: Path) -> None:
-    national = _table(sample_run, "kq_trend").filter(
+def test_cluster_intervals_are_wider_than_wilson(sample_release: Path) -> None:
+    national = _table(sample_release, "kq_trend").filter(
         pl.col("scope") == NATIONAL,
         pl.col("period_type") == "programme",
         pl.col("ci_cluster_low").is_not_null(),
@@ -112,8 +115,8 @@ def test_cluster_intervals_are_wider_than_wilson(sample_run: Path) -> None:
     assert ratio.median() > 1.2  # clustering in the sample makes intervals clearly wider
 
 
-def test_unification_table(sample_run: Path) -> None:
-    unify = _table(sample_run, "unification")
+def test_unification_table(sample_release: Path) -> None:
+    unify = _table(sample_release, "unification")
     national = unify.filter(pl.col("scope") == NATIONAL)
     assert national.height == 12 and not national["suppressed"].any()
     np.testing.assert_allclose(
@@ -128,8 +131,8 @@ def test_unification_table(sample_run: Path) -> None:
     assert (safety["diff_ci_high"] < 0).all()
 
 
-def test_dipp_is_a_separate_series(sample_run: Path) -> None:
-    trend = _table(sample_run, "kq_trend")
+def test_dipp_is_a_separate_series(sample_release: Path) -> None:
+    trend = _table(sample_release, "kq_trend")
     dipp = trend.filter(pl.col("series") == "dipp")
     assert set(dipp["theme"]) == {"safety"}
     assert (
@@ -140,9 +143,9 @@ def test_dipp_is_a_separate_series(sample_run: Path) -> None:
     )
 
 
-def test_no_published_cell_is_below_the_threshold(sample_run: Path) -> None:
+def test_no_published_cell_is_below_the_threshold(sample_release: Path) -> None:
     """Disclosure scan over every table written under tables/ (Parquet and CSV)."""
-    folder = sample_run / "tables"
+    folder = sample_release / "tables"
     denominators = re.compile(r"^n_applicable(_pre|_post|_min)?$")
     checked = 0
     for path in sorted(folder.glob("*.parquet")):
@@ -161,20 +164,20 @@ def test_no_published_cell_is_below_the_threshold(sample_run: Path) -> None:
     assert checked > 1000
 
 
-def test_a_higher_threshold_suppresses_more(sample_run: Path) -> None:
+def test_a_higher_threshold_suppresses_more(sample_run: Path, sample_release: Path) -> None:
     cases = pl.read_parquet(sample_run / "cases.parquet")
     answers = pl.read_parquet(sample_run / "answers.parquet")
     inspections = pl.read_parquet(sample_run / "inspections.parquet")
     published = pl.read_parquet(sample_run / "published.parquet")
-    strict = tables.build_tables(cases, answers, inspections, published, threshold=100)
-    default = _table(sample_run, "kq_trend")
+    strict = released(cases, answers, inspections, published, threshold=100)
+    default = _table(sample_release, "kq_trend")
     assert strict["kq_trend"]["suppressed"].sum() > default["suppressed"].sum()
     visible = strict["kq_trend"].filter(~pl.col("suppressed"))
     assert (visible["n_applicable"] >= 100).all()
 
 
-def test_ratings_follow_the_lowest_key_question(sample_run: Path) -> None:
-    rated = _table(sample_run, "ratings").filter(
+def test_ratings_follow_the_lowest_key_question(sample_run: Path, sample_release: Path) -> None:
+    rated = _table(sample_release, "ratings").filter(
         ~pl.col("suppressed"), pl.col("framework") != "dipp2025"
     )
     assert rated.height > 100
@@ -191,7 +194,7 @@ def test_ratings_follow_the_lowest_key_question(sample_run: Path) -> None:
         )
         assert row["rating"] == expected
         assert row["rule_verified"] is False
-    everything = _table(sample_run, "ratings")
+    everything = _table(sample_release, "ratings")
     # HMIP rates case standards from case data only in CRC, NPS and PDU inspections: national
     # and dynamic inspections publish case findings unrated (seed 003: "did not contribute
     # directly to the ratings"), regional standards come from pooled PDU data
@@ -201,12 +204,12 @@ def test_ratings_follow_the_lowest_key_question(sample_run: Path) -> None:
     unrated = inspections.filter(pl.col("inspection_type").is_in(["national", "dipp"]))
     assert unrated.height == 13
     assert everything.join(unrated, on="inspection_id", how="semi").height == 0
-    overall = _table(sample_run, "ratings_overall")
+    overall = _table(sample_release, "ratings_overall")
     assert overall["overall_rating"].is_null().all() and overall["reason"].is_not_null().all()
 
 
-def test_published_ratings_match_the_source_file(sample_run: Path) -> None:
-    table = _table(sample_run, "published_ratings")
+def test_published_ratings_match_the_source_file(sample_release: Path) -> None:
+    table = _table(sample_release, "published_ratings")
     assert not table["synthetic"].any()
     shares = table.group_by("grouping", "inspection_type", "group").agg(pl.col("share_pct").sum())
     np.testing.assert_allclose(shares["share_pct"], 100, atol=1e-9)
@@ -225,8 +228,8 @@ def test_published_ratings_match_the_source_file(sample_run: Path) -> None:
     assert counts["pdu"] == by_level["pdu"]
 
 
-def test_workbook_follows_the_spreadsheet_guidance(sample_run: Path) -> None:
-    path = sample_run / "tables" / WORKBOOK_NAME
+def test_workbook_follows_the_spreadsheet_guidance(sample_release: Path) -> None:
+    path = sample_release / "tables" / WORKBOOK_NAME
     with zipfile.ZipFile(path) as book:
         names = book.namelist()
         sheets = [book.read(n).decode() for n in names if n.startswith("xl/worksheets/sheet")]
@@ -257,19 +260,19 @@ def test_band_edges_through_the_expression() -> None:
     ]
 
 
-def test_row_order_does_not_change_any_estimate(sample_run: Path) -> None:
+def test_row_order_does_not_change_any_estimate(sample_run: Path, sample_release: Path) -> None:
     cases = pl.read_parquet(sample_run / "cases.parquet")
     answers = pl.read_parquet(sample_run / "answers.parquet")
     inspections = pl.read_parquet(sample_run / "inspections.parquet")
     published = pl.read_parquet(sample_run / "published.parquet")
-    shuffled = tables.build_tables(
+    shuffled = released(
         cases.sample(fraction=1, shuffle=True, seed=1),
         answers.sample(fraction=1, shuffle=True, seed=2),
         inspections,
         published,
     )
     for name in ("unification", "kq_trend", "subgroups"):
-        ours = _table(sample_run, name)
+        ours = _table(sample_release, name)
         theirs = shuffled[name].select(ours.columns)
         numeric = [c for c, t in ours.schema.items() if t == pl.Float64]
         assert ours.drop(numeric).equals(theirs.drop(numeric)), name

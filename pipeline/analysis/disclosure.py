@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import attack, cohorts, linked_cells, measures, rounds
+from pipeline.analysis import attack, cohorts, linked_cells, measures, registry, revisions, rounds
 from pipeline.analysis.linked_cells import CellSystem
 from pipeline.analysis.suppression import DisclosureBreach, Unprotectable, search
 from pipeline.config import Settings
@@ -42,18 +42,8 @@ log = logging.getLogger(__name__)
 HELD_DIMENSIONS = ("n_yes", "n_no", "n_applicable")
 """Counts held to the minimum feasible range: the outcomes. Not-applicable counts are protected
 against exact recovery only (whether a question applied is not a judgement on the case)."""
-PROTECTED_TABLES = (
-    "kq_trend",
-    "kq_by_inspection",
-    "unification",
-    "subgroups",
-    "enquiries",
-    "kq_round",
-    "kq_cohort",
-    "prompts",
-    "oversight",
-    "rationale_themes",
-)
+PROTECTED_TABLES = registry.names(registry.Protection.SUPPRESSED)
+"""The tables whose cells form the linked cell systems (declared in `registry.py`)."""
 BLANKED_PREFIXES = (
     "n_",
     "pct",
@@ -106,11 +96,18 @@ class Pattern:
     """Rows of systems no swap could protect (tiny data): all withheld, and their marker says
     nothing about their counts (unlike a complementary marker, which says they passed the
     primary rule)."""
+    revision: dict[str, np.ndarray] = field(default_factory=dict)
+    """Rows held back because of an earlier release of the series (`revisions.py`): suppressed
+    there, or changed by too little to publish the change. Protected like primary cells."""
 
     def __post_init__(self) -> None:
         for name, flags in self.primary.items():
-            self.complementary.setdefault(name, np.zeros(len(flags), dtype=bool))
-            self.protective.setdefault(name, np.zeros(len(flags), dtype=bool))
+            for kind in (self.complementary, self.protective, self.revision):
+                kind.setdefault(name, np.zeros(len(flags), dtype=bool))
+
+    def needing_protection(self) -> dict[str, np.ndarray]:
+        """Rows the search must protect: primary and revision cells."""
+        return {name: self.primary[name] | self.revision[name] for name in self.primary}
 
     @classmethod
     def from_published(cls, tables: dict[str, pl.DataFrame]) -> Pattern:
@@ -123,6 +120,7 @@ class Pattern:
             {n: marked(n, "primary") for n in tables},
             {n: marked(n, "complementary") for n in tables},
             {n: marked(n, "protective") for n in tables},
+            {n: marked(n, "revision") for n in tables},
         )
 
     def unit_flags(self, system: CellSystem) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +129,8 @@ class Pattern:
         suppressed = np.array([self.suppressed(t)[r] for t, r in rows], dtype=bool)
         compl = np.array(
             [
-                self.complementary[t][r] and not self.primary[t][r] and not self.protective[t][r]
+                self.complementary[t][r]
+                and not (self.primary[t][r] or self.protective[t][r] or self.revision[t][r])
                 for t, r in rows
             ],
             dtype=bool,
@@ -139,19 +138,25 @@ class Pattern:
         return suppressed, compl
 
     def suppressed(self, table: str) -> np.ndarray:
-        return self.primary[table] | self.complementary[table] | self.protective[table]
+        return (
+            self.primary[table]
+            | self.complementary[table]
+            | self.protective[table]
+            | self.revision[table]
+        )
 
     def reasons(self, table: str) -> np.ndarray:
         reason = np.full(len(self.primary[table]), None, dtype=object)
         reason[self.complementary[table]] = "complementary"
         reason[self.protective[table]] = "protective"
+        reason[self.revision[table]] = "revision"
         reason[self.primary[table]] = "primary"
         return reason
 
     def counts(self) -> dict[str, tuple[int, int]]:
-        """Table -> (primary, complementary) suppressed rows."""
+        """Table -> (primary, other) suppressed rows (complementary, protective, revision)."""
         return {
-            t: (int(self.primary[t].sum()), int((self.complementary[t] & ~self.primary[t]).sum()))
+            t: (int(self.primary[t].sum()), int((self.suppressed(t) & ~self.primary[t]).sum()))
             for t in self.primary
         }
 
@@ -229,14 +234,15 @@ def _systems(
     breakdowns. `frames` are the measure tables' long frames (measures.measure_frames)."""
     kq = linked_cells.kq_atoms(context)
     memberships = linked_cells.kq_memberships(kq, tables, groupings.rounds, groupings.cohorts)
-    systems = linked_cells.build_systems(kq, memberships, tables, pattern.primary)
+    protect = pattern.needing_protection()
+    systems = linked_cells.build_systems(kq, memberships, tables, protect)
     for name in measures.MEASURE_TABLES:
         atoms = linked_cells.measure_atoms(measures.atoms_of(frames, name), name)
         members = linked_cells.measure_memberships(atoms, tables[name], name)
-        systems += linked_cells.build_systems(atoms, members, tables, pattern.primary)
+        systems += linked_cells.build_systems(atoms, members, tables, protect)
     groups = linked_cells.subgroup_atoms(tables["subgroups"])
     systems += linked_cells.build_systems(
-        groups, linked_cells.subgroup_memberships(groups), tables, pattern.primary, known_by="era"
+        groups, linked_cells.subgroup_memberships(groups), tables, protect, known_by="era"
     )
     return systems
 
@@ -244,7 +250,7 @@ def _systems(
 def _withhold(pattern: Pattern, system: CellSystem) -> None:
     """Every row of a system no swap can protect is withheld ('protective')."""
     for table, row in system.units.select("table", "row").rows():
-        if not pattern.primary[table][row]:
+        if not (pattern.primary[table][row] or pattern.revision[table][row]):
             pattern.protective[table][row] = True
 
 
@@ -285,28 +291,37 @@ def audit(
     published: dict[str, pl.DataFrame],
     pattern: Pattern,
     settings: Settings,
+    offending: list[tuple[str, int]] | None = None,
 ) -> tuple[int, dict[str, float]]:
     """The attack on the published tables: exactly recoverable cells, and the narrowest
-    feasible range of each count (yes, no and applicable are held to the policy minimum)."""
+    feasible range of each count (yes, no and applicable are held to the policy minimum).
+    `offending` (if given) collects the (table, row) of every cell recovered or narrowed."""
     recovered = 0
     narrowest = {d: np.inf for d in HELD_DIMENSIONS}
+    offending = [] if offending is None else offending
     for system in systems:
         units = system.units.select("table", "row").rows()
         suppressed = np.array([pattern.suppressed(t)[r] for t, r in units], dtype=bool)
-        complementary = np.array(
-            [pattern.complementary[t][r] and not pattern.primary[t][r] for t, r in units],
-            dtype=bool,
-        )
+        _, complementary = pattern.unit_flags(system)
         if not suppressed.any():
             continue
-        recovered += int(attack.recoverable(system, suppressed).size)
+        found = attack.recoverable(system, suppressed)
+        recovered += int(found.size)
         values = published_values(system, published)
         ranges = attack.feasible_ranges(
             system, suppressed, complementary, settings, values, HELD_DIMENSIONS
         )
         for item in ranges:
             narrowest[item.dimension] = min(narrowest[item.dimension], item.width)
+        narrow = [r.cell for r in ranges if r.width < settings.min_feasible_range]
+        offending += _units_of(system, [*found.tolist(), *narrow])
     return recovered, narrowest
+
+
+def _units_of(system: CellSystem, cells: list[int]) -> list[tuple[str, int]]:
+    """The (table, row) each of `cells` belongs to, without repeats."""
+    units = system.units.select("table", "row").rows()
+    return list(dict.fromkeys(units[int(system.cell_unit[c])] for c in cells))
 
 
 def protect(
@@ -337,13 +352,22 @@ class Suppression:
     settings: Settings
     started: float
 
+    def describe(self, table: str, row: int) -> str:
+        """A cell as a reader would find it: its table and key values."""
+        values = self.published[table].row(row, named=True)
+        keys = registry.spec(table).keys
+        return f"{table}: " + ", ".join(f"{k}={values[k]}" for k in keys)
+
     def audited(self) -> DisclosureReport:
         """Run the attack; raises `DisclosureBreach` if it recovers or narrows any cell.
 
         Safe to run in a worker thread: it only reads, and HiGHS releases the GIL while it
         solves, so the model fits that follow suppression run beside it."""
         settings = self.settings
-        recovered, narrowest = audit(self.systems, self.published, self.pattern, settings)
+        offending: list[tuple[str, int]] = []
+        recovered, narrowest = audit(
+            self.systems, self.published, self.pattern, settings, offending
+        )
         narrow = [
             d
             for d in ("n_yes", "n_no", "n_applicable")
@@ -353,7 +377,8 @@ class Suppression:
             raise DisclosureBreach(
                 f"the publication would disclose suppressed cells: {recovered} recoverable "
                 f"exactly; ranges narrower than {settings.min_feasible_range} in "
-                f"{', '.join(narrow) or 'none'}"
+                f"{', '.join(narrow) or 'none'}",
+                [self.describe(table, row) for table, row in offending],
             )
         report = DisclosureReport(
             self.pattern.counts(), self.dropped, len(self.systems), recovered, narrowest,
@@ -369,15 +394,27 @@ def suppress(
     frames: dict[str, pl.LazyFrame],
     settings: Settings,
     groupings: Groupings,
+    previous: dict[str, pl.DataFrame] | None = None,
 ) -> Suppression:
-    """Primary and complementary suppression over every linked table (not yet audited)."""
+    """Primary, revision and complementary suppression over every linked table (not yet
+    audited). `previous` is the latest earlier release of the series (its published tables):
+    cells it suppressed stay suppressed, and cells whose change would disclose a small group
+    are held back (`revisions.held_back`)."""
     started = time.perf_counter()
     tables = dict(tables)
     before = {name: table.height for name, table in tables.items()}
     tables["kq_trend"] = tables["kq_trend"].filter(~withheld(settings))
     tables["subgroups"] = tables["subgroups"].filter(~single_category())
     dropped = {name: before[name] - table.height for name, table in tables.items()}
-    pattern = Pattern({name: primary(tables[name], settings) for name in PROTECTED_TABLES})
+    pattern = Pattern(
+        {name: primary(tables[name], settings) for name in PROTECTED_TABLES},
+        revision={
+            name: revisions.held_back(
+                tables[name], (previous or {}).get(name), registry.spec(name).keys, settings
+            )
+            for name in PROTECTED_TABLES
+        },
+    )
     systems = _systems(tables, context, frames, pattern, groupings)
     for system in systems:
         try:

@@ -66,6 +66,12 @@ def overdispersion(p: np.ndarray, n: np.ndarray, p0: float) -> tuple[float, floa
     return phi, float(tau2)
 
 
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> list[float | None]:
+    """numerator / denominator, missing where the denominator is 0 (a target of 0 or 100 %
+    with no between-unit variance: no z-score exists)."""
+    return [float(a / b) if b > 0 else None for a, b in zip(numerator, denominator, strict=True)]
+
+
 def _position(value: float, limits: dict[str, tuple[float, float]]) -> str:
     low998, high998 = limits["998"]
     low95, high95 = limits["95"]
@@ -100,8 +106,8 @@ def funnel_rows(units: pl.DataFrame, p0: float) -> pl.DataFrame:
         pl.lit(100 * p0).alias("target_pct"),
         pl.lit(phi).alias("overdispersion"),
         pl.lit(tau2 * 1e4).alias("between_unit_variance_pp2"),
-        pl.Series("z_score", (p - p0) / np.sqrt(s2)),
-        pl.Series("z_adjusted", (p - p0) / spread),
+        pl.Series("z_score", _ratio(p - p0, np.sqrt(s2)), dtype=pl.Float64),
+        pl.Series("z_adjusted", _ratio(p - p0, spread), dtype=pl.Float64),
         *[
             pl.Series(f"{side}_{name}", 100 * np.clip(b[j], 0, 1))
             for name, b in bounds.items()
@@ -124,6 +130,7 @@ def funnel_table(
             pl.col("comparable_id") == comparable_id,
             pl.col("programme").cast(pl.String) == programme,
             ~pl.col("suppressed"),
+            pl.col("n_applicable") > 0,
         ).select(
             pl.lit("inspection").alias("level"),
             pl.col("inspection_id").alias("unit"),
@@ -158,6 +165,7 @@ def _targets(kq_trend: pl.DataFrame, programmes: list[str]) -> dict[tuple[str, s
         pl.col("period_type") == "programme",
         pl.col("period").is_in(programmes),
         ~pl.col("suppressed"),
+        pl.col("n_applicable") > 0,
     )
     return {
         (c, p): k / n
@@ -173,6 +181,7 @@ def _regional_cells(kq_trend: pl.DataFrame, comparable_id: str, programme: str) 
         pl.col("period") == programme,
         pl.col("scope") != NATIONAL,
         ~pl.col("suppressed"),
+        pl.col("n_applicable") > 0,
     ).select(
         pl.lit("region").alias("level"),
         pl.col("scope").alias("unit"),

@@ -36,7 +36,14 @@ MAX_ROUNDS = 1000
 
 
 class DisclosureBreach(RuntimeError):
-    """The published tables would reveal a suppressed cell: nothing is written."""
+    """The published tables would reveal a suppressed cell: nothing is written.
+
+    `cells` names the offending cells (table and key values), so a refusal can say which
+    cells blocked the release."""
+
+    def __init__(self, message: str, cells: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.cells = cells or []
 
 
 class Unprotectable(Exception):

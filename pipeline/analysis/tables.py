@@ -1,22 +1,29 @@
-"""The publication tables: every statistic researchers publish, built in one place.
+"""The tables: every statistic researchers analyse, and what a release of them publishes.
 
-`build_tables` reads as the list of tables; each is computed by the module named for what it
-holds (trends, comparisons, breakdowns, ratings) and passes disclosure control here, before
-anything is written. The settings used (threshold, confidence level) travel with the tables, so
-the workbook's notes always state the rules that were actually applied.
+Two products, built from the same functions (docs/architecture.md):
+
+* `build_analysis` (for `probation run`): every table at full precision with its real counts,
+  for the team's own analysis inside its secure area. It is **not for publication**; nothing
+  is suppressed (each row says `suppressed = false`), and it never fails because a
+  publication could not be protected.
+* `build_release` (for `probation release`): the same cell tables under disclosure control,
+  revisions included, the tables built from them, and the model tables under their declared
+  rules (`registry.py`). A table the registry does not declare cannot be released.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
+import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import attack, disclosure, measures
+from pipeline.analysis import attack, disclosure, measures, registry
 from pipeline.analysis.breakdowns import subgroups
 from pipeline.analysis.cells import answers_in_context
 from pipeline.analysis.cohorts import kq_cohort
@@ -35,13 +42,24 @@ FUNNEL_PROGRAMMES = ["crc_nps_2018", "pdu_2021", "pdu_regional_2023"]
 """Programmes funnels compare units within (each against England and Wales in the same one)."""
 
 
+class Status(StrEnum):
+    """What a set of tables is: the team's analysis, or a release for the public."""
+
+    INTERNAL = "internal, unsuppressed: not for publication"
+    RELEASE = "released under disclosure control"
+
+
 @dataclass
 class Publication:
-    """The disclosure-controlled publication tables and the settings they were built with."""
+    """A set of tables, the settings they were built with, and what they are (`status`)."""
 
     tables: dict[str, pl.DataFrame]
     settings: Settings
     disclosure: disclosure.DisclosureReport | None = None
+    status: Status = Status.INTERNAL
+
+    def __post_init__(self) -> None:
+        registry.require_declared(self.tables)
 
     def __getitem__(self, name: str) -> pl.DataFrame:
         return self.tables[name]
@@ -71,84 +89,166 @@ RATIONALE_SCHEMA = {
 }
 
 
-def _or_empty(frame: pl.DataFrame | None, schema: dict) -> pl.DataFrame:
+def _or_empty(frame: pl.DataFrame | None, schema: Mapping[str, type[pl.DataType]]) -> pl.DataFrame:
     """A block table, or an empty one with its columns (exports without the block)."""
     return pl.DataFrame(schema=schema) if frame is None else frame
 
 
-def build_tables(
-    cases: pl.DataFrame,
-    answers: pl.DataFrame,
-    inspections: pl.DataFrame,
-    published: pl.DataFrame,
-    threshold: int | None = None,
-    settings: Settings | None = None,
-    cohorts: pl.DataFrame | None = None,
-    prompt_answers: pl.DataFrame | None = None,
-    rationales: pl.DataFrame | None = None,
-) -> Publication:
-    """Every publication table, with disclosure control applied.
+@dataclass
+class CaseData:
+    """The case tables every table is built from, joined once (each table would otherwise
+    repeat the join), with the cohort definitions in force."""
 
-    `settings` defaults to reference/settings.csv; `threshold` overrides its suppression
-    threshold (and is then what the workbook notes state). `cohorts` defaults to
-    reference/cohorts.csv.
-    """
+    context: pl.LazyFrame
+    frames: dict[str, pl.LazyFrame]
+    inspections: pl.DataFrame
+    cohorts: pl.DataFrame
+
+    @classmethod
+    def of(
+        cls,
+        cases: pl.DataFrame,
+        answers: pl.DataFrame,
+        inspections: pl.DataFrame,
+        cohorts: pl.DataFrame | None = None,
+        prompt_answers: pl.DataFrame | None = None,
+        rationales: pl.DataFrame | None = None,
+    ) -> CaseData:
+        """`cohorts` defaults to reference/cohorts.csv."""
+        return cls(
+            answers_in_context(cases.lazy(), answers.lazy()).collect().lazy(),
+            measures.measure_frames(
+                cases.lazy(),
+                answers.lazy(),
+                _or_empty(prompt_answers, PROMPT_SCHEMA).lazy(),
+                _or_empty(rationales, RATIONALE_SCHEMA).lazy(),
+            ),
+            inspections,
+            refdata.cohorts() if cohorts is None else cohorts,
+        )
+
+    def groupings(self) -> disclosure.Groupings:
+        return disclosure.Groupings.of(self.inspections, self.cohorts)
+
+
+def _settings(settings: Settings | None, threshold: int | None) -> Settings:
     settings = settings or refdata.settings()
-    cohorts = refdata.cohorts() if cohorts is None else cohorts
-    if threshold is not None:
-        settings = replace(settings, suppression_threshold=threshold)
-    threshold, z = settings.suppression_threshold, settings.z
-    # joined once: every table below starts from it, and each would otherwise repeat the join
-    context = answers_in_context(cases.lazy(), answers.lazy()).collect().lazy()
-    frames = measures.measure_frames(
-        cases.lazy(),
-        answers.lazy(),
-        _or_empty(prompt_answers, PROMPT_SCHEMA).lazy(),
-        _or_empty(rationales, RATIONALE_SCHEMA).lazy(),
-    )
-    unprotected = {
-        "kq_by_inspection": kq_by_inspection(context, inspections, z),
-        "kq_trend": kq_trend(context, z, settings),
-        "unification": unification(context, settings),
-        "subgroups": subgroups(context, z, settings),
-        "kq_round": kq_round(context, inspections, settings),
-        "kq_cohort": kq_cohort(context, inspections, cohorts, settings),
-        **measures.measure_tables(frames, z, settings),
+    return settings if threshold is None else replace(settings, suppression_threshold=threshold)
+
+
+def cell_tables(data: CaseData, settings: Settings) -> dict[str, pl.DataFrame]:
+    """The tables of counted cells (the registry's SUPPRESSED tables), unsuppressed."""
+    z = settings.z
+    tables = {
+        "kq_by_inspection": kq_by_inspection(data.context, data.inspections, z),
+        "kq_trend": kq_trend(data.context, z, settings),
+        "unification": unification(data.context, settings),
+        "subgroups": subgroups(data.context, z, settings),
+        "kq_round": kq_round(data.context, data.inspections, settings),
+        "kq_cohort": kq_cohort(data.context, data.inspections, data.cohorts, settings),
+        **measures.measure_tables(data.frames, z, settings),
     }
-    groupings = disclosure.Groupings.of(inspections, cohorts)
-    suppression = disclosure.suppress(unprotected, context, frames, settings, groupings)
-    attack.prepare()
-    # The attack (HiGHS, which releases the GIL) runs in a worker thread while this thread fits
-    # the models: on two cores that hides most of its time. A breach still stops the run here.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="disclosure-attack") as pool:
-        audited = pool.submit(suppression.audited)
-        tables = _unaudited_tables(suppression.published, unprotected, context, published, settings)
-        report = audited.result()
-    for name, table in tables.items():
-        log.info("table %s: %d rows", name, table.height)
-    return Publication(tables, settings, report)
+    missing = set(disclosure.PROTECTED_TABLES) - set(tables)
+    if missing:
+        raise registry.UndeclaredTable(f"no builder for declared table(s): {sorted(missing)}")
+    return tables
 
 
-def _unaudited_tables(
-    protected: dict[str, pl.DataFrame],
-    unprotected: dict[str, pl.DataFrame],
-    context: pl.LazyFrame,
+def model_tables(data: CaseData, settings: Settings) -> dict[str, pl.DataFrame]:
+    """The registry's MODEL tables at full precision (a release applies their rules)."""
+    return {
+        "its": its_table(data.context, settings),
+        "practitioner_effects": practitioner_effects(data.context, settings),
+    }
+
+
+def derived_tables(
+    cells: dict[str, pl.DataFrame],
+    unsuppressed_by_inspection: pl.DataFrame,
     published: pl.DataFrame,
-    settings: Settings,
 ) -> dict[str, pl.DataFrame]:
-    """The protected tables plus those built from them or from models (estimates only)."""
+    """The registry's FROM_PROTECTED and NOT_CASE_DATA tables, from `cells` as they are
+    published (suppressed rows blanked) and the real published figures."""
     rated = disclosure.follow_inspection_cells(
-        standard_ratings(unprotected["kq_by_inspection"]), protected["kq_by_inspection"]
+        standard_ratings(unsuppressed_by_inspection), cells["kq_by_inspection"]
     )
     return {
-        **protected,
-        "its": its_table(context, settings),
-        "practitioner_effects": practitioner_effects(context, settings),
-        "funnel": funnel_table(
-            protected["kq_by_inspection"], protected["kq_trend"], FUNNEL_PROGRAMMES
-        ),
+        "funnel": funnel_table(cells["kq_by_inspection"], cells["kq_trend"], FUNNEL_PROGRAMMES),
         "ratings": rated,
-        "ratings_overall": overall_table(rated, unprotected["kq_by_inspection"]),
-        "regional_ratings": regional_ratings(protected["kq_round"], published),
+        "ratings_overall": overall_table(rated, cells["kq_by_inspection"]),
+        "regional_ratings": regional_ratings(cells["kq_round"], published),
         "published_ratings": published_ratings(published),
     }
+
+
+def _unsuppressed(table: pl.DataFrame) -> pl.DataFrame:
+    """A cell table as the analysis product holds it: every row visible, and marked so."""
+    return disclosure.apply(
+        table, np.zeros(table.height, dtype=bool), np.full(table.height, None, dtype=object)
+    )
+
+
+def build_analysis(
+    data: CaseData, published: pl.DataFrame, settings: Settings | None = None
+) -> Publication:
+    """Every table for the team's analysis: full precision, real counts, nothing suppressed."""
+    settings = _settings(settings, None)
+    raw = cell_tables(data, settings)
+    cells = {name: _unsuppressed(table) for name, table in raw.items()}
+    tables = {
+        **cells,
+        **model_tables(data, settings),
+        **derived_tables(cells, raw["kq_by_inspection"], published),
+    }
+    return Publication(_in_registry_order(tables), settings, status=Status.INTERNAL)
+
+
+def build_release(
+    data: CaseData,
+    models: dict[str, pl.DataFrame],
+    published: pl.DataFrame,
+    settings: Settings | None = None,
+    previous: dict[str, pl.DataFrame] | None = None,
+    threshold: int | None = None,
+) -> Publication:
+    """Every table as released: cells suppressed (revisions against `previous` included) and
+    attacked, derived tables from published cells only, model tables under their rules.
+
+    `models` are the analysis run's MODEL tables. Raises `DisclosureBreach` when the attack
+    finds anything, so nothing unprotected can be returned."""
+    settings = _settings(settings, threshold)
+    raw = cell_tables(data, settings)
+    suppression = disclosure.suppress(
+        raw, data.context, data.frames, settings, data.groupings(), previous
+    )
+    attack.prepare()
+    # The attack (HiGHS, which releases the GIL) runs in a worker thread while this thread
+    # builds the other tables: on two cores that hides most of its time.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="disclosure-attack") as pool:
+        audited = pool.submit(suppression.audited)
+        tables = {
+            **suppression.published,
+            **_released_models(models),
+            **derived_tables(suppression.published, raw["kq_by_inspection"], published),
+        }
+        report = audited.result()
+    return Publication(_in_registry_order(tables), settings, report, Status.RELEASE)
+
+
+def _released_models(models: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Each MODEL table under its declared rule; a missing one is a defect."""
+    out = {}
+    for name in registry.names(registry.Protection.MODEL):
+        rule = registry.spec(name).model_rule
+        assert rule is not None  # guaranteed by TableSpec
+        out[name] = rule.apply(models[name])
+    return out
+
+
+def _in_registry_order(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Registry order; a table the registry does not declare is refused."""
+    registry.require_declared(tables)
+    missing = [t.name for t in registry.TABLES if t.name not in tables]
+    if missing:
+        raise registry.UndeclaredTable(f"declared table(s) not built: {', '.join(missing)}")
+    return {t.name: tables[t.name] for t in registry.TABLES}

@@ -24,7 +24,8 @@ from dataclasses import fields as fields_of
 from pathlib import Path
 
 from pipeline import refdata
-from pipeline.config import FIGURES_DIR, NOTEBOOKS_DIR, PROCESSED_DIR
+from pipeline.bulletins import bulletin
+from pipeline.config import FIGURES_DIR, NOTEBOOKS_DIR
 from pipeline.domain import NATIONAL
 
 log = logging.getLogger(__name__)
@@ -283,7 +284,7 @@ def _run_pool(jobs: list[tuple[str, str, dict]], workers: int, out_dir: Path, ke
 def run_bulletins(
     regions: list[str] | None = None,
     workers: int | None = None,
-    data_dir: Path = PROCESSED_DIR,
+    data_dir: Path | None = None,
     out_dir: Path = FIGURES_DIR,
     national: bool = True,
     extra_parameters: dict | None = None,
@@ -297,8 +298,11 @@ def run_bulletins(
     for nb in (notebooks_dir / REGIONAL_NOTEBOOK, notebooks_dir / NATIONAL_NOTEBOOK):
         if not nb.exists():
             raise BatchInputError(f"notebook not found: {nb}")
-    if not (Path(data_dir) / "tables" / "kq_trend.parquet").exists():
-        raise BatchInputError(f"no tables in {data_dir}/tables: run `probation run` first")
+    try:
+        data_dir = Path(data_dir) if data_dir else bulletin.latest_release_dir()
+        bulletin.check_release(data_dir)
+    except bulletin.BulletinInputError as exc:
+        raise BatchInputError(str(exc)) from None
     per_region = {select_regions([r])[0]: p for r, p in (region_parameters or {}).items()}
     jobs = _jobs(
         chosen, national, data_dir, out_dir, notebooks_dir, dict(extra_parameters or {}), per_region

@@ -2,7 +2,7 @@
 needs, builds its charts and the sentences around them, and saves the chart packs.
 
 Notebooks stay thin: every number they show is computed here, from the publication tables that
-`probation run` wrote, so the logic is tested once (tests/test_bulletin.py).
+a release holds (`probation release`), so the logic is tested once (tests/test_bulletin.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import polars as pl
 from pipeline import refdata
 from pipeline.bulletins import casework_charts, charts, export, findings
 from pipeline.bulletins.charts import ChartResult
-from pipeline.config import FIGURES_DIR, PROCESSED_DIR
+from pipeline.config import FIGURES_DIR, RELEASES_DIR
 from pipeline.domain import NATIONAL
+from pipeline.release import MANIFEST_NAME, latest_release
 
 TABLES_NEEDED = (
     "kq_trend",
@@ -48,7 +49,7 @@ PARAMETERS: dict[str, str] = {
     "region": "one of the 12 regions, or England and Wales",
     "period_start": "first year of fieldwork the trend charts show",
     "period_end": "last year of fieldwork the trend charts show",
-    "data_dir": "folder holding the run's tables; empty means data/processed",
+    "data_dir": "release folder to build from; empty means the latest release in data/releases",
     "output_dir": "folder for the chart files and the bulletin; empty means figures/<region>",
     "synthetic_label": "'auto' labels synthetic data as such; any other text forces the label",
     "cohort": "a cohort name from reference/cohorts.csv",
@@ -111,22 +112,44 @@ def resolve_region(region: str) -> str:
     return canonical
 
 
+def check_release(data_dir: Path) -> None:
+    """A bulletin is a publication: it is built from a release only, never from the team's
+    unsuppressed analysis tables."""
+    if not (Path(data_dir) / MANIFEST_NAME).is_file():
+        raise BulletinInputError(
+            f"{data_dir} is not a release: bulletins are built from a release only (the "
+            "analysis run's tables are unsuppressed and not for publication). Run `probation "
+            "release`, then build from data/releases/<release-id> (the default is the latest)."
+        )
+
+
+def latest_release_dir(releases_dir: Path = RELEASES_DIR) -> Path:
+    """The latest release's folder, or an error saying how to make one."""
+    latest = latest_release(releases_dir)
+    if latest is None:
+        raise BulletinInputError(
+            f"no release in {releases_dir}: run `probation run`, then `probation release`"
+        )
+    return releases_dir / latest
+
+
 def load_tables(data_dir: Path, scopes: list[str] | None = None) -> dict[str, pl.DataFrame]:
-    """Read the publication tables a bulletin needs, keeping only the scopes asked for."""
+    """Read the release tables a bulletin needs, keeping only the scopes asked for."""
+    check_release(data_dir)
     folder = Path(data_dir) / "tables"
     missing = [n for n in TABLES_NEEDED if not (folder / f"{n}.parquet").exists()]
     if missing:
-        raise BulletinInputError(
-            f"tables not found in {folder}: {', '.join(missing)}. Run `probation run` first."
-        )
+        raise BulletinInputError(f"tables not found in the release: {', '.join(missing)}")
     tables = {}
     for name in TABLES_NEEDED:
-        scan = pl.scan_parquet(folder / f"{name}.parquet")
+        scan = pl.scan_parquet(folder / f"{name}.parquet", glob=False)
         if scopes and "scope" in scan.collect_schema().names():
             scan = scan.filter(pl.col("scope").is_in(scopes))
         tables[name] = scan.collect()
     published = Path(data_dir) / "published.parquet"
-    tables["published"] = pl.read_parquet(published) if published.exists() else pl.DataFrame()
+    tables["published"] = (
+        pl.read_parquet(published, glob=False) if published.exists() else pl.DataFrame()
+    )
     return tables
 
 
@@ -404,9 +427,9 @@ def publication_day(text: str | None) -> dt.date:
 def resolve_dirs(
     data_dir: str | Path | None, output_dir: str | Path | None, region: str
 ) -> tuple[Path, Path]:
-    """Parameter folders made absolute; empty means the project defaults (data/processed/ and
-    figures/<region-slug>/), so a notebook runs the same from any working directory."""
-    data = Path(data_dir).expanduser().resolve() if data_dir else PROCESSED_DIR
+    """Parameter folders made absolute; empty means the project defaults (the latest release
+    and figures/<region-slug>/), so a notebook runs the same from any working directory."""
+    data = Path(data_dir).expanduser().resolve() if data_dir else latest_release_dir()
     slug = refdata.region_slug(resolve_region(region))
     out = Path(output_dir).expanduser().resolve() if output_dir else FIGURES_DIR / slug
     return data, out

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import dataframely as dy
 import polars as pl
 
+from pipeline.analysis import registry
 from pipeline.domain import ANSWER_STANDARDS, ANSWERS, ERAS, QUESTIONS, THEMES
 
 log = logging.getLogger(__name__)
@@ -39,29 +40,12 @@ STORED_KEYS: dict[str, tuple[str, ...]] = {
     "field_issues": ("source_file", "source_row", "column"),
     "published": ("source_file", "source_row"),
     "published_rejected": ("source_file", "source_row"),
+    "cohorts": ("cohort",),
 }
 """Key columns of every stored table: unique and never missing."""
 
-PUBLICATION_KEYS: dict[str, tuple[str, ...]] = {
-    "kq_trend": ("series", "comparable_id", "scope", "period_type", "period"),
-    "unification": ("comparable_id", "scope"),
-    "kq_by_inspection": ("inspection_id", "comparable_id"),
-    "subgroups": ("series", "comparable_id", "era", "subgroup", "subgroup_value", "scope"),
-    "enquiries": ("measure", "series", "scope", "period_type", "period"),
-    "its": ("comparable_id", "scope", "model"),
-    "funnel": ("comparable_id", "programme", "level", "unit"),
-    "ratings": ("inspection_id", "standard"),
-    "ratings_overall": ("inspection_id",),
-    "kq_round": ("regional_round", "series", "comparable_id"),
-    "kq_cohort": ("cohort", "series", "comparable_id", "scope"),
-    "regional_ratings": ("regional_round", "regional_standard"),
-    "prompts": ("measure", "series", "scope", "period_type", "period"),
-    "practitioner_effects": ("characteristic", "level", "theme"),
-    "oversight": ("measure", "series", "scope", "period_type", "period"),
-    "rationale_themes": ("measure", "series", "scope", "period_type", "period"),
-    "published_ratings": ("inspection_type", "grouping", "group", "rating"),
-}
-"""Key columns of every publication table: one row per cell."""
+PUBLICATION_KEYS = registry.PUBLICATION_KEYS
+"""Key columns of every publication table: one row per cell (declared in the registry)."""
 
 
 class ContractViolation(RuntimeError):

@@ -125,13 +125,20 @@ LOOKUP_COLUMNS = {
 """Meanings of lookup-table columns not described in the data dictionary."""
 
 
+INTERNAL_NOTE = "INTERNAL, UNSUPPRESSED: not for publication (publish from a release)."
+"""Prefix of every table comment: the database is the team's analysis product."""
+
+
 def _comments(con: duckdb.DuckDBPyConnection) -> None:
     """COMMENT ON every table and column that has a description in the data dictionary."""
+    from pipeline.analysis.registry import BY_NAME as TABLE_INFO
     from pipeline.outputs import dictionary
-    from pipeline.outputs.publication import TABLE_INFO
 
     known = dictionary.descriptions()
-    tables = {**dictionary.STORED_TABLES, **{k: f"{v[0]}. {v[1]}" for k, v in TABLE_INFO.items()}}
+    tables = {
+        **dictionary.STORED_TABLES,
+        **{k: f"{INTERNAL_NOTE} {v.title}. {v.description}" for k, v in TABLE_INFO.items()},
+    }
     rows = con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() "
         "WHERE schema_name = 'main' AND NOT internal"

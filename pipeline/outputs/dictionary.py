@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import refdata
-from pipeline.outputs.publication import TABLE_INFO
+from pipeline.analysis.registry import BY_NAME as TABLE_INFO
 
 STORED_TABLES = {
     "cases": "One row per accepted case: context, case mix and derived fields.",
@@ -25,6 +25,8 @@ STORED_TABLES = {
     "the problem and the closest valid value.",
     "published": "Real published inspection figures (ratings and percentages), normalised.",
     "published_rejected": "Published-figure rows that could not be used, with reasons.",
+    "cohorts": "The cohort definitions the run tabulated (reference cohorts and --cohorts), "
+    "kept so a release uses the same ones.",
 }
 
 
@@ -94,7 +96,8 @@ def render(processed_dir: Path) -> str:
     ]
     for table, schema in table_schemas(processed_dir).items():
         name = table.split("/")[-1]
-        summary = STORED_TABLES.get(name) or TABLE_INFO.get(name, ("", ""))[0]
+        spec = TABLE_INFO.get(name)
+        summary = STORED_TABLES.get(name) or (spec.title if spec else "")
         lines += [
             "",
             f"## `{table}`",

@@ -11,113 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline import refdata
-from pipeline.analysis.tables import Publication
+from pipeline.analysis import registry
+from pipeline.analysis.tables import Publication, Status
 from pipeline.config import Settings
 from pipeline.outputs.workbook import TableSheet, write_workbook
 from pipeline.stages import store
 
 WORKBOOK_NAME = "probation_inspection_tables.xlsx"
-
-TABLE_INFO: dict[str, tuple[str, str]] = {
-    "kq_trend": (
-        "Sufficiency by key question over time",
-        "Key question x scope (England and Wales, 12 regions) x period (calendar year, "
-        "financial year, half-year, inspection programme), with intervals that allow for "
-        "cases being clustered in inspections, and Wilson intervals that do not. "
-        "[note 1] [note 2] [note 3] [note 4]",
-    ),
-    "unification": (
-        "Before and after unification (26 June 2021)",
-        "Pre- vs post-unification sufficiency per key question and scope: the "
-        "case-mix-adjusted clustered difference (the headline), the clustered difference, "
-        "and the raw difference that ignores clustering; adjusted p-values for many "
-        "comparisons and the minimum detectable difference. [note 1] [note 5] [note 6]",
-    ),
-    "kq_by_inspection": (
-        "Sufficiency by inspection and key question",
-        "What each inspection report would publish. [note 1] [note 2]",
-    ),
-    "subgroups": (
-        "Sufficiency by case characteristics",
-        "By risk of serious harm, case type, gender, ethnicity, age band and MAPPA "
-        "level, for each key question and era. [note 1] [note 2]",
-    ),
-    "enquiries": (
-        "Domestic abuse and child safeguarding enquiries",
-        "Enquiries made among cases where the concern was flagged. [note 1] [note 2]",
-    ),
-    "prompts": (
-        "Prompts under the key questions",
-        "Share of relevant cases meeting each prompt (e.g. domestic abuse information used to "
-        "assess risk), by scope and programme or era, with the key question it sits under. "
-        "[note 1] [note 2] [note 3]",
-    ),
-    "oversight": (
-        "Management oversight",
-        "Share of cases where management oversight was judged sufficient, by scope and "
-        "period. [note 1] [note 2] [note 3]",
-    ),
-    "rationale_themes": (
-        "Themes in inspectors' reasons",
-        "Share of cases judged sufficient (or not) whose rationale mentions each theme (e.g. "
-        "information from the police, home visits), coded by a published dictionary; the text "
-        "itself is never published. [note 2] [note 3]",
-    ),
-    "practitioner_effects": (
-        "Sufficiency by practitioner grade, caseload and experience",
-        "Each level against a reference level (probation officer; under 40 cases; over 5 "
-        "years in post), allowing for case mix, the key question and the programme, with "
-        "errors clustered by inspection; Holm-adjusted within each characteristic and theme. "
-        "Model estimates only. [note 5] [note 6]",
-    ),
-    "its": (
-        "Step or trend: segmented regression around unification",
-        "Level change (step) and change of slope at 26 June 2021 per key question and "
-        "scope, with Covid-period and 2023-standards terms and three sensitivity "
-        "analyses. [note 9]",
-    ),
-    "funnel": (
-        "Funnel plot data: inspections and regions against England and Wales",
-        "Each unit's sufficiency against England and Wales in the same programme, with "
-        "95% and 99.8% limits allowing for over-dispersion, and shrunken estimates. "
-        "[note 10]",
-    ),
-    "kq_cohort": (
-        "Sufficiency by cohort of inspections",
-        "Key question x named cohort (a selection of inspections by type, programme, "
-        "fieldwork window or publication window, e.g. reports published February 2022 to "
-        "August 2023) x scope, with intervals that allow for clustering. [note 1] [note 2] "
-        "[note 3]",
-    ),
-    "kq_round": (
-        "Regional rounds: PDU cases pooled per regional inspection",
-        "Key question x regional round: every PDU inspected in the round, pooled, as the "
-        "regional inspection's evidence for its desistance and public protection standards. "
-        "[note 1] [note 2] [note 3]",
-    ),
-    "ratings": (
-        "Standard ratings by the configured rule",
-        "Each case-supervision standard of a CRC, NPS or PDU inspection rated by its lowest "
-        "key question under the configured bands (see the note). National and dynamic "
-        "inspections do not rate case standards and are not included. [note 7]",
-    ),
-    "regional_ratings": (
-        "Regional ratings derived from pooled PDU case data",
-        "Desistance, public protection, resettlement and court work per regional round, rated "
-        "from the round's pooled PDU cases by the configured rule (unverified), beside the "
-        "ratings HM Inspectorate of Probation published for the region where known. [note 7]",
-    ),
-    "ratings_overall": (
-        "Overall ratings",
-        "Overall score and rating where the framework's "
-        "bands allow it; otherwise the reason. [note 7]",
-    ),
-    "published_ratings": (
-        "Published overall ratings (real data)",
-        "Counts and shares of published overall ratings by inspection type "
-        "and year, and before vs after unification. [note 8]",
-    ),
-}
 
 
 def notes(settings: Settings) -> list[str]:
@@ -209,6 +109,7 @@ def write_tables(publication: Publication, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in publication.tables.items():
+        registry.spec(name)  # an undeclared table has no protection rule: refused
         store.write_parquet(frame, folder / f"{name}.parquet")
         store.write_csv(frame, folder / f"{name}.csv")
         written += [folder / f"{name}.parquet", folder / f"{name}.csv"]
@@ -225,9 +126,12 @@ def write_publication_workbook(publication: Publication, folder: Path) -> Path:
         if "synthetic" in frame.columns and name != "published_ratings" and frame.height
     )
     sheets = [
-        TableSheet(name, *TABLE_INFO[name], tables[name]) for name in TABLE_INFO if name in tables
+        TableSheet(name, registry.spec(name).title, registry.spec(name).description, frame)
+        for name, frame in tables.items()
     ]
     title = "Probation inspection analytics: sufficiency, unification and ratings tables"
+    if publication.status is Status.INTERNAL:
+        title += " (INTERNAL, UNSUPPRESSED: NOT FOR PUBLICATION)"
     if synthetic:
         title += " (SYNTHETIC SAMPLE - not official statistics)"
     write_workbook(
@@ -237,5 +141,6 @@ def write_publication_workbook(publication: Publication, folder: Path) -> Path:
         synthetic,
         notes(publication.settings),
         publication.settings,
+        internal=publication.status is Status.INTERNAL,
     )
     return folder / WORKBOOK_NAME

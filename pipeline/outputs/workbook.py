@@ -91,6 +91,7 @@ def write_workbook(
     synthetic: bool,
     notes: list[str],
     settings: Settings | None = None,
+    internal: bool = False,
 ) -> None:
     """Write the workbook; `notes` are numbered in the Notes sheet."""
     settings = settings or refdata.settings()
@@ -100,7 +101,7 @@ def write_workbook(
         {"title": title, "created": FIXED_TIMESTAMP, "author": "probation inspection analytics"}
     )
     formats = _Formats.of(wb)
-    _cover(wb, formats, title, synthetic, settings)
+    _cover(wb, formats, title, synthetic, settings, internal)
     _contents(wb, formats, sheets)
     _notes(wb, formats, notes)
     for sheet in sheets:
@@ -109,7 +110,12 @@ def write_workbook(
 
 
 def _cover(
-    wb: xlsxwriter.Workbook, formats: _Formats, title: str, synthetic: bool, settings: Settings
+    wb: xlsxwriter.Workbook,
+    formats: _Formats,
+    title: str,
+    synthetic: bool,
+    settings: Settings,
+    internal: bool = False,
 ) -> None:
     cover = wb.add_worksheet("Cover")
     _print_setup(cover)
@@ -131,10 +137,16 @@ def _cover(
         ),
         "The published_ratings table holds real, published inspection ratings (sources in the "
         "notes).",
-        f"Cells with fewer than {settings.suppression_threshold} applicable answers, or fewer "
-        f"than {settings.min_outcome_count} cases judged sufficient or not sufficient, are "
-        "suppressed and shown as [c], together with the cells that would reveal them (see "
-        "note 2).",
+        (
+            "INTERNAL, UNSUPPRESSED: NOT FOR PUBLICATION. These are the team's analysis tables "
+            "at full precision with real counts; nothing is suppressed. Publish only the "
+            "tables of a release, which are under disclosure control."
+            if internal
+            else f"Cells with fewer than {settings.suppression_threshold} applicable answers, or "
+            f"fewer than {settings.min_outcome_count} cases judged sufficient or not "
+            "sufficient, are suppressed and shown as [c], together with the cells that would "
+            "reveal them (see note 2)."
+        ),
         "Shorthand: [c] suppressed to protect confidentiality; [x] not available; "
         "[z] not applicable.",
         "See the Contents sheet for the list of tables and the Notes sheet for methods.",

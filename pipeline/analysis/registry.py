@@ -1,0 +1,318 @@
+"""The table registry: one declaration per publication table, read by everything that writes one.
+
+Each `TableSpec` names the table, its key columns (one row per cell), its title and description
+(workbook sheet, DuckDB comment, data dictionary) and **how it is protected when released**:
+
+* `SUPPRESSED`: its cells belong to the linked cell systems of `disclosure.py`; primary and
+  complementary suppression apply and the differencing attack tests every suppressed cell.
+* `FROM_PROTECTED`: built in a release only from the published cells of suppressed tables (a
+  rating is withheld where a key question it rests on is suppressed).
+* `MODEL`: model estimates from case data, published under the table's `ModelRule` (estimates
+  rounded, no case counts, only the scopes the rule names), so no estimate can be inverted into a
+  suppressed count.
+* `NOT_CASE_DATA`: real published figures, public already.
+
+A table that is not declared here cannot be written (`spec` raises `UndeclaredTable`), so a new
+table cannot reach a workbook, database or release without a protection rule. Adding a table is
+its builder plus one entry here (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import polars as pl
+
+from pipeline.domain import NATIONAL
+
+
+class UndeclaredTable(RuntimeError):
+    """A table with no registry entry (so no protection rule) was about to be written."""
+
+
+class Protection(StrEnum):
+    """How a table is protected in a release (see the module docstring)."""
+
+    SUPPRESSED = "cell suppression, tested by the differencing attack"
+    FROM_PROTECTED = "built from published (protected) cells only"
+    MODEL = "model estimates: rounded, no case counts"
+    NOT_CASE_DATA = "real published figures, not case data"
+
+
+@dataclass(frozen=True)
+class ModelRule:
+    """What a release publishes of a model table built from case data.
+
+    `scopes`: the scopes kept (None keeps every row); `drop`: columns never published (counts of
+    cases, which with full-precision estimates would let a reader solve for suppressed cells);
+    `decimals`: column-name suffix -> decimal places (first match wins; unmatched floats keep
+    `default_decimals`)."""
+
+    scopes: tuple[str, ...] | None
+    drop: tuple[str, ...]
+    decimals: tuple[tuple[str, int], ...]
+    default_decimals: int = 0
+
+    def apply(self, table: pl.DataFrame) -> pl.DataFrame:
+        """The table as released under this rule."""
+        if self.scopes is not None and "scope" in table.columns:
+            table = table.filter(pl.col("scope").is_in(list(self.scopes)))
+        table = table.drop([c for c in self.drop if c in table.columns])
+        floats = [c for c, t in table.schema.items() if t.is_float()]
+        return table.with_columns(pl.col(c).round(self._places(c)) for c in floats)
+
+    def _places(self, column: str) -> int:
+        for suffix, places in self.decimals:
+            if column.endswith(suffix):
+                return places
+        return self.default_decimals
+
+
+ITS_RULE = ModelRule(
+    scopes=(NATIONAL,),
+    drop=("n_cases",),
+    decimals=(("p_value", 3),),
+)
+"""Regional segmented regressions rest on 10-23 inspection-level points each (issue 25): they are
+analysis outputs only. England and Wales estimates are published to whole percentage points
+without the count of cases."""
+
+PRACTITIONER_RULE = ModelRule(
+    scopes=None,
+    drop=(),
+    decimals=(("p_value", 3), ("p_value_holm", 3), ("odds_ratio", 2)),
+)
+"""National logistic models over every post-unification case: marginal effects to whole
+percentage points, odds ratios to 2 places, p-values to 3."""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One publication table: identity, words and protection."""
+
+    name: str
+    keys: tuple[str, ...]
+    title: str
+    description: str
+    protection: Protection
+    model_rule: ModelRule | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if (self.protection is Protection.MODEL) != (self.model_rule is not None):
+            raise UndeclaredTable(f"table {self.name}: a MODEL table needs a model_rule")
+
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        "kq_trend",
+        keys=("series", "comparable_id", "scope", "period_type", "period"),
+        title="Sufficiency by key question over time",
+        description=(
+            "Key question x scope (England and Wales, 12 regions) x period (calendar year, "
+            "financial year, half-year, inspection programme), with intervals that allow for "
+            "cases being clustered in inspections, and Wilson intervals that do not. [note 1] "
+            "[note 2] [note 3] [note 4]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "unification",
+        keys=("comparable_id", "scope"),
+        title="Before and after unification (26 June 2021)",
+        description=(
+            "Pre- vs post-unification sufficiency per key question and scope: the "
+            "case-mix-adjusted clustered difference (the headline), the clustered difference, "
+            "and the raw difference that ignores clustering; adjusted p-values for many "
+            "comparisons and the minimum detectable difference. [note 1] [note 5] [note 6]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "kq_by_inspection",
+        keys=("inspection_id", "comparable_id"),
+        title="Sufficiency by inspection and key question",
+        description=("What each inspection report would publish. [note 1] [note 2]"),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "subgroups",
+        keys=("series", "comparable_id", "era", "subgroup", "subgroup_value", "scope"),
+        title="Sufficiency by case characteristics",
+        description=(
+            "By risk of serious harm, case type, gender, ethnicity, age band and MAPPA level, "
+            "for each key question and era. [note 1] [note 2]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "enquiries",
+        keys=("measure", "series", "scope", "period_type", "period"),
+        title="Domestic abuse and child safeguarding enquiries",
+        description=("Enquiries made among cases where the concern was flagged. [note 1] [note 2]"),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "prompts",
+        keys=("measure", "series", "scope", "period_type", "period"),
+        title="Prompts under the key questions",
+        description=(
+            "Share of relevant cases meeting each prompt (e.g. domestic abuse information "
+            "used to assess risk), by scope and programme or era, with the key question it "
+            "sits under. [note 1] [note 2] [note 3]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "oversight",
+        keys=("measure", "series", "scope", "period_type", "period"),
+        title="Management oversight",
+        description=(
+            "Share of cases where management oversight was judged sufficient, by scope and "
+            "period. [note 1] [note 2] [note 3]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "rationale_themes",
+        keys=("measure", "series", "scope", "period_type", "period"),
+        title="Themes in inspectors' reasons",
+        description=(
+            "Share of cases judged sufficient (or not) whose rationale mentions each theme "
+            "(e.g. information from the police, home visits), coded by a published "
+            "dictionary; the text itself is never published. [note 2] [note 3]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "practitioner_effects",
+        keys=("characteristic", "level", "theme"),
+        title="Sufficiency by practitioner grade, caseload and experience",
+        description=(
+            "Each level against a reference level (probation officer; under 40 cases; over 5 "
+            "years in post), allowing for case mix, the key question and the programme, with "
+            "errors clustered by inspection; Holm-adjusted within each characteristic and "
+            "theme. Model estimates only. [note 5] [note 6]"
+        ),
+        protection=Protection.MODEL,
+        model_rule=PRACTITIONER_RULE,
+    ),
+    TableSpec(
+        "its",
+        keys=("comparable_id", "scope", "model"),
+        title="Step or trend: segmented regression around unification",
+        description=(
+            "Level change (step) and change of slope at 26 June 2021 per key question and "
+            "scope, with Covid-period and 2023-standards terms and three sensitivity "
+            "analyses. [note 9]"
+        ),
+        protection=Protection.MODEL,
+        model_rule=ITS_RULE,
+    ),
+    TableSpec(
+        "funnel",
+        keys=("comparable_id", "programme", "level", "unit"),
+        title="Funnel plot data: inspections and regions against England and Wales",
+        description=(
+            "Each unit's sufficiency against England and Wales in the same programme, with "
+            "95% and 99.8% limits allowing for over-dispersion, and shrunken estimates. [note "
+            "10]"
+        ),
+        protection=Protection.FROM_PROTECTED,
+    ),
+    TableSpec(
+        "kq_cohort",
+        keys=("cohort", "series", "comparable_id", "scope"),
+        title="Sufficiency by cohort of inspections",
+        description=(
+            "Key question x named cohort (a selection of inspections by type, programme, "
+            "fieldwork window or publication window, e.g. reports published February 2022 to "
+            "August 2023) x scope, with intervals that allow for clustering. [note 1] [note "
+            "2] [note 3]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "kq_round",
+        keys=("regional_round", "series", "comparable_id"),
+        title="Regional rounds: PDU cases pooled per regional inspection",
+        description=(
+            "Key question x regional round: every PDU inspected in the round, pooled, as the "
+            "regional inspection's evidence for its desistance and public protection "
+            "standards. [note 1] [note 2] [note 3]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "ratings",
+        keys=("inspection_id", "standard"),
+        title="Standard ratings by the configured rule",
+        description=(
+            "Each case-supervision standard of a CRC, NPS or PDU inspection rated by its "
+            "lowest key question under the configured bands (see the note). National and "
+            "dynamic inspections do not rate case standards and are not included. [note 7]"
+        ),
+        protection=Protection.FROM_PROTECTED,
+    ),
+    TableSpec(
+        "regional_ratings",
+        keys=("regional_round", "regional_standard"),
+        title="Regional ratings derived from pooled PDU case data",
+        description=(
+            "Desistance, public protection, resettlement and court work per regional round, "
+            "rated from the round's pooled PDU cases by the configured rule (unverified), "
+            "beside the ratings HM Inspectorate of Probation published for the region where "
+            "known. [note 7]"
+        ),
+        protection=Protection.FROM_PROTECTED,
+    ),
+    TableSpec(
+        "ratings_overall",
+        keys=("inspection_id",),
+        title="Overall ratings",
+        description=(
+            "Overall score and rating where the framework's bands allow it; otherwise the "
+            "reason. [note 7]"
+        ),
+        protection=Protection.FROM_PROTECTED,
+    ),
+    TableSpec(
+        "published_ratings",
+        keys=("inspection_type", "grouping", "group", "rating"),
+        title="Published overall ratings (real data)",
+        description=(
+            "Counts and shares of published overall ratings by inspection type and year, and "
+            "before vs after unification. [note 8]"
+        ),
+        protection=Protection.NOT_CASE_DATA,
+    ),
+)
+"""Every publication table, in workbook order."""
+
+BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}
+
+
+def spec(name: str) -> TableSpec:
+    """The declaration of table `name`; a table without one cannot be written or released."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise UndeclaredTable(
+            f"table {name!r} is not declared in pipeline/analysis/registry.py, so it has no "
+            "protection rule and cannot be written"
+        ) from None
+
+
+def require_declared(names: object) -> None:
+    """Raise `UndeclaredTable` for the first of `names` with no declaration."""
+    for name in names:  # type: ignore[attr-defined]
+        spec(name)
+
+
+def names(protection: Protection) -> tuple[str, ...]:
+    """The tables protected in the given way, in registry order."""
+    return tuple(t.name for t in TABLES if t.protection is protection)
+
+
+PUBLICATION_KEYS: dict[str, tuple[str, ...]] = {t.name: t.keys for t in TABLES}
+"""Key columns of every publication table (one row per cell), as the contracts check them."""

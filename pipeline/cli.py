@@ -289,10 +289,25 @@ def list_releases(
         console.print(f"No releases in {escape(str(releases))} yet: run `probation release`.")
         return
     table = Table(title=f"Releases in {escape(str(releases))}", title_justify="left")
-    for column in index.columns:
-        table.add_column(column.replace("_", " "))
-    for row in index.iter_rows():
-        table.add_row(*[escape("" if v is None else str(v)) for v in row])
+    shown = {
+        "release_id": "release",
+        "created_utc": "created (UTC)",
+        "previous_release": "previous",
+        "cells_revised": "cells revised",
+        "cells_held_back": "held back",
+        "tables_revised": "tables revised",
+        "suppression_threshold": "threshold",
+        "inputs_sha256": "inputs (SHA-256)",
+    }
+    for label in shown.values():
+        table.add_column(label, overflow="fold")
+    for row in index.iter_rows(named=True):
+        values = {
+            **row,
+            "inputs_sha256": str(row["inputs_sha256"])[:12],
+            "created_utc": str(row["created_utc"])[:16].replace("T", " "),
+        }
+        table.add_row(*[escape("" if values[c] is None else str(values[c])) for c in shown])
     Console().print(table)
 
 

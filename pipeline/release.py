@@ -48,6 +48,7 @@ INDEX_SCHEMA = {
     "previous_release": pl.String,
     "cells_revised": pl.Int64,
     "cells_held_back": pl.Int64,
+    "tables_revised": pl.String,
     "suppression_threshold": pl.Int64,
 }
 CASE_TABLES = ("cases", "answers", "inspections", "prompt_answers", "rationales")
@@ -83,7 +84,7 @@ def make_release(
         previous = _read_tables(releases_dir / previous_id / "tables") if previous_id else None
         publication = _protect(data_dir, previous, threshold)
         check_publication(publication)
-        revised = _check_revisions(publication, previous)
+        revised, revised_tables = _check_revisions(publication, previous)
         held = sum(
             int((t["suppression"] == "revision").sum())
             for n, t in publication.items()
@@ -91,6 +92,7 @@ def make_release(
         )
         release_id = _new_id(releases_dir)
         entry = _manifest(release_id, manifest, publication, previous_id, revised, held)
+        entry["tables_revised"] = revised_tables
         folder = _write(releases_dir, release_id, publication, data_dir, entry)
         _append_index(releases_dir, entry)
     report = publication.disclosure
@@ -171,14 +173,14 @@ def _refusal(reason: str, cells: list[str]) -> str:
 
 def _check_revisions(
     publication: tables.Publication, previous: dict[str, pl.DataFrame] | None
-) -> int:
+) -> tuple[int, list[str]]:
     """The differencing attack between this release and the previous one: every cell
     published in both whose change would fail the primary rule stops the release. Returns the
-    number of cells published in both whose counts changed (revised)."""
+    number of cells published in both whose counts changed (revised), and their tables."""
     if not previous:
-        return 0
+        return 0, []
     settings = publication.settings
-    revised = 0
+    revised, names = 0, []
     for name, earlier in previous.items():
         keys = registry.spec(name).keys
         disclosed = revisions.changes_disclosed(publication[name], earlier, keys, settings)
@@ -187,8 +189,10 @@ def _check_revisions(
                 f"table {name}: {disclosed.height} cell(s) would disclose a small revision "
                 f"against the previous release, e.g. {disclosed.head(3).to_dicts()}"
             )
-        revised += _count_revised(publication[name], earlier, keys)
-    return revised
+        changed = _count_revised(publication[name], earlier, keys)
+        revised += changed
+        names += [name] if changed else []
+    return revised, names
 
 
 def _count_revised(current: pl.DataFrame, earlier: pl.DataFrame, keys: tuple[str, ...]) -> int:
@@ -297,6 +301,7 @@ def _append_index(releases_dir: Path, manifest: dict[str, Any]) -> None:
                 "previous_release": manifest["previous_release"],
                 "cells_revised": manifest["cells_revised"],
                 "cells_held_back": manifest["cells_held_back"],
+                "tables_revised": " ".join(manifest["tables_revised"]),
                 "suppression_threshold": manifest["policy"]["suppression_threshold"],
             }
         ],

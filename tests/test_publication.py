@@ -113,3 +113,42 @@ def test_workbook_headers_are_plain_english_with_units() -> None:
     assert workbook_header("ci_cluster_low") == "Lower limit (%)"
     assert workbook_header("adjusted_diff_pp") == "Change allowing for case mix (percentage points)"
     assert workbook_header("step_pp_ci_low") == "Step lower limit (percentage points)"
+
+
+def test_labels_are_chosen_by_column_so_years_stay_years(sample_release: Path) -> None:
+    """'2018' is a framework code only in the framework column: a calendar year in `period`
+    must stay a year in the workbook and in a reader's table."""
+    from pipeline.outputs import labels
+    from pipeline.outputs.workbook import for_workbook
+
+    trend = pl.read_parquet(sample_release / "tables" / "kq_trend.parquet")
+    shown = for_workbook(trend)
+    years = shown.filter(pl.col("period_type") == "Calendar year")["period"].unique().to_list()
+    assert years and all(str(y).isdigit() and len(str(y)) == 4 for y in years)
+    reader = labels.for_readers(
+        trend.select("period_type", "period").with_columns(framework=pl.lit("2018"))
+    )
+    periods = set(reader["Period"].to_list())
+    assert {"2018", "2021", "2023"} <= periods
+    assert "CRC and NPS standards 2018" not in periods
+    assert "CRC and NPS standards 2018" in set(reader["Framework"].to_list())
+
+
+def test_no_workbook_cell_holds_a_code_where_a_label_exists(sample_release: Path) -> None:
+    """Every column with a code list (codes.csv, or a breakdown's variables) shows labels."""
+    from pipeline.domain import PRACTITIONER, SUBGROUPS
+    from pipeline.outputs.workbook import for_workbook
+
+    codes = refdata._read("codes.csv")
+    lists = {c: set(codes.filter(pl.col("column") == c)["code"]) for c in codes["column"]}
+    lists["subgroup_value"] = set().union(*(lists.get(v, set()) for v in SUBGROUPS))
+    lists["level"] = set().union(*(lists.get(v, set()) for v in PRACTITIONER))
+    checked = 0
+    for path in sorted((sample_release / "tables").glob("*.parquet")):
+        shown = for_workbook(pl.read_parquet(path))
+        for column in set(shown.columns) & set(lists):
+            values = set(shown[column].cast(pl.String).drop_nulls().to_list())
+            left = {v for v in values & lists[column] if not v.isdigit()}
+            assert not left, f"{path.stem}.{column}: {sorted(left)}"
+            checked += 1
+    assert checked >= 5

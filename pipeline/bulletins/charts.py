@@ -571,7 +571,7 @@ def subgroup_chart(
             pl.col("era") == era,
         )
     )
-    code_labels = labels.value_labels()
+    code_labels = labels.labels_for(variable)
     values = [code_labels.get(v, v) for v in refdata.codes().get(variable, [])]
     data = rows.select(
         pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS).alias("standard"),

@@ -14,7 +14,13 @@ from functools import cache
 import polars as pl
 
 from pipeline import refdata
-from pipeline.domain import ERA_LABELS, STANDARD_LABELS, THEME_LABELS
+from pipeline.domain import (
+    ERA_LABELS,
+    PRACTITIONER,
+    STANDARD_LABELS,
+    SUBGROUPS,
+    THEME_LABELS,
+)
 
 COLUMN_LABELS = {
     "scope": "Area",
@@ -76,12 +82,30 @@ MEASURE_LABELS = {
 """The case measures that are not key questions or prompts."""
 
 
+CODE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "subgroup_value": SUBGROUPS,
+    "level": PRACTITIONER,
+    "reference_level": PRACTITIONER,
+}
+"""Columns whose values are codes of other columns' code lists (a breakdown's category, a
+practitioner characteristic's level). Every other column uses its own code list, if it has one."""
+
+
 @cache
-def value_labels() -> dict[str, str]:
-    """Code -> label for every code a published table may carry."""
+def _code_lists() -> dict[str, dict[str, str]]:
+    """Column -> code -> label, from codes.csv."""
+    lists: dict[str, dict[str, str]] = {}
+    for column, code, label in refdata._read("codes.csv").select("column", "code", "label").rows():
+        lists.setdefault(str(column), {})[str(code)] = str(label)
+    return lists
+
+
+@cache
+def _shared_labels() -> dict[str, str]:
+    """Labels of the project's own vocabulary (programmes, eras, standards, themes, measures,
+    key questions, prompts, series, period types): distinctive names, never numbers, valid in
+    any column. Code lists (codes.csv) are not here: '2018' is a framework only in `framework`."""
     labels: dict[str, str] = {}
-    for code, label in refdata._read("codes.csv").select("code", "label").iter_rows():
-        labels.setdefault(str(code), str(label))
     programmes = refdata.programmes().select("programme", "programme_label").unique("programme")
     labels.update(dict(programmes.iter_rows()))
     labels.update(ERA_LABELS | STANDARD_LABELS | THEME_LABELS | MEASURE_LABELS)
@@ -101,7 +125,19 @@ def value_labels() -> dict[str, str]:
             "era": "Before or after unification",
         }
     )
-    return labels
+    return {code: label for code, label in labels.items() if not code.isdigit()}
+
+
+@cache
+def labels_for(column: str) -> dict[str, str]:
+    """Code -> label for the values of `column`: its own code list (or the lists
+    `CODE_COLUMNS` names) and the shared vocabulary. Labels are chosen by column, never by
+    value alone, so a year is never read as a framework code."""
+    lists = _code_lists()
+    own: dict[str, str] = {}
+    for name in CODE_COLUMNS.get(column, (column,)):
+        own |= lists.get(name, {})
+    return _shared_labels() | own
 
 
 def column_label(name: str) -> str:
@@ -112,7 +148,6 @@ def column_label(name: str) -> str:
 def for_readers(frame: pl.DataFrame, decimals: int = 1) -> pl.DataFrame:
     """`frame` as a reader sees it: labelled headers and values, numbers rounded, yes/no for
     flags; hidden columns dropped."""
-    labels = value_labels()
     columns, seen = [], set()
     first = [c for c in ("question", "prompt", "theme_label") if c in frame.columns]
     frame = frame.select(*first, pl.exclude(first))
@@ -129,7 +164,7 @@ def for_readers(frame: pl.DataFrame, decimals: int = 1) -> pl.DataFrame:
         elif dtype.is_float():
             column = column.round(decimals)
         elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-            column = column.cast(pl.String).replace(labels)
+            column = column.cast(pl.String).replace(labels_for(name))
         label = column_label(name)
         label = label if label not in seen else f"{label} ({name.replace('_', ' ')})"
         seen.add(label)

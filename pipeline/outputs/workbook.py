@@ -343,7 +343,6 @@ def for_workbook(frame: pl.DataFrame) -> pl.DataFrame:
     """What the workbook shows (full precision stays in Parquet and DuckDB): codes as labels,
     percentages and percentage points to 1 decimal place, other measures to 4 significant
     figures, and text columns holding only whole numbers (years) as numbers."""
-    codes = labels.value_labels()
     columns = []
     for name, dtype in frame.schema.items():
         column = pl.col(name)
@@ -357,7 +356,7 @@ def for_workbook(frame: pl.DataFrame) -> pl.DataFrame:
             if text.drop_nulls().len() and text.drop_nulls().str.contains(r"^\d{4}$").all():
                 column = column.cast(pl.String).cast(pl.Int64)
             elif name not in UNLABELLED:
-                column = column.cast(pl.String).replace(codes)
+                column = column.cast(pl.String).replace(labels.labels_for(name))
         columns.append(column.alias(name))
     return frame.select(columns)
 

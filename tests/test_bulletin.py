@@ -62,7 +62,9 @@ def test_markdown_is_escaped(sample_release: Path) -> None:
 def test_save_writes_every_chart_set(sample_release: Path, tmp_path: Path) -> None:
     report = bulletin.Bulletin.load(sample_release, "Wales", output_dir=tmp_path / "wales")
     written = report.save()
-    assert len(written) == 9 * 5  # case-data charts, cohort, court work, oversight
+    # 8 regional sections x 5 files: trend, unification, profile, risk, enquiries, cohort,
+    # court work, oversight (published ratings are England and Wales only)
+    assert len(written) == 8 * 5
     assert (tmp_path / "wales" / "safety_trend.png").exists()
 
 

@@ -16,26 +16,14 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import refdata
-from pipeline.bulletins import casework_charts, charts, export, findings
+from pipeline.bulletins import export, findings, sections
 from pipeline.bulletins.charts import ChartResult
 from pipeline.config import FIGURES_DIR, RELEASES_DIR
 from pipeline.domain import NATIONAL
 from pipeline.release import MANIFEST_NAME, latest_release
 
-TABLES_NEEDED = (
-    "kq_trend",
-    "unification",
-    "subgroups",
-    "enquiries",
-    "published_ratings",
-    "funnel",
-    "kq_cohort",
-    "regional_ratings",
-    "prompts",
-    "oversight",
-    "practitioner_effects",
-    "rationale_themes",
-)
+TABLES_NEEDED = sections.tables_needed()
+"""The release tables a bulletin loads: those its sections declare (`sections.py`)."""
 DEFAULT_COHORT = "bulletin_2025"
 """The cohort a bulletin shows unless told otherwise: inspections published February 2022 to
 August 2023, the March 2025 research bulletin's cohort (reference/cohorts.csv)."""
@@ -264,39 +252,21 @@ class Bulletin:
         """The headline, HTML-escaped for notebook Markdown."""
         return html.escape(self.headline())
 
+    def sections(self) -> list[sections.SectionSpec]:
+        """The chart sections this bulletin shows, in order (the section registry)."""
+        return sections.for_area(self.region)
+
     def chart_set(self) -> list[ChartResult]:
         """Every chart of the bulletin, built once and kept."""
-        if self.results:
-            return self.results
-        t, s = self.tables, self.synthetic
-        years = (self.period_start, self.period_end)
-        scope = self.region
-        if self.region == NATIONAL:
-            scope = NATIONAL
-        self.results = [
-            charts.safety_trend(
-                t["kq_trend"], scope, synthetic=s, years=years, unification=t["unification"]
-            ),
-            charts.unification_dumbbell(t["unification"], scope, synthetic=s),
-            charts.kq_profile(t["kq_trend"], scope, synthetic=s),
-            charts.subgroup_chart(t["subgroups"], "rosh", synthetic=s),
-            charts.enquiries_chart(t["enquiries"], scope, synthetic=s),
-            charts.cohort_profile(t["kq_cohort"], scope, self.cohort, synthetic=s),
-            charts.published_ratings_chart(t["published_ratings"]),
-            casework_charts.court_and_resettlement(t["kq_trend"], scope, s),
-            casework_charts.oversight_chart(t["oversight"], scope, s),
-        ]
-        if self.region == NATIONAL:
-            self.results += [
-                charts.annexe_one_profile(t["published"]),
-                casework_charts.prompts_chart(t["prompts"], scope, s),
-                casework_charts.practitioner_chart(t["practitioner_effects"], s),
-                casework_charts.rationale_themes_chart(t["rationale_themes"], s),
-            ]
-            self.results.append(
-                charts.regional_small_multiples(t["kq_trend"], synthetic=s, years=years)
+        if not self.results:
+            inputs = sections.Inputs(
+                self.tables,
+                self.region,
+                self.synthetic,
+                (self.period_start, self.period_end),
+                self.cohort,
             )
-            self.results.append(charts.funnel_chart(t["funnel"], synthetic=s))
+            self.results = [spec.build(inputs) for spec in self.sections()]
         return self.results
 
     def chart(self, name: str) -> ChartResult:
@@ -410,6 +380,20 @@ def national_ratings_markdown(report: Bulletin) -> str:
 def finding_markdown(result: ChartResult) -> str:
     """A chart's computed sentence, escaped for notebook Markdown."""
     return f"**{html.escape(result.finding)}**"
+
+
+def show_sections(report: Bulletin) -> None:
+    """Display every chart section of the bulletin in a notebook, in registry order: heading,
+    computed finding, chart. The notebooks call this rather than one cell per chart, so a
+    section added to the registry appears in them as in the HTML and PDF."""
+    from IPython.display import Markdown, display
+
+    regional = report.region != NATIONAL
+    for spec in report.sections():
+        context = " (England and Wales context)" if regional and spec.national_context else ""
+        display(Markdown(f"## {html.escape(spec.heading)}{context}"))
+        display(Markdown(finding_markdown(report.chart(spec.chart))))
+        display(report.show(spec.chart))
 
 
 def publication_day(text: str | None) -> dt.date:

@@ -25,62 +25,12 @@ import polars as pl
 
 from pipeline import refdata
 from pipeline.bulletins.bulletin import RATINGS_NOTE, Bulletin, regional_ratings_table
+from pipeline.bulletins.sections import SectionSpec
 from pipeline.bulletins.theme import register_font
 from pipeline.domain import NATIONAL
 from pipeline.outputs.labels import for_readers
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-@dataclass(frozen=True)
-class SectionSpec:
-    """How a chart appears in the document: heading, what it covers, and whether it is
-    England and Wales context in a regional bulletin."""
-
-    chart: str
-    heading: str
-    coverage: str
-    national: bool = False
-
-
-SECTIONS = (
-    SectionSpec("safety_trend", "Keeping people safe over time", "Years {start} to {end}."),
-    SectionSpec(
-        "unification",
-        "Before and after unification",
-        "All inspections before and after the service was unified on 26 June 2021; the years "
-        "chosen for this bulletin do not apply.",
-    ),
-    SectionSpec("kq_profile", "Key-question profile", "The latest inspection programme."),
-    SectionSpec(
-        "subgroup_rosh",
-        "By risk of serious harm",
-        "Inspections after unification, England and Wales.",
-        national=True,
-    ),
-    SectionSpec(
-        "enquiries", "Domestic abuse and child safeguarding enquiries", "Every financial year."
-    ),
-    SectionSpec("cohort_profile", "A cohort of inspections", "The cohort named in the chart."),
-    SectionSpec("court_resettlement", "Court work and resettlement", "Each inspection programme."),
-    SectionSpec("oversight", "Management oversight", "Every financial year."),
-    SectionSpec(
-        "published_ratings",
-        "Published inspection ratings",
-        "Every published inspection, by year of publication.",
-        national=True,
-    ),
-    SectionSpec("annexe_one", "The April 2025 national inspection", "Published figures."),
-    SectionSpec("prompts", "Prompts under the key questions", "The latest programme."),
-    SectionSpec("practitioners", "Practitioner factors", "Inspections after unification."),
-    SectionSpec("rationale_themes", "What inspectors' reasons mention", "After unification."),
-    SectionSpec("regional_small_multiples", "Regions compared", "Years {start} to {end}."),
-    SectionSpec("funnel", "Probation delivery units compared", "The latest programme."),
-)
-"""Every section a bulletin can have, in order; a bulletin shows those its charts exist for."""
-REGIONAL_LEAVES_OUT = frozenset({"published_ratings"})
-"""National-only charts a regional bulletin leaves out: its own ratings are in a section of
-their own (derived from pooled PDU cases, beside the published ones)."""
 
 
 @dataclass(frozen=True)
@@ -126,12 +76,7 @@ def build(report: Bulletin, published: dt.date | None = None) -> Document:
     report.save()
     meta = publication_settings()
     regional = report.region != NATIONAL
-    sections = [
-        _section(report, spec, regional)
-        for spec in SECTIONS
-        if spec.chart in {r.name for r in report.chart_set()}
-        and not (regional and spec.chart in REGIONAL_LEAVES_OUT)
-    ]
+    sections = [_section(report, spec, regional) for spec in report.sections()]
     title = (
         "Probation casework quality in England and Wales"
         if not regional
@@ -166,7 +111,7 @@ def _section(report: Bulletin, spec: SectionSpec, regional: bool) -> Section:
     svg_path = report.save_chart(spec.chart)[1]
     context = (
         "England and Wales context: this chart is the same in every bulletin."
-        if (regional and spec.national)
+        if (regional and spec.national_context)
         else ""
     )
     return Section(

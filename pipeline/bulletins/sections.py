@@ -1,0 +1,201 @@
+"""The section registry: one declaration per chart section of a bulletin.
+
+Each `SectionSpec` names the chart, its heading and what it covers, the release tables it
+needs, which bulletins show it (every area, regions only, or England and Wales only), whether a
+regional bulletin shows it as England and Wales context, and the builder that draws it. The
+bulletin's charts (`Bulletin.chart_set`), the tables a bulletin loads, the HTML and PDF
+(`document.py`) and both notebooks (which iterate `Bulletin.sections()`) all read this list, so
+a new section is one builder plus one entry here (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import polars as pl
+
+from pipeline.bulletins import casework_charts, charts
+from pipeline.bulletins.charts import ChartResult
+from pipeline.domain import NATIONAL
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a section's builder may read: the release tables, the area and the choices."""
+
+    tables: dict[str, pl.DataFrame]
+    scope: str
+    synthetic: bool
+    years: tuple[int, int]
+    cohort: str
+
+
+class Shown(StrEnum):
+    """Which bulletins show a section."""
+
+    EVERY_AREA = "every area"
+    NATIONAL_ONLY = "England and Wales only"
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """One chart section: identity, words, inputs, audience and builder."""
+
+    chart: str
+    heading: str
+    coverage: str
+    tables: tuple[str, ...]
+    build: Callable[[Inputs], ChartResult]
+    shown: Shown = Shown.EVERY_AREA
+    national_context: bool = False
+    """Shown in a regional bulletin as England and Wales context (the same in every one)."""
+
+    def shown_in(self, area: str) -> bool:
+        return self.shown is Shown.EVERY_AREA or area == NATIONAL
+
+
+SECTIONS: tuple[SectionSpec, ...] = (
+    SectionSpec(
+        "safety_trend",
+        "Keeping people safe over time",
+        "Years {start} to {end}.",
+        ("kq_trend", "unification"),
+        lambda i: charts.safety_trend(
+            i.tables["kq_trend"],
+            i.scope,
+            synthetic=i.synthetic,
+            years=i.years,
+            unification=i.tables["unification"],
+        ),
+    ),
+    SectionSpec(
+        "unification",
+        "Before and after unification",
+        "All inspections before and after the service was unified on 26 June 2021; the years "
+        "chosen for this bulletin do not apply.",
+        ("unification",),
+        lambda i: charts.unification_dumbbell(i.tables["unification"], i.scope, i.synthetic),
+    ),
+    SectionSpec(
+        "kq_profile",
+        "Key-question profile",
+        "The latest inspection programme.",
+        ("kq_trend",),
+        lambda i: charts.kq_profile(i.tables["kq_trend"], i.scope, synthetic=i.synthetic),
+    ),
+    SectionSpec(
+        "subgroup_rosh",
+        "By risk of serious harm",
+        "Inspections after unification, England and Wales.",
+        ("subgroups",),
+        lambda i: charts.subgroup_chart(i.tables["subgroups"], "rosh", synthetic=i.synthetic),
+        national_context=True,
+    ),
+    SectionSpec(
+        "enquiries",
+        "Domestic abuse and child safeguarding enquiries",
+        "Every financial year.",
+        ("enquiries",),
+        lambda i: charts.enquiries_chart(i.tables["enquiries"], i.scope, synthetic=i.synthetic),
+    ),
+    SectionSpec(
+        "cohort_profile",
+        "A cohort of inspections",
+        "The cohort named in the chart.",
+        ("kq_cohort",),
+        lambda i: charts.cohort_profile(
+            i.tables["kq_cohort"], i.scope, i.cohort, synthetic=i.synthetic
+        ),
+    ),
+    SectionSpec(
+        "court_resettlement",
+        "Court work and resettlement",
+        "Each inspection programme.",
+        ("kq_trend",),
+        lambda i: casework_charts.court_and_resettlement(
+            i.tables["kq_trend"], i.scope, i.synthetic
+        ),
+    ),
+    SectionSpec(
+        "oversight",
+        "Management oversight",
+        "Every financial year.",
+        ("oversight",),
+        lambda i: casework_charts.oversight_chart(i.tables["oversight"], i.scope, i.synthetic),
+    ),
+    SectionSpec(
+        "published_ratings",
+        "Published inspection ratings",
+        "Every published inspection, by year of publication.",
+        ("published_ratings",),
+        lambda i: charts.published_ratings_chart(i.tables["published_ratings"]),
+        shown=Shown.NATIONAL_ONLY,
+    ),
+    SectionSpec(
+        "annexe_one",
+        "The April 2025 national inspection",
+        "Published figures.",
+        (),
+        lambda i: charts.annexe_one_profile(i.tables["published"]),
+        shown=Shown.NATIONAL_ONLY,
+    ),
+    SectionSpec(
+        "prompts",
+        "Prompts under the key questions",
+        "The latest programme.",
+        ("prompts",),
+        lambda i: casework_charts.prompts_chart(i.tables["prompts"], i.scope, i.synthetic),
+        shown=Shown.NATIONAL_ONLY,
+    ),
+    SectionSpec(
+        "practitioners",
+        "Practitioner factors",
+        "Inspections after unification.",
+        ("practitioner_effects",),
+        lambda i: casework_charts.practitioner_chart(i.tables["practitioner_effects"], i.synthetic),
+        shown=Shown.NATIONAL_ONLY,
+    ),
+    SectionSpec(
+        "rationale_themes",
+        "What inspectors' reasons mention",
+        "After unification.",
+        ("rationale_themes",),
+        lambda i: casework_charts.rationale_themes_chart(i.tables["rationale_themes"], i.synthetic),
+        shown=Shown.NATIONAL_ONLY,
+    ),
+    SectionSpec(
+        "regional_small_multiples",
+        "Regions compared",
+        "Years {start} to {end}.",
+        ("kq_trend",),
+        lambda i: charts.regional_small_multiples(
+            i.tables["kq_trend"], synthetic=i.synthetic, years=i.years
+        ),
+        shown=Shown.NATIONAL_ONLY,
+    ),
+    SectionSpec(
+        "funnel",
+        "Probation delivery units compared",
+        "The latest programme.",
+        ("funnel",),
+        lambda i: charts.funnel_chart(i.tables["funnel"], synthetic=i.synthetic),
+        shown=Shown.NATIONAL_ONLY,
+    ),
+)
+"""Every section a bulletin can have, in the order the notebook, HTML and PDF show them."""
+
+OTHER_TABLES = ("regional_ratings",)
+"""Release tables a bulletin reads outside the chart sections (its ratings section)."""
+
+
+def for_area(area: str) -> list[SectionSpec]:
+    """The sections a bulletin for `area` shows, in order."""
+    return [spec for spec in SECTIONS if spec.shown_in(area)]
+
+
+def tables_needed() -> tuple[str, ...]:
+    """Every release table some section (or the ratings section) reads, without repeats."""
+    names = [t for spec in SECTIONS for t in spec.tables]
+    return tuple(dict.fromkeys([*names, *OTHER_TABLES]))

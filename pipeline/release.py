@@ -81,10 +81,13 @@ def make_release(
     releases_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(releases_dir):
         previous_id = latest_release(releases_dir)
-        previous = _read_tables(releases_dir / previous_id / "tables") if previous_id else None
-        publication = _protect(data_dir, previous, threshold)
+        earlier = [
+            _read_tables(releases_dir / rid / "tables")
+            for rid in read_index(releases_dir)["release_id"]
+        ]
+        publication = _protect(data_dir, earlier, threshold)
         check_publication(publication)
-        revised, revised_tables = _check_revisions(publication, previous)
+        revised, revised_tables = _check_revisions(publication, earlier)
         held = sum(
             int((t["suppression"] == "revision").sum())
             for n, t in publication.items()
@@ -135,7 +138,7 @@ def _read_tables(folder: Path) -> dict[str, pl.DataFrame]:
 
 
 def _protect(
-    data_dir: Path, previous: dict[str, pl.DataFrame] | None, threshold: int | None
+    data_dir: Path, earlier: list[dict[str, pl.DataFrame]], threshold: int | None
 ) -> tables.Publication:
     """The release tables; a breach becomes a refusal that names the cells."""
     read = {n: pl.read_parquet(data_dir / f"{n}.parquet", glob=False) for n in CASE_TABLES}
@@ -153,7 +156,7 @@ def _protect(
     }
     published = pl.read_parquet(data_dir / "published.parquet", glob=False)
     try:
-        return tables.build_release(data, models, published, previous=previous, threshold=threshold)
+        return tables.build_release(data, models, published, earlier=earlier, threshold=threshold)
     except DisclosureBreach as exc:
         raise ReleaseRefused(_refusal(str(exc), exc.cells)) from None
 
@@ -172,24 +175,26 @@ def _refusal(reason: str, cells: list[str]) -> str:
 
 
 def _check_revisions(
-    publication: tables.Publication, previous: dict[str, pl.DataFrame] | None
+    publication: tables.Publication, earlier: list[dict[str, pl.DataFrame]]
 ) -> tuple[int, list[str]]:
-    """The differencing attack between this release and the previous one: every cell
-    published in both whose change would fail the primary rule stops the release. Returns the
-    number of cells published in both whose counts changed (revised), and their tables."""
-    if not previous:
-        return 0, []
+    """The differencing attack between this release and every earlier one: a cell published
+    in both whose change would fail the primary rule stops the release. Returns the number of
+    cells revised against the latest earlier release, and their tables."""
     settings = publication.settings
+    for release in earlier:
+        for name, before in release.items():
+            keys = registry.spec(name).keys
+            disclosed = revisions.changes_disclosed(publication[name], before, keys, settings)
+            if disclosed.height:
+                raise ReleaseRefused(
+                    f"table {name}: {disclosed.height} cell(s) would disclose a small "
+                    f"revision against an earlier release, e.g. {disclosed.head(3).to_dicts()}"
+                )
+    if not earlier:
+        return 0, []
     revised, names = 0, []
-    for name, earlier in previous.items():
-        keys = registry.spec(name).keys
-        disclosed = revisions.changes_disclosed(publication[name], earlier, keys, settings)
-        if disclosed.height:
-            raise ReleaseRefused(
-                f"table {name}: {disclosed.height} cell(s) would disclose a small revision "
-                f"against the previous release, e.g. {disclosed.head(3).to_dicts()}"
-            )
-        changed = _count_revised(publication[name], earlier, keys)
+    for name, before in earlier[-1].items():
+        changed = _count_revised(publication[name], before, registry.spec(name).keys)
         revised += changed
         names += [name] if changed else []
     return revised, names

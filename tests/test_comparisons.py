@@ -82,8 +82,8 @@ def test_thin_comparisons_are_withheld_with_a_reason(sample_release: Path) -> No
     assert kept.height > 0 and kept["adjusted_diff_pp"].is_not_null().all()
 
 
-def test_multiplicity_flags_match_statsmodels_within_each_family(sample_release: Path) -> None:
-    table = pl.read_parquet(sample_release / "tables" / "unification.parquet")
+def test_multiplicity_flags_match_statsmodels_within_each_family(sample_run: Path) -> None:
+    table = pl.read_parquet(sample_run / "tables" / "unification.parquet")
     for family, group in table.group_by("test_family"):
         tested = group.filter(pl.col("adjusted_p_value").is_not_null())
         holm = multipletests(tested["adjusted_p_value"].to_numpy(), method="holm")
@@ -95,9 +95,9 @@ def test_multiplicity_flags_match_statsmodels_within_each_family(sample_release:
 
 
 def test_minimum_detectable_difference_follows_from_the_standard_error(
-    sample_release: Path,
+    sample_run: Path,
 ) -> None:
-    table = _unification(sample_release).filter(pl.col("mdd_pp").is_not_null())
+    table = _unification(sample_run).filter(pl.col("mdd_pp").is_not_null())
     df = table["adjusted_df"].to_numpy()
     expected = (sps.t.ppf(0.975, df) + sps.t.ppf(0.8, df)) * table["adjusted_se_pp"].to_numpy()
     np.testing.assert_allclose(table["mdd_pp"].to_numpy(), expected, rtol=1e-9)

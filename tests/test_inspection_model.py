@@ -223,9 +223,9 @@ def test_ratings_skip_inspections_hmip_does_not_rate_by_rule() -> None:
     assert rated.height == 4 and set(rated["rating"]) == {"Inadequate"}
 
 
-def test_regional_ratings_band_the_lowest_pooled_key_question(sample_release: Path) -> None:
-    rounds = pl.read_parquet(sample_release / "tables" / "kq_round.parquet")
-    derived = pl.read_parquet(sample_release / "tables" / "regional_ratings.parquet")
+def test_regional_ratings_band_the_lowest_pooled_key_question(sample_run: Path) -> None:
+    rounds = pl.read_parquet(sample_run / "tables" / "kq_round.parquet")
+    derived = pl.read_parquet(sample_run / "tables" / "regional_ratings.parquet")
     assert derived["regional_round"].n_unique() == 6
     assert not derived["rule_verified"].any()
     checked = 0

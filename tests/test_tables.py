@@ -62,8 +62,8 @@ def test_trend_agrees_with_duckdb_sql(sample_run: Path, sample_release: Path) ->
     )
 
 
-def test_percentages_and_wilson_columns(sample_release: Path) -> None:
-    trend = _table(sample_release, "kq_trend").filter(~pl.col("suppressed")).head(200)
+def test_percentages_and_wilson_columns(sample_run: Path) -> None:
+    trend = _table(sample_run, "kq_trend").filter(~pl.col("suppressed")).head(200)
     low, high = stats.wilson_interval(trend["n_yes"].to_numpy(), trend["n_applicable"].to_numpy())
     np.testing.assert_allclose(trend["ci_low"].to_numpy(), 100 * low, atol=1e-9)
     np.testing.assert_allclose(trend["ci_high"].to_numpy(), 100 * high, atol=1e-9)
@@ -72,13 +72,11 @@ def test_percentages_and_wilson_columns(sample_release: Path) -> None:
     )
 
 
-def test_cluster_columns_agree_with_the_reference_function(
-    sample_run: Path, sample_release: Path
-) -> None:
+def test_cluster_columns_agree_with_the_reference_function(sample_run: Path) -> None:
     cases = pl.read_parquet(sample_run / "cases.parquet")
     answers = pl.read_parquet(sample_run / "answers.parquet")
     context = cells.answers_in_context(cases.lazy(), answers.lazy()).collect()
-    trend = _table(sample_release, "kq_trend").filter(
+    trend = _table(sample_run, "kq_trend").filter(
         pl.col("scope") == NATIONAL,
         pl.col("period_type") == "programme",
         pl.col("n_inspections") >= 2,
@@ -115,8 +113,8 @@ def test_cluster_intervals_are_wider_than_wilson(sample_release: Path) -> None:
     assert ratio.median() > 1.2  # clustering in the sample makes intervals clearly wider
 
 
-def test_unification_table(sample_release: Path) -> None:
-    unify = _table(sample_release, "unification")
+def test_unification_table(sample_run: Path) -> None:
+    unify = _table(sample_run, "unification")
     national = unify.filter(pl.col("scope") == NATIONAL)
     assert national.height == 12 and not national["suppressed"].any()
     np.testing.assert_allclose(

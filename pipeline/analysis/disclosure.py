@@ -394,12 +394,12 @@ def suppress(
     frames: dict[str, pl.LazyFrame],
     settings: Settings,
     groupings: Groupings,
-    previous: dict[str, pl.DataFrame] | None = None,
+    earlier: list[dict[str, pl.DataFrame]] | None = None,
 ) -> Suppression:
     """Primary, revision and complementary suppression over every linked table (not yet
-    audited). `previous` is the latest earlier release of the series (its published tables):
-    cells it suppressed stay suppressed, and cells whose change would disclose a small group
-    are held back (`revisions.held_back`)."""
+    audited). `earlier` are the series' earlier releases, oldest first (their published
+    tables): cells they left suppressed stay suppressed, and cells whose change would disclose
+    a small group are held back (`revisions.held_back`)."""
     started = time.perf_counter()
     tables = dict(tables)
     before = {name: table.height for name, table in tables.items()}
@@ -410,7 +410,10 @@ def suppress(
         {name: primary(tables[name], settings) for name in PROTECTED_TABLES},
         revision={
             name: revisions.held_back(
-                tables[name], (previous or {}).get(name), registry.spec(name).keys, settings
+                tables[name],
+                [release[name] for release in earlier or [] if name in release],
+                registry.spec(name).keys,
+                settings,
             )
             for name in PROTECTED_TABLES
         },

@@ -69,6 +69,56 @@ class ModelRule:
         return self.default_decimals
 
 
+@dataclass(frozen=True)
+class Precision:
+    """What a release shows of a counted-cell table beyond its counts.
+
+    The attack models the counts (linear sums); second-moment statistics on a published row
+    (the pooled ICC, the design effect, the effective sample size, the cluster intervals that
+    rest on them, clustered and model-based differences) are functions of every inspection's
+    count in the cell, suppressed ones included, and at full precision let an intruder solve for
+    suppressed cells (sum of squared sizes from the design effect). A release therefore drops
+    the statistics a reader does not need and rounds the rest to what a reader uses:
+    `decimals` is a list of (regular expression on the column name, places); the first match
+    wins; other float columns get `default_decimals`."""
+
+    drop: tuple[str, ...]
+    decimals: tuple[tuple[str, int], ...]
+    default_decimals: int = 1
+
+    def apply(self, table: pl.DataFrame) -> pl.DataFrame:
+        """The table as released at this precision."""
+        table = table.drop([c for c in self.drop if c in table.columns])
+        floats = [c for c, t in table.schema.items() if t.is_float()]
+        return table.with_columns(self._rounded(c) for c in floats)
+
+    def _rounded(self, column: str) -> pl.Expr:
+        import re
+
+        places = next(
+            (p for pattern, p in self.decimals if re.search(pattern, column)),
+            self.default_decimals,
+        )
+        if places < 0:  # to the nearest 10, 100, ...
+            step = 10 ** (-places)
+            return ((pl.col(column) / step).round(0) * step).alias(column)
+        return pl.col(column).round(places)
+
+
+CELL_PRECISION = Precision(
+    drop=("design_effect_empirical", "icc_df"),
+    decimals=(
+        (r"p_value", 3),
+        (r"^icc$", 2),
+        (r"odds_ratio", 2),
+        (r"n_effective", -1),
+    ),
+)
+"""Counted-cell tables in a release: percentages, intervals, differences and design effects to
+1 decimal place (what the workbook and bulletins show), p-values to 3, the ICC to 2, the
+effective sample size to the nearest 10; the cell's own empirical design effect is not
+released."""
+
 ITS_RULE = ModelRule(
     scopes=(NATIONAL,),
     drop=("n_cases",),

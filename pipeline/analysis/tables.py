@@ -208,10 +208,11 @@ def build_release(
     models: dict[str, pl.DataFrame],
     published: pl.DataFrame,
     settings: Settings | None = None,
-    previous: dict[str, pl.DataFrame] | None = None,
+    earlier: list[dict[str, pl.DataFrame]] | None = None,
     threshold: int | None = None,
 ) -> Publication:
-    """Every table as released: cells suppressed (revisions against `previous` included) and
+    """Every table as released: cells suppressed (revisions against the `earlier` releases
+    of the series included, oldest first) and
     attacked, derived tables from published cells only, model tables under their rules.
 
     `models` are the analysis run's MODEL tables. Raises `DisclosureBreach` when the attack
@@ -219,18 +220,16 @@ def build_release(
     settings = _settings(settings, threshold)
     raw = cell_tables(data, settings)
     suppression = disclosure.suppress(
-        raw, data.context, data.frames, settings, data.groupings(), previous
+        raw, data.context, data.frames, settings, data.groupings(), earlier
     )
     attack.prepare()
     # The attack (HiGHS, which releases the GIL) runs in a worker thread while this thread
     # builds the other tables: on two cores that hides most of its time.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="disclosure-attack") as pool:
         audited = pool.submit(suppression.audited)
-        tables = {
-            **suppression.published,
-            **_released_models(models),
-            **derived_tables(suppression.published, raw["kq_by_inspection"], published),
-        }
+        derived = derived_tables(suppression.published, raw["kq_by_inspection"], published)
+        cells = {n: registry.CELL_PRECISION.apply(t) for n, t in suppression.published.items()}
+        tables = {**cells, **_released_models(models), **derived}
         report = audited.result()
     return Publication(_in_registry_order(tables), settings, report, Status.RELEASE)
 

@@ -404,7 +404,7 @@ def rate(
     import polars as pl
 
     from pipeline import refdata
-    from pipeline.analysis import ratings
+    from pipeline.tables import ratings
 
     _configure_logging(False, False)
     if not file.is_file():

@@ -1,8 +1,8 @@
 """`probation release`: the publication step, apart from analysis.
 
 A release takes an analysis run (`probation run`'s output folder), protects every table as the
-registry declares (`analysis/registry.py`), attacks the result together with the latest
-earlier release of the series (`analysis/revisions.py`), and writes an immutable, versioned
+registry declares (`tables/registry.py`), attacks the result together with the latest
+earlier release of the series (`disclosure/revisions.py`), and writes an immutable, versioned
 folder `<releases>/<release-id>/`:
 
     tables/<name>.parquet, tables/<name>.csv   protected tables
@@ -29,12 +29,14 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.analysis import registry, revisions, tables
-from pipeline.analysis.suppression import DisclosureBreach
 from pipeline.config import PROCESSED_DIR, RELEASES_DIR, Settings
+from pipeline.disclosure import release_tables, revisions
+from pipeline.disclosure.suppression import DisclosureBreach
 from pipeline.outputs.publication import write_publication_workbook, write_tables
 from pipeline.run import LOCK_NAME, UnusableInputError, check_publication, run_lock
 from pipeline.stages import store
+from pipeline.tables import build as tables
+from pipeline.tables import registry
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +158,9 @@ def _protect(
     }
     published = pl.read_parquet(data_dir / "published.parquet", glob=False)
     try:
-        return tables.build_release(data, models, published, earlier=earlier, threshold=threshold)
+        return release_tables.build_release(
+            data, models, published, earlier=earlier, threshold=threshold
+        )
     except DisclosureBreach as exc:
         raise ReleaseRefused(_refusal(str(exc), exc.cells)) from None
 

@@ -18,11 +18,11 @@ from typing import Final
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import tables
 from pipeline.config import PROCESSED_DIR, RAW_DIR
 from pipeline.outputs import contracts, database
 from pipeline.outputs.publication import write_publication_workbook, write_tables
 from pipeline.stages import derive, ingest, published_figures, store, tidy, validate
+from pipeline.tables import build as tables
 
 log = logging.getLogger(__name__)
 

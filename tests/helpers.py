@@ -7,9 +7,10 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import tables
-from pipeline.analysis.tables import Publication
+from pipeline.disclosure import release_tables
 from pipeline.domain import KEY_QUESTIONS
+from pipeline.tables import build as tables
+from pipeline.tables.build import Publication
 
 
 def valid_row(**overrides: str | None) -> dict[str, str | None]:
@@ -70,4 +71,4 @@ def released(
         cases, answers, inspections, prompt_answers=prompt_answers, rationales=rationales
     )
     models = tables.model_tables(data, refdata.settings())
-    return tables.build_release(data, models, published, threshold=threshold)
+    return release_tables.build_release(data, models, published, threshold=threshold)

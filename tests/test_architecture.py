@@ -21,13 +21,15 @@ LAYERS = {
     "refdata": 1,
     "stages": 2,
     "synthetic": 2,
-    "analysis": 3,
-    "outputs": 4,
-    "run": 5,
-    "release": 5,
-    "bulletins": 6,
-    "cli": 7,
-    "__main__": 7,
+    "statistics": 3,
+    "tables": 4,
+    "disclosure": 5,
+    "outputs": 6,
+    "run": 7,
+    "release": 7,
+    "bulletins": 8,
+    "cli": 9,
+    "__main__": 9,
 }
 """Bottom to top: a module may import its own layer or any layer below, never above."""
 

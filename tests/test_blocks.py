@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 
 from pipeline import refdata
-from pipeline.analysis import practitioners, rationale_coder
-from pipeline.analysis.cells import answers_in_context
 from pipeline.domain import KEY_QUESTIONS, NATIONAL, PROMPT_PREFIX, QUESTIONS, RATIONALE_PREFIX
 from pipeline.synthetic import calibration
 from pipeline.synthetic.cases import TRUTH_PREFIX
+from pipeline.tables import practitioners, rationale_coder
+from pipeline.tables.cells import answers_in_context
 
 LABELLED = Path(__file__).parent / "data" / "rationale_labelled.csv"
 BLOCK_COLUMNS = [

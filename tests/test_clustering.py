@@ -11,7 +11,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from pipeline.analysis import clustering, multiplicity
+from pipeline.statistics import clustering, multiplicity
 
 
 def test_icc_equals_reml_on_balanced_clusters() -> None:
@@ -81,6 +81,14 @@ def test_adjusted_p_values_match_statsmodels(method: str) -> None:
     ref = multipletests(p[:-3], method=method)[1]
     np.testing.assert_allclose(ours[:-3], ref, atol=1e-12)
     assert np.isnan(ours[-3:]).all()
+
+
+def test_holm_hand_worked() -> None:
+    """Four p-values by hand: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 are 0.02, 0.03,
+    0.06, 0.04; the running maximum makes the last 0.06."""
+    adjusted = multiplicity.holm(np.array([0.01, 0.04, 0.03, 0.005, np.nan]))
+    np.testing.assert_allclose(adjusted[:4], [0.03, 0.06, 0.06, 0.02])
+    assert np.isnan(adjusted[4])
 
 
 def _clustered_sample(rng: np.random.Generator, clusters: int, size: int, p: float, sd: float):

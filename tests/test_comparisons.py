@@ -11,8 +11,8 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from pipeline.analysis import adjustment
 from pipeline.config import Settings
+from pipeline.statistics import adjustment
 
 
 def _core(rows: list[tuple[str, str, str, int, int]]) -> pl.LazyFrame:

@@ -6,8 +6,8 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from pipeline import refdata
-from pipeline.analysis import cells
 from pipeline.config import Settings, SettingsError
+from pipeline.tables import cells
 
 
 def test_settings_are_typed_from_the_reference_file() -> None:

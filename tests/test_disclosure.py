@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from pipeline import refdata
-from pipeline.analysis import attack, cells, disclosure, measures, suppression
-from pipeline.analysis.linked_cells import CellSystem
 from pipeline.config import Settings
+from pipeline.disclosure import attack, suppression
+from pipeline.disclosure import policy as disclosure
+from pipeline.disclosure.linked_cells import CellSystem
 from pipeline.domain import KEY_QUESTIONS, NATIONAL
+from pipeline.tables import cells, marking, measures
 from tests.helpers import released
 
 from .helpers import valid_row, write_csv
@@ -193,7 +195,7 @@ def test_published_rows_follow_the_policy(sample_release: Path) -> None:
         hidden = table.filter(pl.col("suppressed"))
         assert hidden["suppression"].is_in(["primary", "complementary"]).all(), name
         assert visible["suppression"].is_null().all(), name
-        for column in disclosure.blanked_columns(table):
+        for column in marking.blanked_columns(table):
             assert hidden[column].is_null().all(), (name, column)
 
 
@@ -327,7 +329,7 @@ def test_the_workbook_hides_every_suppressed_number(sample_release: Path) -> Non
     checked = 0
     for name in disclosure.PROTECTED_TABLES:
         table = pl.read_parquet(sample_release / "tables" / f"{name}.parquet")
-        blanked = {table.columns.index(c) for c in disclosure.blanked_columns(table)}
+        blanked = {table.columns.index(c) for c in marking.blanked_columns(table)}
         rows = list(book[name].iter_rows(min_row=6, values_only=True))
         assert len(rows) == table.height
         for flag, row in zip(table["suppressed"].to_list(), rows, strict=True):

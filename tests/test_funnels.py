@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.analysis import funnels
+from pipeline.tables import funnels
 
 
 def test_no_overdispersion_when_units_vary_by_chance_alone() -> None:

@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 
 from pipeline import refdata
-from pipeline.analysis import cohorts, ratings
 from pipeline.config import PUBLISHED_DIR, REFERENCE_DIR
 from pipeline.domain import KEY_QUESTIONS, NATIONAL
 from pipeline.stages import published_figures
+from pipeline.tables import cohorts, ratings
 
 SOURCES = REFERENCE_DIR / "sources"
 NATIONAL_REPORT = (SOURCES / "national_inspection_april_2025.txt").read_text(encoding="utf-8")

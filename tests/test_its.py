@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 import statsmodels.formula.api as smf
 
-from pipeline.analysis import its
+from pipeline.tables import its
 
 
 def test_clustered_wls_equals_case_level_ols_with_clustered_errors() -> None:

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline import refdata
-from pipeline.analysis import ratings
 from pipeline.stages import ingest, validate
+from pipeline.tables import ratings
 from tests.helpers import valid_row, write_csv
 
 COLUMNS = refdata.contract_columns()["column"].to_list()
@@ -127,7 +127,7 @@ def test_any_small_valid_export_gives_outputs(cases: list[dict]) -> None:
     mix) run end to end: every table is written, nothing is lost. The one refusal allowed is
     disclosure control's: a handful of cases that no suppression pattern can protect stops the
     run with nothing written (publishing would reveal people)."""
-    from pipeline.analysis.suppression import DisclosureBreach
+    from pipeline.disclosure.suppression import DisclosureBreach
     from pipeline.domain import KEY_QUESTIONS
     from pipeline.run import run_pipeline
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipeline.analysis import ratings
+from pipeline.tables import ratings
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Analysis for the team, releases for the public (`probation run` / `probation release`).
 
-The revision attack here is written independently of `analysis/revisions.py`: it reads every
+The revision attack here is written independently of `disclosure/revisions.py`: it reads every
 CSV file of two consecutive releases and differences every cell published in both."""
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline.analysis import disclosure, registry, tables
 from pipeline.config import PUBLISHED_DIR
+from pipeline.disclosure import policy as disclosure
 from pipeline.release import ReleaseRefused, latest_release, make_release, read_index
 from pipeline.run import run_pipeline
+from pipeline.tables import build as tables
+from pipeline.tables import registry
 from tests.helpers import valid_row, write_csv
 
 THRESHOLD, MIN_OUTCOME = 10, 10

@@ -14,7 +14,7 @@ from statsmodels.stats.proportion import (
     proportions_ztest,
 )
 
-from pipeline.analysis import stats
+from pipeline.statistics import stats
 
 RNG = np.random.default_rng(12345)
 N_RANDOM = 300
@@ -204,7 +204,7 @@ def test_distribution_functions_are_bit_identical_to_scipy_stats() -> None:
     calls: the quantiles and tails must be exactly equal, edges included."""
     from scipy import stats as sps
 
-    from pipeline.analysis import distributions as dist
+    from pipeline.statistics import distributions as dist
 
     rng = np.random.default_rng(7)
     q = np.concatenate([rng.uniform(0, 1, 5000), [0.0, 1.0, 0.5, 0.975, 0.8]])

@@ -15,10 +15,11 @@ import polars as pl
 import pytest
 
 from pipeline import refdata
-from pipeline.analysis import cells, ratings, stats
 from pipeline.config import PUBLISHED_DIR
 from pipeline.domain import NATIONAL
 from pipeline.outputs.publication import WORKBOOK_NAME
+from pipeline.statistics import stats
+from pipeline.tables import cells, ratings
 from tests.helpers import released
 
 THRESHOLD = refdata.settings().suppression_threshold

@@ -22,8 +22,8 @@ from collections.abc import Callable
 import dataframely as dy
 import polars as pl
 
-from pipeline.analysis import registry
 from pipeline.domain import ANSWER_STANDARDS, ANSWERS, ERAS, QUESTIONS, THEMES
+from pipeline.tables import registry
 
 log = logging.getLogger(__name__)
 

@@ -131,8 +131,8 @@ INTERNAL_NOTE = "INTERNAL, UNSUPPRESSED: not for publication (publish from a rel
 
 def _comments(con: duckdb.DuckDBPyConnection) -> None:
     """COMMENT ON every table and column that has a description in the data dictionary."""
-    from pipeline.analysis.registry import BY_NAME as TABLE_INFO
     from pipeline.outputs import dictionary
+    from pipeline.tables.registry import BY_NAME as TABLE_INFO
 
     known = dictionary.descriptions()
     tables = {

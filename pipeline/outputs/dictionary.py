@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis.registry import BY_NAME as TABLE_INFO
+from pipeline.tables.registry import BY_NAME as TABLE_INFO
 
 STORED_TABLES = {
     "cases": "One row per accepted case: context, case mix and derived fields.",

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline import refdata
-from pipeline.analysis import registry
-from pipeline.analysis.tables import Publication, Status
 from pipeline.config import Settings
 from pipeline.outputs.workbook import TableSheet, write_workbook
 from pipeline.stages import store
+from pipeline.tables import registry
+from pipeline.tables.build import Publication, Status
 
 WORKBOOK_NAME = "probation_inspection_tables.xlsx"
 

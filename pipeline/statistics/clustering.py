@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.analysis import distributions as dist
+from pipeline.statistics import distributions as dist
 
 ArrayLike = np.ndarray | list[float] | float
 

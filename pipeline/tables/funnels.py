@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipeline.analysis import distributions as dist
 from pipeline.domain import NATIONAL
+from pipeline.statistics import distributions as dist
 
 LIMITS = {"95": 0.975, "998": 0.999}
 FUNNEL_SCHEMA: dict[str, type[pl.DataType]] = {

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.analysis.cells import KQ_COLUMNS, ordered, scopes
-from pipeline.analysis.trends import inspection_counts, kq_icc, pooled_cells
 from pipeline.config import Settings
+from pipeline.tables.cells import KQ_COLUMNS, ordered, scopes
+from pipeline.tables.trends import inspection_counts, kq_icc, pooled_cells
 
 KEYS = ["cohort", "series", *KQ_COLUMNS, "scope"]
 

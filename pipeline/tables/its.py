@@ -26,9 +26,9 @@ import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import distributions as dist
-from pipeline.analysis.cells import asked_before_and_after, ordered, scopes
 from pipeline.config import Settings
+from pipeline.statistics import distributions as dist
+from pipeline.tables.cells import asked_before_and_after, ordered, scopes
 
 MODELS = ("main", "exclude_transition", "lag_to_march_2022", "after_by_supervision_start")
 TERMS = ("intercept", "time", "step", "slope_change", "covid", "framework_2023")

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.analysis.linked_cells import CellSystem
 from pipeline.config import Settings
+from pipeline.disclosure.linked_cells import CellSystem
 
 TOLERANCE = 1e-7
 RANGE_DIMENSIONS = ("n_yes", "n_no", "n_applicable", "n_na")
@@ -61,20 +61,6 @@ def recoverable(system: CellSystem, suppressed: np.ndarray) -> np.ndarray:
     cells = system.incidence[hidden]
     residual = cells - (cells @ vt.T) @ vt
     return hidden[np.linalg.norm(residual, axis=1) < 1e-6]
-
-
-def recovery_weights(system: CellSystem, suppressed: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """Minimum-norm weights (one row per cell in `cells`, one column per cell of the system)
-    on the published cells whose combination equals each cell: the cells its recovery relies on.
-    Suppressed cells and public totals get no weight."""
-    published = published_cells(system, suppressed)
-    public = _public_rows(system, suppressed)
-    u, s, vt = row_space(public)
-    weights = np.zeros((len(cells), system.incidence.shape[0]))
-    if s.size:
-        public_weights = ((system.incidence[cells] @ vt.T) / s) @ u.T
-        weights[:, published] = public_weights[:, : int(published.sum())]
-    return weights
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ import datetime as dt
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis.cells import KQ_COLUMNS, ordered
-from pipeline.analysis.ratings import band_expr
-from pipeline.analysis.trends import inspection_counts, kq_icc, pooled_cells
 from pipeline.config import Settings
+from pipeline.tables.cells import KQ_COLUMNS, ordered
+from pipeline.tables.ratings import band_expr
+from pipeline.tables.trends import inspection_counts, kq_icc, pooled_cells
 
 KEYS = ["regional_round", "series", *KQ_COLUMNS]
 PUBLISHED_WITHIN = dt.timedelta(days=550)

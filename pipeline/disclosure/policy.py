@@ -31,11 +31,13 @@ import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import attack, cohorts, linked_cells, measures, registry, revisions, rounds
-from pipeline.analysis.linked_cells import CellSystem
-from pipeline.analysis.suppression import DisclosureBreach, Unprotectable, search
 from pipeline.config import Settings
+from pipeline.disclosure import attack, linked_cells, revisions
+from pipeline.disclosure.linked_cells import CellSystem
+from pipeline.disclosure.suppression import DisclosureBreach, Unprotectable, search
 from pipeline.domain import NATIONAL
+from pipeline.tables import cohorts, measures, registry, rounds
+from pipeline.tables.marking import apply
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +46,6 @@ HELD_DIMENSIONS = ("n_yes", "n_no", "n_applicable")
 against exact recovery only (whether a question applied is not a judgement on the case)."""
 PROTECTED_TABLES = registry.names(registry.Protection.SUPPRESSED)
 """The tables whose cells form the linked cell systems (declared in `registry.py`)."""
-BLANKED_PREFIXES = (
-    "n_",
-    "pct",
-    "ci_",
-    "diff_",
-    "adjusted_",
-    "design_effect",
-    "p_value",
-    "model_",
-    "mdd",
-    "significant",
-    "icc",
-    "low_reliability",
-)
 
 
 def primary(table: pl.DataFrame, settings: Settings) -> np.ndarray:
@@ -69,21 +57,6 @@ def primary(table: pl.DataFrame, settings: Settings) -> np.ndarray:
         *[pl.col(c).fill_null(0) < settings.min_outcome_count for c in outcomes],
     )
     return table.select(small).to_series().to_numpy()
-
-
-def blanked_columns(table: pl.DataFrame) -> list[str]:
-    """Every count, percentage, interval and model column: what a suppressed row hides."""
-    return [c for c in table.columns if c.startswith(BLANKED_PREFIXES)]
-
-
-def apply(table: pl.DataFrame, suppressed: np.ndarray, reasons: np.ndarray) -> pl.DataFrame:
-    """Blank the suppressed rows' numbers; add `suppressed` and `suppression` (the reason)."""
-    hidden = pl.Series("suppressed", suppressed, dtype=pl.Boolean)
-    return table.with_columns(
-        *[pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in blanked_columns(table)],
-        hidden,
-        pl.Series("suppression", reasons.tolist(), dtype=pl.String),
-    )
 
 
 @dataclass
@@ -431,32 +404,3 @@ def suppress(
         for name in PROTECTED_TABLES
     }
     return Suppression(published, systems, pattern, dropped, settings, started)
-
-
-def follow_inspection_cells(ratings: pl.DataFrame, by_inspection: pl.DataFrame) -> pl.DataFrame:
-    """Ratings show each inspection's key-question percentages, so a rating row is suppressed
-    wherever any of its key questions is suppressed in kq_by_inspection (same reason)."""
-    hidden = (
-        by_inspection.filter(pl.col("suppressed"))
-        .group_by("inspection_id", pl.col("standard").cast(pl.String))
-        .agg(
-            pl.when((pl.col("suppression") == "primary").any())
-            .then(pl.lit("primary"))
-            .otherwise(pl.lit("complementary"))
-            .alias("_reason")
-        )
-    )
-    joined = ratings.join(hidden, on=["inspection_id", "standard"], how="left")
-    small = pl.col("_reason").is_not_null()
-    blank = [
-        c for c in ratings.columns if c.startswith(("pct_", "lowest_", "n_applicable", "rating"))
-    ]
-    return joined.with_columns(
-        *[pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in blank],
-        pl.when(small)
-        .then(pl.lit("suppressed to protect the inspection's key-question cells"))
-        .otherwise(pl.col("reason"))
-        .alias("reason"),
-        small.alias("suppressed"),
-        pl.col("_reason").alias("suppression"),
-    ).drop("_reason")

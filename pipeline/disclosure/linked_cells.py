@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipeline.analysis import measures
-from pipeline.analysis.cells import in_regional_figures
 from pipeline.domain import NATIONAL, PERIOD_TYPES
+from pipeline.tables import measures
+from pipeline.tables.cells import in_regional_figures
 
 DIMENSIONS = ("n_yes", "n_no", "n_na")
 """The additive counts of every cell; n_applicable = n_yes + n_no."""

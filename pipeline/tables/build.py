@@ -6,35 +6,35 @@ Two products, built from the same functions (docs/architecture.md):
   for the team's own analysis inside its secure area. It is **not for publication**; nothing
   is suppressed (each row says `suppressed = false`), and it never fails because a
   publication could not be protected.
-* `build_release` (for `probation release`): the same cell tables under disclosure control,
-  revisions included, the tables built from them, and the model tables under their declared
-  rules (`registry.py`). A table the registry does not declare cannot be released.
+* A release (`disclosure/release_tables.py`, for `probation release`) builds the same cell
+  tables, puts them under disclosure control, and builds the tables derived from them and the
+  model tables under their declared rules (`registry.py`), with the functions here.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import attack, disclosure, measures, registry
-from pipeline.analysis.breakdowns import subgroups
-from pipeline.analysis.cells import answers_in_context
-from pipeline.analysis.cohorts import kq_cohort
-from pipeline.analysis.comparisons import unification
-from pipeline.analysis.funnels import funnel_table
-from pipeline.analysis.its import its_table
-from pipeline.analysis.practitioners import practitioner_effects
-from pipeline.analysis.ratings import overall_table, published_ratings, standard_ratings
-from pipeline.analysis.rounds import kq_round, regional_ratings
-from pipeline.analysis.trends import kq_by_inspection, kq_trend
 from pipeline.config import Settings
+from pipeline.tables import marking, measures, registry
+from pipeline.tables.breakdowns import subgroups
+from pipeline.tables.cells import answers_in_context
+from pipeline.tables.cohorts import kq_cohort
+from pipeline.tables.comparisons import unification
+from pipeline.tables.funnels import funnel_table
+from pipeline.tables.its import its_table
+from pipeline.tables.practitioners import practitioner_effects
+from pipeline.tables.ratings import overall_table, published_ratings, standard_ratings
+from pipeline.tables.rounds import kq_round, regional_ratings
+from pipeline.tables.trends import kq_by_inspection, kq_trend
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ class Publication:
 
     tables: dict[str, pl.DataFrame]
     settings: Settings
-    disclosure: disclosure.DisclosureReport | None = None
+    disclosure: Any = None
+    """A release's disclosure report (`disclosure.policy.DisclosureReport`); None for analysis."""
     status: Status = Status.INTERNAL
 
     def __post_init__(self) -> None:
@@ -127,11 +128,8 @@ class CaseData:
             refdata.cohorts() if cohorts is None else cohorts,
         )
 
-    def groupings(self) -> disclosure.Groupings:
-        return disclosure.Groupings.of(self.inspections, self.cohorts)
 
-
-def _settings(settings: Settings | None, threshold: int | None) -> Settings:
+def settings_with(settings: Settings | None, threshold: int | None) -> Settings:
     settings = settings or refdata.settings()
     return settings if threshold is None else replace(settings, suppression_threshold=threshold)
 
@@ -148,7 +146,7 @@ def cell_tables(data: CaseData, settings: Settings) -> dict[str, pl.DataFrame]:
         "kq_cohort": kq_cohort(data.context, data.inspections, data.cohorts, settings),
         **measures.measure_tables(data.frames, z, settings),
     }
-    missing = set(disclosure.PROTECTED_TABLES) - set(tables)
+    missing = set(registry.names(registry.Protection.SUPPRESSED)) - set(tables)
     if missing:
         raise registry.UndeclaredTable(f"no builder for declared table(s): {sorted(missing)}")
     return tables
@@ -169,7 +167,7 @@ def derived_tables(
 ) -> dict[str, pl.DataFrame]:
     """The registry's FROM_PROTECTED and NOT_CASE_DATA tables, from `cells` as they are
     published (suppressed rows blanked) and the real published figures."""
-    rated = disclosure.follow_inspection_cells(
+    rated = marking.follow_inspection_cells(
         standard_ratings(unsuppressed_by_inspection), cells["kq_by_inspection"]
     )
     return {
@@ -183,7 +181,7 @@ def derived_tables(
 
 def _unsuppressed(table: pl.DataFrame) -> pl.DataFrame:
     """A cell table as the analysis product holds it: every row visible, and marked so."""
-    return disclosure.apply(
+    return marking.apply(
         table, np.zeros(table.height, dtype=bool), np.full(table.height, None, dtype=object)
     )
 
@@ -192,7 +190,7 @@ def build_analysis(
     data: CaseData, published: pl.DataFrame, settings: Settings | None = None
 ) -> Publication:
     """Every table for the team's analysis: full precision, real counts, nothing suppressed."""
-    settings = _settings(settings, None)
+    settings = settings_with(settings, None)
     raw = cell_tables(data, settings)
     cells = {name: _unsuppressed(table) for name, table in raw.items()}
     tables = {
@@ -200,51 +198,10 @@ def build_analysis(
         **model_tables(data, settings),
         **derived_tables(cells, raw["kq_by_inspection"], published),
     }
-    return Publication(_in_registry_order(tables), settings, status=Status.INTERNAL)
+    return Publication(in_registry_order(tables), settings, status=Status.INTERNAL)
 
 
-def build_release(
-    data: CaseData,
-    models: dict[str, pl.DataFrame],
-    published: pl.DataFrame,
-    settings: Settings | None = None,
-    earlier: list[dict[str, pl.DataFrame]] | None = None,
-    threshold: int | None = None,
-) -> Publication:
-    """Every table as released: cells suppressed (revisions against the `earlier` releases
-    of the series included, oldest first) and
-    attacked, derived tables from published cells only, model tables under their rules.
-
-    `models` are the analysis run's MODEL tables. Raises `DisclosureBreach` when the attack
-    finds anything, so nothing unprotected can be returned."""
-    settings = _settings(settings, threshold)
-    raw = cell_tables(data, settings)
-    suppression = disclosure.suppress(
-        raw, data.context, data.frames, settings, data.groupings(), earlier
-    )
-    attack.prepare()
-    # The attack (HiGHS, which releases the GIL) runs in a worker thread while this thread
-    # builds the other tables: on two cores that hides most of its time.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="disclosure-attack") as pool:
-        audited = pool.submit(suppression.audited)
-        derived = derived_tables(suppression.published, raw["kq_by_inspection"], published)
-        cells = {n: registry.CELL_PRECISION.apply(t) for n, t in suppression.published.items()}
-        tables = {**cells, **_released_models(models), **derived}
-        report = audited.result()
-    return Publication(_in_registry_order(tables), settings, report, Status.RELEASE)
-
-
-def _released_models(models: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Each MODEL table under its declared rule; a missing one is a defect."""
-    out = {}
-    for name in registry.names(registry.Protection.MODEL):
-        rule = registry.spec(name).model_rule
-        assert rule is not None  # guaranteed by TableSpec
-        out[name] = rule.apply(models[name])
-    return out
-
-
-def _in_registry_order(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+def in_registry_order(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Registry order; a table the registry does not declare is refused."""
     registry.require_declared(tables)
     missing = [t.name for t in registry.TABLES if t.name not in tables]

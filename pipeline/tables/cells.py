@@ -16,9 +16,9 @@ import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import clustering, stats
 from pipeline.config import Settings
 from pipeline.domain import DIPP_PROGRAMME, NATIONAL, PERIOD_TYPES, SUBGROUPS
+from pipeline.statistics import clustering, stats
 
 KQ_COLUMNS = ("comparable_id", "key_question", "standard", "theme")
 

@@ -20,9 +20,9 @@ import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import multiplicity, stats
 from pipeline.config import Settings
 from pipeline.domain import CASE_MIX, PRACTITIONER, THEMES
+from pipeline.statistics import multiplicity, stats
 
 REFERENCE = {
     "practitioner_grade": "po",

@@ -4,7 +4,11 @@ A bulletin that tests 12 key questions in 12 regions makes 144 comparisons; at t
 7 would look significant by chance alone. Holm's step-down method controls the family-wise error
 rate (the chance of any false claim); Benjamini and Hochberg's controls the false discovery rate
 (the expected share of false claims among those made). Headlines use Holm. Missing p-values (a
-withheld comparison) take no part and stay missing. Checked against statsmodels' multipletests.
+withheld comparison) take no part and stay missing.
+
+Own code rather than `statsmodels.stats.multitest.multipletests`, which gives the same numbers
+(tests/test_clustering.py compares them to 1e-12) but whose import costs 1.3 s of every run
+(measured with `python -X importtime`, 7 December 2026), more than all the adjustments take.
 """
 
 from __future__ import annotations

@@ -11,8 +11,10 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import rationale_coder
-from pipeline.analysis.cells import (
+from pipeline.config import Settings
+from pipeline.domain import THEMES
+from pipeline.tables import rationale_coder
+from pipeline.tables.cells import (
     cluster_columns,
     count_answers,
     ordered,
@@ -23,8 +25,6 @@ from pipeline.analysis.cells import (
     with_cluster_interval,
     with_wilson,
 )
-from pipeline.config import Settings
-from pipeline.domain import THEMES
 
 MEASURE_PERIODS = ("financial_year", "programme", "era")
 """Periods a measure is published by (a subset per table, see MEASURE_TABLES)."""

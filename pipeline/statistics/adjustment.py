@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.analysis import stats
 from pipeline.domain import CASE_MIX
+from pipeline.statistics import stats
 
 MIN_CATEGORY_CASES = 10  # case-mix categories rarer than this in a cell join the reference
 

@@ -22,9 +22,11 @@ import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.analysis import clustering, multiplicity, stats
-from pipeline.analysis.adjustment import adjusted_differences
-from pipeline.analysis.cells import (
+from pipeline.config import Settings
+from pipeline.domain import COUNT_COLUMNS, NATIONAL
+from pipeline.statistics import clustering, multiplicity, stats
+from pipeline.statistics.adjustment import adjusted_differences
+from pipeline.tables.cells import (
     KQ_COLUMNS,
     asked_before_and_after,
     count_answers,
@@ -34,8 +36,6 @@ from pipeline.analysis.cells import (
     sum_counts,
     with_wilson,
 )
-from pipeline.config import Settings
-from pipeline.domain import COUNT_COLUMNS, NATIONAL
 
 KEYS = ["comparable_id", "scope"]
 COMPARISON_COLUMNS = ("diff_", "p_value", "adjusted_", "mdd", "significant")

@@ -348,7 +348,7 @@ def spec(name: str) -> TableSpec:
         return BY_NAME[name]
     except KeyError:
         raise UndeclaredTable(
-            f"table {name!r} is not declared in pipeline/analysis/registry.py, so it has no "
+            f"table {name!r} is not declared in pipeline/tables/registry.py, so it has no "
             "protection rule and cannot be written"
         ) from None
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.analysis.linked_cells import CellSystem
 from pipeline.config import Settings
+from pipeline.disclosure.linked_cells import CellSystem
 
 MAX_ROUNDS = 1000
 

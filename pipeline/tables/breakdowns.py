@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.analysis.cells import (
+from pipeline.config import Settings
+from pipeline.domain import NATIONAL, SUBGROUPS
+from pipeline.tables.cells import (
     KQ_COLUMNS,
     cluster_columns,
     count_answers,
@@ -14,8 +16,6 @@ from pipeline.analysis.cells import (
     with_cluster_interval,
     with_wilson,
 )
-from pipeline.config import Settings
-from pipeline.domain import NATIONAL, SUBGROUPS
 
 FAMILY = ["series", "comparable_id"]
 STRATA = ["region", "programme"]

@@ -350,7 +350,7 @@ def _t_or_z(
     estimate: float, se: float, df: int, z: float, level: float | None
 ) -> tuple[float, float]:
     """Interval quantile and two-sided p-value: Student's t on `df` when `level` is given."""
-    from pipeline.analysis import distributions as dist
+    from pipeline.statistics import distributions as dist
 
     if not se > 0:
         return (z if level is None else float("nan")), float("nan")

@@ -15,16 +15,8 @@ import polars as pl
 from pipeline.config import Settings
 from pipeline.disclosure import attack
 from pipeline.disclosure import policy as disclosure
-from pipeline.tables import registry
-from pipeline.tables.build import (
-    CaseData,
-    Publication,
-    Status,
-    cell_tables,
-    derived_tables,
-    in_registry_order,
-    settings_with,
-)
+from pipeline.tables import build, registry
+from pipeline.tables.build import CaseData, Publication, Status, in_registry_order, settings_with
 
 
 def build_release(
@@ -42,7 +34,7 @@ def build_release(
     `models` are the analysis run's MODEL tables. Raises `DisclosureBreach` when the attack
     finds anything, so nothing unprotected can be returned."""
     settings = settings_with(settings, threshold)
-    raw = cell_tables(data, settings)
+    raw = build.cell_tables(data, settings)
     suppression = disclosure.suppress(
         raw, data.context, data.frames, settings, _groupings(data), earlier
     )
@@ -51,7 +43,7 @@ def build_release(
     # builds the other tables: on two cores that hides most of its time.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="disclosure-attack") as pool:
         audited = pool.submit(suppression.audited)
-        derived = derived_tables(suppression.published, raw["kq_by_inspection"], published)
+        derived = build.derived_tables(suppression.published, raw["kq_by_inspection"], published)
         cells = {n: registry.CELL_PRECISION.apply(t) for n, t in suppression.published.items()}
         tables = {**cells, **_released_models(models), **derived}
         report = audited.result()

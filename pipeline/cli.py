@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from typer.core import TyperCommand
 
 from pipeline import config
 from pipeline.config import DEFAULT_SEED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_UNUSABLE_INPUT
+from pipeline.terminal import SafeConsole, SafeFormatter, cell, styled, visible
 
 if TYPE_CHECKING:
     from pipeline.run import RunResult
@@ -36,7 +36,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = SafeConsole(stderr=True)
+"""Every string printed is plain text (pipeline/terminal.py): user text is never markup."""
 
 
 def _version(value: bool) -> None:
@@ -69,7 +70,9 @@ def _options(
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 @app.command()
@@ -97,7 +100,7 @@ def sample(
 
     _configure_logging(quiet, False)
     if scale <= 0:
-        console.print("[red]error:[/red] --scale must be positive")
+        console.print(styled("error:", "--scale must be positive"))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
     with console.status(f"generating synthetic sample (seed {seed}, scale {scale})..."):
         summary = generate_sample(out, seed=seed, scale=scale)
@@ -108,7 +111,7 @@ def sample(
         table.add_column(col, justify="right" if col != "file" else "left")
     for name, rows in summary.files.items():
         planted = sum(len(v) for v in summary.injected[name].values())
-        table.add_row(name, f"{rows:,}", f"{planted:,}")
+        table.add_row(cell(name), f"{rows:,}", f"{planted:,}")
     console.print(table)
     console.print(f"{summary.n_cases:,} cases, {summary.n_answers:,} key-question answers.")
     if scale == 1.0:
@@ -135,7 +138,7 @@ def _print_calibration(seed: int, scale: float) -> None:
             target,
             sample_pct,
             f"{row['n_applicable']:,}",
-            "yes" if row["met"] else "[red]NO[/red]",
+            "yes" if row["met"] else styled("NO"),
         )
     console.print(cal)
 
@@ -203,17 +206,17 @@ def _run_guarded(
                 sheet=sheet,
             )
     except UnusableInputError as exc:
-        console.print(f"[red]unusable input:[/red] {exc}")
+        console.print(styled("unusable input:", exc))
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     except DisclosureBreach as exc:
-        console.print(f"[red]disclosure control failed; nothing was written:[/red] {exc}")
+        console.print(styled("disclosure control failed; nothing was written:", exc))
         console.print(
             "The tables could not be protected against differencing; see docs/methodology.md "
             "(Disclosure control) for the policy and its settings."
         )
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     except ContractViolation as exc:
-        console.print(f"[red]an output table breaks its contract; nothing was written:[/red] {exc}")
+        console.print(styled("an output table breaks its contract; nothing was written:", exc))
         console.print("This is a defect in the pipeline: please report it.")
         raise typer.Exit(EXIT_INTERNAL) from None
 
@@ -258,7 +261,7 @@ def validate_files(
     _configure_logging(False, False)
     missing = [f for f in files if not f.is_file()]
     if missing:
-        console.print("[red]not found:[/red] " + ", ".join(str(m) for m in missing))
+        console.print(styled("not found:", ", ".join(str(m) for m in missing)))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
     unique = list(dict.fromkeys(f.resolve() for f in files))
     if len(unique) < len(files):
@@ -282,7 +285,7 @@ def validate_files(
     _print_inspections_lost(result.inspections_lost().to_dicts())
     for read in reads:
         if read.error:
-            console.print(f"[red]file rejected:[/red] {read.error}")
+            console.print(styled("file rejected:", read.error))
     _print_field_issues(result.field_issues_by_column(), None)
     if verbose:
         _print_rows(result)
@@ -303,7 +306,7 @@ def _print_rows(result: validate.ValidationResult) -> None:
             "source_file", "source_row", "reasons", "details"
         ).iter_rows():
             text = f"{reasons}: {details}" if details else reasons
-            console.print(f"  {f} row {r}: {text}", soft_wrap=True, markup=False)
+            console.print(f"  {f} row {r}: {text}", soft_wrap=True)
 
 
 @app.command()
@@ -330,14 +333,14 @@ def rate(
 
     _configure_logging(False, False)
     if not file.is_file():
-        console.print(f"[red]not found:[/red] {file}")
+        console.print(styled("not found:", file))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
     try:
         rated = ratings.rate_published_percentages(
             pl.read_csv(file, infer_schema_length=0), framework
         )
     except (ValueError, pl.exceptions.PolarsError) as exc:
-        console.print(f"[red]cannot rate {file}:[/red] {exc}")
+        console.print(styled(f"cannot rate {visible(file)}:", exc))
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     _print_ratings(rated, file.name)
     console.print(f"Rule: {refdata.rating_rule_text(framework)}.")
@@ -359,7 +362,13 @@ def _print_ratings(rated: object, name: str) -> None:
             for c in ("pct_engagement", "pct_desistance", "pct_safety")
         ]
         rating = str(row["rating"] or "-")
-        table.add_row(row["inspection_id"], row["standard"], *cells, rating, row["reason"] or "")
+        table.add_row(
+            cell(row["inspection_id"]),
+            cell(row["standard"]),
+            *cells,
+            cell(rating),
+            cell(row["reason"]),
+        )
     console.print(table)
 
 
@@ -423,14 +432,16 @@ def bulletins(
         with console.status(f"running {len(chosen) + int(national)} notebooks..."):
             results = batch.run_bulletins(chosen, workers, data, out, national, extra)
     except batch.BatchInputError as exc:
-        console.print(f"[red]cannot start:[/red] {exc}")
+        console.print(styled("cannot start:", exc))
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     _print_bulletins(results, out)
     failed = [r for r in results if r.status != "ok"]
     if failed:
         console.print(
-            f"[red]{len(failed)} notebook(s) failed[/red]; logs: "
-            + ", ".join(str(out / r.slug / "bulletin.log") for r in failed)
+            styled(
+                f"{len(failed)} notebook(s) failed;",
+                "logs: " + ", ".join(str(out / r.slug / "bulletin.log") for r in failed),
+            )
         )
         raise typer.Exit(EXIT_INTERNAL)
 
@@ -441,7 +452,7 @@ def _parse_params(items: list[str]) -> dict[str, object]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            console.print(f"[red]--param needs NAME=VALUE, got {item!r}[/red]")
+            console.print(styled("--param needs NAME=VALUE, got", repr(item)))
             raise typer.Exit(EXIT_UNUSABLE_INPUT)
         extra[name.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value
     return extra
@@ -452,8 +463,8 @@ def _print_bulletins(results: list, out: Path) -> None:
     for col in ("region", "status", "seconds", "attempts", "error"):
         table.add_column(col)
     for r in results:
-        status = "ok" if r.status == "ok" else "[red]failed[/red]"
-        table.add_row(r.region, status, f"{r.seconds:.1f}", str(r.attempts), r.error)
+        status = "ok" if r.status == "ok" else styled("failed")
+        table.add_row(cell(r.region), status, f"{r.seconds:.1f}", str(r.attempts), cell(r.error))
     console.print(table)
 
 
@@ -470,13 +481,13 @@ def docs(
     from pipeline.outputs import dictionary
 
     if not (data / "cases.parquet").exists():
-        console.print(f"[red]no tables in {data}:[/red] run `probation run` first")
+        console.print(styled(f"no tables in {visible(data)}:", "run `probation run` first"))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
     missing = dictionary.undescribed(data)
     out.write_text(dictionary.render(data))
     console.print(f"wrote {out}")
     if missing:
-        console.print("[yellow]columns without a description:[/yellow] " + ", ".join(missing))
+        console.print(styled("columns without a description:", ", ".join(missing), "yellow"))
 
 
 def _print_field_issues(by_column: dict[str, int], path: Path | None) -> None:
@@ -500,13 +511,17 @@ def _print_accounts(accounts: list, title: str) -> None:
             f"{a.blank_rows_skipped} blank row(s) skipped" if a.blank_rows_skipped else ""
         )
         table.add_row(
-            a.source_file, f"{a.rows_read:,}", f"{a.rows_accepted:,}", f"{a.rows_rejected:,}", note
+            cell(a.source_file),
+            f"{a.rows_read:,}",
+            f"{a.rows_accepted:,}",
+            f"{a.rows_rejected:,}",
+            cell(note),
         )
     total = [
         sum(getattr(a, k) for a in accounts)
         for k in ("rows_read", "rows_accepted", "rows_rejected")
     ]
-    table.add_row("[bold]total[/bold]", *(f"{t:,}" for t in total), "")
+    table.add_row(styled("total", style="bold"), *(f"{t:,}" for t in total), "")
     console.print(table)
 
 
@@ -523,7 +538,6 @@ def _print_inspections_lost(lost: list[dict], limit: int = 20) -> None:
             f"  {row['source_file']} inspection {row['inspection_id']}: {row['rows_rejected']} "
             f"rejected, {row['rows_accepted']} kept ({row['lost']} lost)",
             soft_wrap=True,
-            markup=False,
         )
     if len(lost) > limit:
         console.print(f"  ... and {len(lost) - limit} more (see the rejected rows file)")
@@ -554,6 +568,6 @@ def main() -> None:
             console.print("interrupted: the previous outputs are unchanged")
             sys.exit(EXIT_INTERRUPTED)
         logging.getLogger("pipeline").debug("internal error", exc_info=True)
-        console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}")
+        console.print(styled("internal error:", f"{type(exc).__name__}: {exc}"))
         console.print("Re-run with --verbose for the traceback, and please report it.")
         sys.exit(EXIT_INTERNAL)

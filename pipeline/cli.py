@@ -7,6 +7,7 @@ Stages never print or exit; they return results or raise.
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from pathlib import Path
@@ -259,9 +260,13 @@ def validate_files(
     from pipeline.stages import ingest, validate
 
     _configure_logging(False, False)
-    missing = [f for f in files if not f.is_file()]
+    missing = [f for f in files if not f.exists()]
     if missing:
         console.print(styled("not found:", ", ".join(str(m) for m in missing)))
+        raise typer.Exit(EXIT_UNUSABLE_INPUT)
+    odd = [f"{f} ({ingest.file_kind(f) or 'a folder'})" for f in files if not f.is_file()]
+    if odd:
+        console.print(styled("not a regular file:", ", ".join(odd)))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
     unique = list(dict.fromkeys(f.resolve() for f in files))
     if len(unique) < len(files):
@@ -330,16 +335,16 @@ def rate(
 
     from pipeline import refdata
     from pipeline.analysis import ratings
+    from pipeline.stages.ingest import read_regular
 
     _configure_logging(False, False)
-    if not file.is_file():
+    if not file.exists():
         console.print(styled("not found:", file))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
-    try:
-        rated = ratings.rate_published_percentages(
-            pl.read_csv(file, infer_schema_length=0), framework
-        )
-    except (ValueError, pl.exceptions.PolarsError) as exc:
+    try:  # bytes, not a path: Polars would read '[' in a file name as a glob
+        table = pl.read_csv(io.BytesIO(read_regular(file)), infer_schema_length=0)
+        rated = ratings.rate_published_percentages(table, framework)
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
         console.print(styled(f"cannot rate {visible(file)}:", exc))
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     _print_ratings(rated, file.name)

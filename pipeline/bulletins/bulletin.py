@@ -121,12 +121,14 @@ def load_tables(data_dir: Path, scopes: list[str] | None = None) -> dict[str, pl
         )
     tables = {}
     for name in TABLES_NEEDED:
-        scan = pl.scan_parquet(folder / f"{name}.parquet")
+        scan = pl.scan_parquet(folder / f"{name}.parquet", glob=False)
         if scopes and "scope" in scan.collect_schema().names():
             scan = scan.filter(pl.col("scope").is_in(scopes))
         tables[name] = scan.collect()
     published = Path(data_dir) / "published.parquet"
-    tables["published"] = pl.read_parquet(published) if published.exists() else pl.DataFrame()
+    tables["published"] = (
+        pl.read_parquet(published, glob=False) if published.exists() else pl.DataFrame()
+    )
     return tables
 
 

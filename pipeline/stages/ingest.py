@@ -16,6 +16,7 @@ import io
 import logging
 import os
 import re
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,51 @@ class FileRead:
         return self.error is not None
 
 
+class NotRegularFile(ValueError):
+    """A path that names a FIFO, device, socket or folder rather than a file."""
+
+
+FILE_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file (a symbolic link to one is followed). Anything else is
+    refused at once: reading a FIFO waits for a writer forever, and a device may never end.
+    The file is opened without blocking and checked on the open handle, so it cannot be
+    swapped for a pipe between the check and the read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise NotRegularFile(f"{kind}, not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as handle:
+            fd = -1  # the handle owns it now
+            return handle.read()
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def file_kind(path: Path) -> str | None:
+    """What a path that is not a regular file is ('a named pipe (FIFO)', 'a broken link'), or
+    None for a regular file or a folder."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "a broken link" if path.is_symlink() else "unreadable"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
 def canonical_header(name: str) -> str:
     """Map a header to its canonical form: case-insensitive; spaces, hyphens, dots become '_'."""
     name = name.replace("\ufeff", "").strip().lower()
@@ -81,14 +127,19 @@ def skipped_files(raw_dir: Path) -> list[tuple[str, str]]:
     skipped = []
     for path in sorted(raw_dir.rglob("*")):
         rel = path.relative_to(raw_dir)
+        kind = file_kind(path)
         if (
             path in read
-            or not path.is_file()
+            or (path.is_dir() and kind is None)
             or any(part.startswith((".", "~$")) for part in rel.parts)
             or rel.parts[0] == PUBLISHED_SUBDIR
         ):
             continue
-        reason = SKIP_REASONS.get(path.suffix.lower(), "not a CSV, XLSX or Parquet file")
+        reason = (
+            f"{kind}, not a regular file"
+            if kind
+            else SKIP_REASONS.get(path.suffix.lower(), "not a CSV, XLSX or Parquet file")
+        )
         skipped.append((rel.as_posix(), reason))
     return skipped
 
@@ -400,7 +451,7 @@ def _parse(
     suffix = path.suffix.lower()
     if suffix not in CASE_SUFFIXES:
         raise ValueError("not a CSV, XLSX or Parquet file")
-    data = path.read_bytes()
+    data = read_regular(path)
     result.sha256 = hashlib.sha256(data).hexdigest()
     if suffix == ".csv":
         header, body, result.encoding, offset = _read_csv(data)
@@ -499,7 +550,7 @@ def read_case_file(path: Path, raw_dir: Path | None = None, sheet: str | None = 
     try:
         # rows above the header (titles, merged cells) are not records
         header, body, offset = _parse(path, result, sheet)
-    except UnsafeWorkbook as exc:
+    except (UnsafeWorkbook, NotRegularFile) as exc:
         result.error = f"{display}: not read, {exc}"
         return result
     except Exception as exc:  # any reader failure is a property of the file, not a crash

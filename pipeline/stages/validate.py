@@ -13,6 +13,7 @@ Accounting is checked, not assumed: for every file, rows read = accepted + rejec
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -20,6 +21,8 @@ import polars as pl
 from pipeline import refdata
 from pipeline.domain import ANSWER, KEY_QUESTIONS, Rule
 from pipeline.stages.ingest import PROVENANCE, FileRead
+
+log = logging.getLogger(__name__)
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
@@ -150,8 +153,9 @@ marks, byte-order marks): removed before any comparison, so 'A1' and 'A\u200b1' 
 
 
 def _clean(column: str) -> pl.Expr:
-    """Trimmed text without invisible characters; empty becomes null."""
-    text = pl.col(column).str.replace_all(INVISIBLE, "").str.strip_chars()
+    """Trimmed text without invisible characters, in Unicode's composed form (NFC: 'ô' typed
+    as one character or as 'o' and a combining accent is one value); empty becomes null."""
+    text = pl.col(column).str.replace_all(INVISIBLE, "").str.normalize("NFC").str.strip_chars()
     return pl.when(text == "").then(None).otherwise(text)
 
 
@@ -568,7 +572,10 @@ def _rejected(checked: pl.DataFrame, names: list[str]) -> pl.DataFrame:
 def validate(reads: list[FileRead]) -> ValidationResult:
     """Split readable records into accepted (normalised) and rejected (with every reason)."""
     flags = rule_flags()
-    checked = _checked(_records(reads), flags)
+    records = _records(reads)
+    _report_composed_forms(records)
+    checked = _checked(records, flags)
+    del records
     accepted = typed_accepted(checked.lazy().filter(~pl.col("_failed"))).collect()
     rejected = _rejected(checked, list(flags))
     issues = _field_issues(checked, list(flags))
@@ -577,6 +584,27 @@ def validate(reads: list[FileRead]) -> ValidationResult:
     return ValidationResult(
         accepted=accepted, rejected=rejected, accounts=accounts, field_issues=issues
     )
+
+
+IDENTIFIERS = ("inspection_id", "case_id", "unit_name", "regional_round")
+"""Columns compared to tell inspections, cases and units apart."""
+
+
+def _report_composed_forms(records: pl.DataFrame) -> None:
+    """Warn how many identifiers were written in decomposed Unicode (NFD, as macOS file names
+    and some exports write accents): they are compared and stored composed (NFC), so that two
+    spellings that look identical are one inspection or case, and the user hears of it."""
+    counts = records.select(
+        (pl.col(c) != pl.col(c).str.normalize("NFC")).sum().alias(c) for c in IDENTIFIERS
+    ).row(0, named=True)
+    changed = {column: n for column, n in counts.items() if n}
+    if changed:
+        log.warning(
+            "%d identifier value(s) were not in composed Unicode form (NFC) and were normalised "
+            "before comparison, so that look-alike spellings match: %s",
+            sum(changed.values()),
+            ", ".join(f"{column} {n:,}" for column, n in changed.items()),
+        )
 
 
 def _with_details(rejected: pl.DataFrame) -> pl.DataFrame:

@@ -274,9 +274,10 @@ def validate_files(
     reads = []
     for path in unique:
         read = ingest.read_case_file(path, sheet=sheet)
-        read.display_name = str(path)
+        # the same text in the accounting and the rows, even for a name that is not UTF-8
+        read.display_name = ingest.printable_name(str(path))
         if read.frame is not None:
-            read.frame = read.frame.with_columns(source_file=pl.lit(str(path)))
+            read.frame = read.frame.with_columns(source_file=pl.lit(read.display_name))
         reads.append(read)
     result = validate.validate(reads)
     _print_accounts(result.accounts, "Validation (nothing written)")

@@ -568,11 +568,34 @@ def _header_problem(display: str, header: list[str], mapped: list[str]) -> str |
         )
     missing = [c for c in refdata.required_columns() if c not in mapped]
     if missing:
-        found = ", ".join(repr(h) for h in header if h) or "none"
-        return (
-            f"{display}: missing required column(s): {', '.join(missing)}. Columns found: {found}"
+        return f"{display}: missing required column(s): {', '.join(missing)}. " + _columns_found(
+            header, mapped
         )
     return None
+
+
+FOUND_LIMIT = 10
+"""Header cells named in a rejection note; the rest are counted."""
+NAME_LIMIT = 40
+"""Characters shown of one header cell."""
+
+
+def _columns_found(header: list[str], mapped: list[str]) -> str:
+    """The header's column names for a rejection note (console and manifest). Only a header
+    that holds at least one contract column is quoted, at most ten names of at most 40
+    characters: the first line of a file that is not an export (a note, a key or token in a
+    file linked from elsewhere) is never copied out."""
+    known = {*refdata.contract_columns()["column"].to_list(), "synthetic"}
+    named = [h for h in header if h.strip()]
+    if not any(m in known for m in mapped):
+        return (
+            f"None of its {len(named)} header cell(s) is a contract column (is this a case "
+            "export?); the first line is not shown"
+        )
+    shown = [repr(h if len(h) <= NAME_LIMIT else h[:NAME_LIMIT] + "...") for h in named]
+    more = len(shown) - FOUND_LIMIT
+    text = ", ".join(shown[:FOUND_LIMIT]) + (f" and {more} more" if more > 0 else "")
+    return f"Columns found: {text}"
 
 
 def _contract_frame(

@@ -25,7 +25,9 @@ from pipeline.stages.ingest import PROVENANCE, FileRead
 log = logging.getLogger(__name__)
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)?$"
+"""A date, optionally with a time of day that exists (2022-05-09 25:99 is not a date: it is
+rejected as unparseable, never read as 2022-05-09)."""
 UK_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
 SERIAL_DATE = r"^\d{1,6}(?:\.0+)?$"
 
@@ -97,6 +99,7 @@ class ValidationResult:
     rejected: pl.DataFrame
     accounts: list[FileAccount]
     field_issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
+    lost: pl.DataFrame | None = None  # per-inspection accounting, taken before `accepted` is freed
 
     @property
     def rows_read(self) -> int:
@@ -109,25 +112,11 @@ class ValidationResult:
 
     def inspections_lost(self) -> pl.DataFrame:
         """Inspections with rejected rows: how many rows each kept and lost, and whether it
-        was lost entirely (every row rejected) or partly."""
-        key = ["source_file", "inspection_id"]
-        lost = self.rejected.group_by(key).agg(pl.len().alias("rows_rejected"))
-        kept = (
-            self.accepted.select("source_file", pl.col("inspection_id").cast(pl.String))
-            .group_by(key)
-            .agg(pl.len().alias("rows_accepted"))
-        )
-        return (
-            lost.join(kept, on=key, how="left", nulls_equal=True)
-            .with_columns(pl.col("rows_accepted").fill_null(0))
-            .with_columns(
-                pl.when(pl.col("rows_accepted") == 0)
-                .then(pl.lit("entirely"))
-                .otherwise(pl.lit("partly"))
-                .alias("lost")
-            )
-            .sort("lost", "source_file", "inspection_id", nulls_last=True)
-        )
+        was lost entirely (every row rejected) or partly. Computed once, by `validate`, while
+        the accepted rows are still held: a run frees them before it reports."""
+        if self.lost is None:
+            self.lost = inspections_lost(self.accepted, self.rejected)
+        return self.lost
 
     def rejected_by_rule(self) -> dict[str, int]:
         """Count of rejected rows per rule name (a row failing two rules counts in both)."""
@@ -142,6 +131,33 @@ class ValidationResult:
             .sort("rule")
         )
         return dict(counts.iter_rows())
+
+
+def inspections_lost(accepted: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """Rows kept and rejected per file and inspection, for inspections that lost rows. The
+    rejected rows hold the id as written, so it is normalised like the accepted one first."""
+    key = ["source_file", "inspection_id"]
+    lost = (
+        rejected.select("source_file", _clean("inspection_id").alias("inspection_id"))
+        .group_by(key)
+        .agg(pl.len().alias("rows_rejected"))
+    )
+    kept = (
+        accepted.select("source_file", pl.col("inspection_id").cast(pl.String))
+        .group_by(key)
+        .agg(pl.len().alias("rows_accepted"))
+    )
+    return (
+        lost.join(kept, on=key, how="left", nulls_equal=True)
+        .with_columns(pl.col("rows_accepted").fill_null(0))
+        .with_columns(
+            pl.when(pl.col("rows_accepted") == 0)
+            .then(pl.lit("entirely"))
+            .otherwise(pl.lit("partly"))
+            .alias("lost")
+        )
+        .sort("lost", "source_file", "inspection_id", nulls_last=True)
+    )
 
 
 # --- normalisation expressions ---------------------------------------------------------------
@@ -582,7 +598,11 @@ def validate(reads: list[FileRead]) -> ValidationResult:
     del checked
     accounts = _account(reads, accepted, rejected, issues)
     return ValidationResult(
-        accepted=accepted, rejected=rejected, accounts=accounts, field_issues=issues
+        accepted=accepted,
+        rejected=rejected,
+        accounts=accounts,
+        field_issues=issues,
+        lost=inspections_lost(accepted, rejected),
     )
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -560,8 +562,20 @@ def _print_rejections(by_rule: dict[str, int], n_rejected: int, path: Path | Non
     )
 
 
+_INTERRUPTED = threading.Event()
+"""Set when Ctrl-C arrives: a library may turn the KeyboardInterrupt into its own error (DuckDB:
+"RuntimeError: Query interrupted"), which is still an interruption, not an internal error."""
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    """SIGINT: remember it, then interrupt as Python does by default."""
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry: run the app, turning unexpected errors into exit code 1."""
+    signal.signal(signal.SIGINT, _on_interrupt)
     try:
         app()
     except SystemExit:
@@ -570,7 +584,7 @@ def main() -> None:
         console.print("interrupted: the previous outputs are unchanged")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # an internal error: say so plainly, keep the detail for -v
-        if type(exc).__name__ == "InterruptException":  # DuckDB turns Ctrl-C into this
+        if _INTERRUPTED.is_set() or type(exc).__name__ == "InterruptException":
             console.print("interrupted: the previous outputs are unchanged")
             sys.exit(EXIT_INTERRUPTED)
         logging.getLogger("pipeline").debug("internal error", exc_info=True)

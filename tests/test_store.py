@@ -211,6 +211,8 @@ def test_user_objects_carry_with_quotes_dependencies_macros_and_keys(tmp_path: P
             """"user"."Bob's ""draft"" notes\"""",
             'CREATE VIEW "user".a_top AS SELECT t + 1 AS u FROM "user".z_base',
             'CREATE SEQUENCE "user".ids START 10',
+            "COMMENT ON VIEW \"user\".a_top IS 'my view'",
+            "COMMENT ON COLUMN \"user\".z_base.t IS 'twice the id'",
             """CREATE TYPE "user".mood AS ENUM ('calm', 'cross')""",
         ],
     )
@@ -222,6 +224,10 @@ def test_user_objects_carry_with_quotes_dependencies_macros_and_keys(tmp_path: P
     assert con.execute('SELECT u FROM "user".a_top').fetchall() == [(3,)]  # a view over a view
     assert con.execute('SELECT count(*) FROM "user".first_n(3)').fetchall() == [(3,)]
     assert con.execute("SELECT nextval('\"user\".ids')").fetchall() == [(10,)]
+    comments = "SELECT comment FROM duckdb_views() WHERE view_name = 'a_top'"
+    assert con.execute(comments).fetchall() == [("my view",)]
+    comments = "SELECT comment FROM duckdb_columns() WHERE table_name = 'z_base'"
+    assert con.execute(comments).fetchall() == [("twice the id",)]
     with pytest.raises(duckdb.ConstraintException):  # the primary key is kept
         con.execute(f"INSERT INTO {notes} (id, n) VALUES (1, 5)")
     with pytest.raises(duckdb.ConstraintException):  # and the CHECK

@@ -194,7 +194,8 @@ def _carry_user_schema(con: duckdb.DuckDBPyConnection, previous: Path | None) ->
         return [f"the previous database could not be opened, so its user schema is lost: {exc}"]
     try:
         objects, messages = _user_objects(con)
-        return messages + _recreate(con, objects)
+        messages += _recreate(con, objects)
+        return messages + _carry_comments(con)
     finally:
         con.execute("DETACH previous")
 
@@ -316,6 +317,32 @@ def _recreate(con: duckdb.DuckDBPyConnection, objects: list[_UserObject]) -> lis
         for o in objects
         if id(o) in errors
     ]
+
+
+COMMENTS = {
+    "TABLE": "SELECT table_name, NULL, comment FROM duckdb_tables()",
+    "VIEW": "SELECT view_name, NULL, comment FROM duckdb_views()",
+    "MACRO": "SELECT DISTINCT function_name, NULL, comment FROM duckdb_functions()",
+    "COLUMN": "SELECT table_name, column_name, comment FROM duckdb_columns()",
+}
+"""Where the previous database keeps the analyst's comments, by the kind COMMENT ON names."""
+
+
+def _carry_comments(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The analyst's comments on their tables, views, macros and columns (a re-created object
+    does not keep them); a comment whose object was not carried is named as lost."""
+    where = f"database_name = 'previous' AND schema_name = {_quote(USER_SCHEMA)}"
+    messages = []
+    for kind, query in COMMENTS.items():
+        rows = con.execute(f"{query} WHERE {where} AND comment IS NOT NULL").fetchall()
+        for name, column, comment in rows:
+            target = f"{ident(USER_SCHEMA)}.{ident(name)}"
+            target += f".{ident(column)}" if column else ""
+            try:
+                con.execute(f"COMMENT ON {kind} {target} IS {_quote(comment)}")
+            except duckdb.Error:
+                messages.append(f"the comment on user {kind.lower()} {name!r} was not kept")
+    return messages
 
 
 def _create(con: duckdb.DuckDBPyConnection, item: _UserObject) -> None:

@@ -86,3 +86,11 @@ def test_a_long_header_list_is_cut_in_the_rejection_note(tmp_path: Path) -> None
     assert read.error and "missing required column(s): case_id, rosh" in read.error
     assert f"and {frame.width - 10} more" in read.error
     assert "x" * 41 not in read.error
+
+
+def test_a_header_with_a_cyrillic_lookalike_letter_gets_a_hint(tmp_path: Path) -> None:
+    frame = rows_frame([valid_row()]).rename({"rosh": "r\u043esh"})  # a Cyrillic o
+    frame.write_csv(tmp_path / "f.csv")
+    read = ingest.read_case_file(tmp_path / "f.csv", tmp_path)
+    assert read.error and "missing required column(s): rosh" in read.error
+    assert "'r\u043esh' looks like 'rosh'" in read.error and "U+043E" in read.error

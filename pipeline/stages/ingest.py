@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import stat
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -568,10 +569,29 @@ def _header_problem(display: str, header: list[str], mapped: list[str]) -> str |
         )
     missing = [c for c in refdata.required_columns() if c not in mapped]
     if missing:
-        return f"{display}: missing required column(s): {', '.join(missing)}. " + _columns_found(
-            header, mapped
-        )
+        found = _columns_found(header, mapped) + _lookalike_hint(header, missing)
+        return f"{display}: missing required column(s): {', '.join(missing)}. {found}"
     return None
+
+
+CONFUSABLES = str.maketrans(
+    "аеорсухіјѕԁԛԝАВЕКМНОРСТХІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοα", "aeopcyxijsdqwABEKMHOPCTXIJSABEZHIKMNOPTYXoa"
+)
+"""Cyrillic and Greek letters drawn like Latin ones: a header typed or pasted with one of them
+looks right and matches nothing."""
+
+
+def _lookalike_hint(header: list[str], missing: list[str]) -> str:
+    """Name each header cell that would be a missing column but for a look-alike letter (a
+    Cyrillic 'о' in 'rosh'), with the letter's code point, so the user can see what to retype."""
+    hints = []
+    for cell in header:
+        latin = canonical_header(unicodedata.normalize("NFKC", cell).translate(CONFUSABLES))
+        if latin in missing and latin != canonical_header(cell):
+            odd = sorted({c for c in cell if not c.isascii()})
+            letters = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in odd)
+            hints.append(f"{cell!r} looks like {latin!r} but has the non-Latin letter(s) {letters}")
+    return ". " + "; ".join(hints) + ": retype them" if hints else ""
 
 
 FOUND_LIMIT = 10

@@ -454,6 +454,9 @@ def _identifier_and_silent_cases() -> None:
     (HERE / "not_an_export.csv").write_text("ghp_T0KEN-not-for-the-console,second cell\n1,2\n")
     expect("not_an_export.csv", "a file whose first line is a secret, not a header",
            "file_rejected", 1, 0, 1, "first line is not shown")  # fmt: skip
+    rows_frame(rows(2)).rename({"rosh": "r\u043esh"}).write_csv(HERE / "cyrillic_header.csv")
+    expect("cyrillic_header.csv", "a header with a Cyrillic look-alike letter", "file_rejected",
+           2, 0, 2, "looks like 'rosh'")  # fmt: skip
     wide = rows_frame(rows(1)).drop("rosh")
     wide = wide.with_columns(pl.lit("x").alias(f"extra column {i} " + "y" * 60) for i in range(30))
     wide.write_csv(HERE / "wide_header_missing_column.csv")

@@ -7,19 +7,21 @@ Stages never print or exit; they return results or raise.
 
 from __future__ import annotations
 
+import io
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand
 
 from pipeline import config
 from pipeline.config import DEFAULT_SEED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_UNUSABLE_INPUT
+from pipeline.terminal import SafeConsole, SafeFormatter, cell, styled, visible
 
 if TYPE_CHECKING:
     from pipeline.run import RunResult
@@ -37,7 +39,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = SafeConsole(stderr=True)
+"""Every string printed is plain text (pipeline/terminal.py): user text is never markup."""
 
 
 def _version(value: bool) -> None:
@@ -70,7 +73,9 @@ def _options(
 
 def _configure_logging(quiet: bool, verbose: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 @app.command()
@@ -98,7 +103,7 @@ def sample(
 
     _configure_logging(quiet, False)
     if scale <= 0:
-        console.print("[red]error:[/red] --scale must be positive")
+        console.print(styled("error:", "--scale must be positive"))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
     with console.status(f"generating synthetic sample (seed {seed}, scale {scale})..."):
         summary = generate_sample(out, seed=seed, scale=scale)
@@ -109,7 +114,7 @@ def sample(
         table.add_column(col, justify="right" if col != "file" else "left")
     for name, rows in summary.files.items():
         planted = sum(len(v) for v in summary.injected[name].values())
-        table.add_row(name, f"{rows:,}", f"{planted:,}")
+        table.add_row(cell(name), f"{rows:,}", f"{planted:,}")
     console.print(table)
     console.print(f"{summary.n_cases:,} cases, {summary.n_answers:,} key-question answers.")
     if scale == 1.0:
@@ -136,7 +141,7 @@ def _print_calibration(seed: int, scale: float) -> None:
             target,
             sample_pct,
             f"{row['n_applicable']:,}",
-            "yes" if row["met"] else "[red]NO[/red]",
+            "yes" if row["met"] else styled("NO"),
         )
     console.print(cal)
 
@@ -203,10 +208,10 @@ def _run_guarded(
                 sheet=sheet,
             )
     except UnusableInputError as exc:
-        console.print(f"[red]unusable input:[/red] {exc}")
+        console.print(styled("unusable input:", exc))
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     except ContractViolation as exc:
-        console.print(f"[red]an output table breaks its contract; nothing was written:[/red] {exc}")
+        console.print(styled("an output table breaks its contract; nothing was written:", exc))
         console.print("This is a defect in the pipeline: please report it.")
         raise typer.Exit(EXIT_INTERNAL) from None
 
@@ -222,8 +227,11 @@ def _print_run(result: RunResult, raw: Path, out: Path) -> None:
         + ", ".join(f"{k} ({v:,} rows)" for k, v in result.table_rows.items())
     )
     console.print(
-        "[bold]These are analysis outputs: internal, unsuppressed, not for publication.[/bold] "
-        "`probation release` protects them for the public; bulletins are built from a release."
+        styled(
+            "These are analysis outputs: internal, unsuppressed, not for publication.",
+            "`probation release` protects them for the public; bulletins are built from a release.",
+            "bold",
+        )
     )
     console.print("Stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
 
@@ -260,14 +268,14 @@ def release(
         with console.status("protecting the tables (suppression and differencing attack)..."):
             result = make_release(data, releases, threshold)
     except (UnusableInputError, ReleaseRefused) as exc:
-        console.print(f"[red]not released; nothing was written:[/red] {escape(str(exc))}")
+        console.print(styled("not released; nothing was written:", exc))
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     except ContractViolation as exc:
-        console.print(f"[red]a release table breaks its contract; nothing was written:[/red] {exc}")
+        console.print(styled("a release table breaks its contract; nothing was written:", exc))
         raise typer.Exit(EXIT_INTERNAL) from None
     if quiet:
         return
-    console.print(f"Release {result.release_id} written to {escape(str(result.folder))}.")
+    console.print(f"Release {result.release_id} written to {result.folder}.")
     console.print(f"Disclosure control: {result.summary}.")
     if result.previous:
         console.print(
@@ -286,9 +294,9 @@ def list_releases(
 
     index = read_index(releases)
     if not index.height:
-        console.print(f"No releases in {escape(str(releases))} yet: run `probation release`.")
+        console.print(f"No releases in {releases} yet: run `probation release`.")
         return
-    table = Table(title=f"Releases in {escape(str(releases))}", title_justify="left")
+    table = Table(title=f"Releases in {releases}", title_justify="left")
     shown = {
         "release_id": "release",
         "created_utc": "created (UTC)",
@@ -307,8 +315,8 @@ def list_releases(
             "inputs_sha256": str(row["inputs_sha256"])[:12],
             "created_utc": str(row["created_utc"])[:16].replace("T", " "),
         }
-        table.add_row(*[escape("" if values[c] is None else str(values[c])) for c in shown])
-    Console().print(table)
+        table.add_row(*[cell(values[c]) for c in shown])
+    SafeConsole().print(table)
 
 
 @app.command("validate")
@@ -334,9 +342,13 @@ def validate_files(
     from pipeline.stages import ingest, validate
 
     _configure_logging(False, False)
-    missing = [f for f in files if not f.is_file()]
+    missing = [f for f in files if not f.exists()]
     if missing:
-        console.print("[red]not found:[/red] " + ", ".join(str(m) for m in missing))
+        console.print(styled("not found:", ", ".join(str(m) for m in missing)))
+        raise typer.Exit(EXIT_UNUSABLE_INPUT)
+    odd = [f"{f} ({ingest.file_kind(f) or 'a folder'})" for f in files if not f.is_file()]
+    if odd:
+        console.print(styled("not a regular file:", ", ".join(odd)))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
     unique = list(dict.fromkeys(f.resolve() for f in files))
     if len(unique) < len(files):
@@ -344,9 +356,10 @@ def validate_files(
     reads = []
     for path in unique:
         read = ingest.read_case_file(path, sheet=sheet)
-        read.display_name = str(path)
+        # the same text in the accounting and the rows, even for a name that is not UTF-8
+        read.display_name = ingest.printable_name(str(path))
         if read.frame is not None:
-            read.frame = read.frame.with_columns(source_file=pl.lit(str(path)))
+            read.frame = read.frame.with_columns(source_file=pl.lit(read.display_name))
         reads.append(read)
     result = validate.validate(reads)
     _print_accounts(result.accounts, "Validation (nothing written)")
@@ -360,7 +373,7 @@ def validate_files(
     _print_inspections_lost(result.inspections_lost().to_dicts())
     for read in reads:
         if read.error:
-            console.print(f"[red]file rejected:[/red] {read.error}")
+            console.print(styled("file rejected:", read.error))
     _print_field_issues(result.field_issues_by_column(), None)
     if verbose:
         _print_rows(result)
@@ -381,7 +394,7 @@ def _print_rows(result: validate.ValidationResult) -> None:
             "source_file", "source_row", "reasons", "details"
         ).iter_rows():
             text = f"{reasons}: {details}" if details else reasons
-            console.print(f"  {f} row {r}: {text}", soft_wrap=True, markup=False)
+            console.print(f"  {f} row {r}: {text}", soft_wrap=True)
 
 
 @app.command()
@@ -404,18 +417,18 @@ def rate(
     import polars as pl
 
     from pipeline import refdata
+    from pipeline.stages.ingest import read_regular
     from pipeline.tables import ratings
 
     _configure_logging(False, False)
-    if not file.is_file():
-        console.print(f"[red]not found:[/red] {file}")
+    if not file.exists():
+        console.print(styled("not found:", file))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
-    try:
-        rated = ratings.rate_published_percentages(
-            pl.read_csv(file, infer_schema_length=0), framework
-        )
-    except (ValueError, pl.exceptions.PolarsError) as exc:
-        console.print(f"[red]cannot rate {file}:[/red] {exc}")
+    try:  # bytes, not a path: Polars would read '[' in a file name as a glob
+        table = pl.read_csv(io.BytesIO(read_regular(file)), infer_schema_length=0)
+        rated = ratings.rate_published_percentages(table, framework)
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        console.print(styled(f"cannot rate {visible(file)}:", exc))
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     _print_ratings(rated, file.name)
     console.print(f"Rule: {refdata.rating_rule_text(framework)}.")
@@ -437,7 +450,13 @@ def _print_ratings(rated: object, name: str) -> None:
             for c in ("pct_engagement", "pct_desistance", "pct_safety")
         ]
         rating = str(row["rating"] or "-")
-        table.add_row(row["inspection_id"], row["standard"], *cells, rating, row["reason"] or "")
+        table.add_row(
+            cell(row["inspection_id"]),
+            cell(row["standard"]),
+            *cells,
+            cell(rating),
+            cell(row["reason"]),
+        )
     console.print(table)
 
 
@@ -502,14 +521,16 @@ def bulletins(
         with console.status(f"running {len(chosen) + int(national)} notebooks..."):
             results = batch.run_bulletins(chosen, workers, data, out, national, extra)
     except batch.BatchInputError as exc:
-        console.print(f"[red]cannot start:[/red] {exc}")
+        console.print(styled("cannot start:", exc))
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
     _print_bulletins(results, out)
     failed = [r for r in results if r.status != "ok"]
     if failed:
         console.print(
-            f"[red]{len(failed)} notebook(s) failed[/red]; logs: "
-            + ", ".join(str(out / r.slug / "bulletin.log") for r in failed)
+            styled(
+                f"{len(failed)} notebook(s) failed;",
+                "logs: " + ", ".join(str(out / r.slug / "bulletin.log") for r in failed),
+            )
         )
         raise typer.Exit(EXIT_INTERNAL)
 
@@ -520,7 +541,7 @@ def _parse_params(items: list[str]) -> dict[str, object]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            console.print(f"[red]--param needs NAME=VALUE, got {item!r}[/red]")
+            console.print(styled("--param needs NAME=VALUE, got", repr(item)))
             raise typer.Exit(EXIT_UNUSABLE_INPUT)
         extra[name.strip()] = int(value) if value.strip().lstrip("-").isdigit() else value
     return extra
@@ -531,8 +552,8 @@ def _print_bulletins(results: list, out: Path) -> None:
     for col in ("region", "status", "seconds", "attempts", "error"):
         table.add_column(col)
     for r in results:
-        status = "ok" if r.status == "ok" else "[red]failed[/red]"
-        table.add_row(r.region, status, f"{r.seconds:.1f}", str(r.attempts), r.error)
+        status = "ok" if r.status == "ok" else styled("failed")
+        table.add_row(cell(r.region), status, f"{r.seconds:.1f}", str(r.attempts), cell(r.error))
     console.print(table)
 
 
@@ -549,13 +570,13 @@ def docs(
     from pipeline.outputs import dictionary
 
     if not (data / "cases.parquet").exists():
-        console.print(f"[red]no tables in {data}:[/red] run `probation run` first")
+        console.print(styled(f"no tables in {visible(data)}:", "run `probation run` first"))
         raise typer.Exit(EXIT_UNUSABLE_INPUT)
     missing = dictionary.undescribed(data)
     out.write_text(dictionary.render(data))
     console.print(f"wrote {out}")
     if missing:
-        console.print("[yellow]columns without a description:[/yellow] " + ", ".join(missing))
+        console.print(styled("columns without a description:", ", ".join(missing), "yellow"))
 
 
 def _print_field_issues(by_column: dict[str, int], path: Path | None) -> None:
@@ -579,13 +600,17 @@ def _print_accounts(accounts: list, title: str) -> None:
             f"{a.blank_rows_skipped} blank row(s) skipped" if a.blank_rows_skipped else ""
         )
         table.add_row(
-            a.source_file, f"{a.rows_read:,}", f"{a.rows_accepted:,}", f"{a.rows_rejected:,}", note
+            cell(a.source_file),
+            f"{a.rows_read:,}",
+            f"{a.rows_accepted:,}",
+            f"{a.rows_rejected:,}",
+            cell(note),
         )
     total = [
         sum(getattr(a, k) for a in accounts)
         for k in ("rows_read", "rows_accepted", "rows_rejected")
     ]
-    table.add_row("[bold]total[/bold]", *(f"{t:,}" for t in total), "")
+    table.add_row(styled("total", style="bold"), *(f"{t:,}" for t in total), "")
     console.print(table)
 
 
@@ -602,7 +627,6 @@ def _print_inspections_lost(lost: list[dict], limit: int = 20) -> None:
             f"  {row['source_file']} inspection {row['inspection_id']}: {row['rows_rejected']} "
             f"rejected, {row['rows_accepted']} kept ({row['lost']} lost)",
             soft_wrap=True,
-            markup=False,
         )
     if len(lost) > limit:
         console.print(f"  ... and {len(lost) - limit} more (see the rejected rows file)")
@@ -619,8 +643,20 @@ def _print_rejections(by_rule: dict[str, int], n_rejected: int, path: Path | Non
     )
 
 
+_INTERRUPTED = threading.Event()
+"""Set when Ctrl-C arrives: a library may turn the KeyboardInterrupt into its own error (DuckDB:
+"RuntimeError: Query interrupted"), which is still an interruption, not an internal error."""
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    """SIGINT: remember it, then interrupt as Python does by default."""
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry: run the app, turning unexpected errors into exit code 1."""
+    signal.signal(signal.SIGINT, _on_interrupt)
     try:
         app()
     except SystemExit:
@@ -629,10 +665,10 @@ def main() -> None:
         console.print("interrupted: the previous outputs are unchanged")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # an internal error: say so plainly, keep the detail for -v
-        if type(exc).__name__ == "InterruptException":  # DuckDB turns Ctrl-C into this
+        if _INTERRUPTED.is_set() or type(exc).__name__ == "InterruptException":
             console.print("interrupted: the previous outputs are unchanged")
             sys.exit(EXIT_INTERRUPTED)
         logging.getLogger("pipeline").debug("internal error", exc_info=True)
-        console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}")
+        console.print(styled("internal error:", f"{type(exc).__name__}: {exc}"))
         console.print("Re-run with --verbose for the traceback, and please report it.")
         sys.exit(EXIT_INTERNAL)

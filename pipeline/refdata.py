@@ -431,9 +431,22 @@ def parse_cohorts(df: pl.DataFrame, name: str) -> pl.DataFrame:
                     f"{name} row {row}, column {column}: {value!r} is not a YYYY-MM-DD date"
                 )
         _check_cohort_codes(record, name, row)
+        _check_cohort_windows(record, name, row)
     if df["cohort"].is_duplicated().any():
         raise ReferenceDataError(f"{name}: a cohort name is repeated")
     return df.with_columns(pl.col(c).str.to_date("%Y-%m-%d") for c in COHORT_COLUMNS[4:8])
+
+
+def _check_cohort_windows(record: dict, name: str, row: int) -> None:
+    """A window that ends before it starts selects nothing: refuse it rather than tabulate an
+    empty cohort without a word."""
+    for window in ("fieldwork", "published"):
+        start, end = record[f"{window}_from"], record[f"{window}_to"]
+        if start and end and _is_iso_date(start) and _is_iso_date(end) and start > end:
+            raise ReferenceDataError(
+                f"{name} row {row}: {window}_from {start} is after {window}_to {end} "
+                "(the window would select nothing)"
+            )
 
 
 def _is_iso_date(text: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
 import os
@@ -270,10 +271,15 @@ def load_cohorts(path: Path | None) -> pl.DataFrame:
     base = refdata.cohorts()
     if path is None:
         return base
-    try:
-        extra = pl.read_csv(path, infer_schema_length=0)
+    try:  # read as bytes: a literal path (no glob), and a FIFO is refused, not waited on
+        extra = pl.read_csv(io.BytesIO(ingest.read_regular(path)), infer_schema_length=0)
         added = refdata.parse_cohorts(extra, path.name)
-    except (OSError, pl.exceptions.PolarsError, refdata.ReferenceDataError) as exc:
+    except (
+        OSError,
+        ValueError,
+        pl.exceptions.PolarsError,
+        refdata.ReferenceDataError,
+    ) as exc:
         raise UnusableInputError(f"cohort file {path}: {exc}") from None
     clash = sorted(set(added["cohort"]) & set(base["cohort"]))
     if clash:

@@ -72,3 +72,61 @@ def released(
     )
     models = tables.model_tables(data, refdata.settings())
     return release_tables.build_release(data, models, published, threshold=threshold)
+
+
+def stray_cell_workbook(
+    path: Path, dimension: str | None = None, padding: int = 0, positional: bool = False
+) -> Path:
+    """A small hand-made XLSX whose one sheet has a header cell and a cell at XFD1048576.
+
+    `dimension` is the <dimension ref> written (None: no element, which OOXML allows);
+    `padding` bytes of XML comment come before it (so it is not in the first 4 KB);
+    `positional` writes the far cell without an `r` reference, placed by a row of empty cells."""
+    import zipfile
+
+    far = (
+        '<row r="1048576">' + "<c/>" * 16383 + '<c t="inlineStr"><is><t>x</t></is></c></row>'
+        if positional
+        else '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    )
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + ("<!--" + " " * padding + "-->" if padding else "")
+        + (f'<dimension ref="{dimension}"/>' if dimension else "")
+        + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>case_id</t></is></c></row>'
+        + far
+        + "</sheetData></worksheet>"
+    )
+    ns = "http://schemas.openxmlformats.org"
+    parts = {
+        "[Content_Types].xml": (
+            f'<Types xmlns="{ns}/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+            'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" '
+            f'Type="{ns}/officeDocument/2006/relationships/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{ns}/spreadsheetml/2006/main" xmlns:r="{ns}/officeDocument/2006/'
+            'relationships"><sheets><sheet name="cases" sheetId="1" r:id="rId1"/></sheets>'
+            "</workbook>"
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{ns}/package/2006/relationships"><Relationship Id="rId1" '
+            f'Type="{ns}/officeDocument/2006/relationships/worksheet" '
+            'Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as book:
+        for name, text in parts.items():
+            book.writestr(name, text)
+    return path

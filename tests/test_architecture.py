@@ -18,6 +18,7 @@ from function_lengths import long_functions
 LAYERS = {
     "config": 0,
     "domain": 0,
+    "terminal": 0,
     "refdata": 1,
     "stages": 2,
     "synthetic": 2,

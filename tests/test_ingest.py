@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -269,3 +270,42 @@ def test_a_1904_date_system_workbook_gives_the_right_dates(tmp_path: Path) -> No
     accepted = validate.validate([read]).accepted
     assert accepted["start_date"].to_list() == [dt.date(2021, 11, 1)]
     assert accepted["fieldwork_start"].to_list() == [dt.date(2022, 5, 9)]
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {},  # no <dimension> at all (it is optional)
+        {"dimension": "A1:B2"},  # a dimension that understates the range
+        {"dimension": "A1:XFD1048576", "padding": 5000},  # declared after the first 4 KB
+        {"dimension": "A1:A1", "padding": 5000},  # understated and late
+        {"positional": True},  # the far cell placed by position, with no reference
+    ],
+    ids=["no dimension", "understated", "late", "understated and late", "positional"],
+)
+def test_a_stray_cell_is_measured_not_taken_from_the_dimension(
+    tmp_path: Path, variant: dict
+) -> None:
+    """A 4 KB workbook with one cell at XFD1048576 is refused from what the sheet holds, in a
+    child process (an abort fails the test, not the test run), and the good CSV beside it is
+    still read."""
+    import subprocess
+    import sys
+
+    import polars as pl
+
+    from tests.helpers import stray_cell_workbook, valid_row, write_csv
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    book = stray_cell_workbook(raw / "stray.xlsx", **variant)
+    assert book.stat().st_size < 4096
+    rows = [valid_row(case_id=str(i), inspection_id=f"PDU-{i % 4}") for i in range(20)]
+    write_csv(raw / "good.csv", rows)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--raw", raw, "--out", tmp_path / "out"],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "400"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "stray.xlsx: not read" in done.stderr and "XFD1048576" in done.stderr
+    assert pl.read_parquet(tmp_path / "out" / "cases.parquet").height == 20

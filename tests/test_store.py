@@ -154,3 +154,127 @@ def test_every_table_and_column_of_a_run_has_a_comment(sample_run: Path) -> None
     views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() "
                                         "WHERE NOT internal").fetchall()}  # fmt: skip
     assert {"safety_before_after_by_region", "latest_rating_per_unit"} <= views
+
+
+def _database_with_user_objects(tmp_path: Path, statements: list[str]) -> tuple[Path, Path]:
+    """A pipeline database whose `user` schema holds the objects `statements` create, and the
+    cases Parquet file to rebuild from."""
+    import duckdb
+
+    from pipeline.outputs import database
+
+    cases = tmp_path / "cases.parquet"
+    pl.DataFrame({"case_id": ["a", "b"], "region": ["Wales", "London"]}).write_parquet(cases)
+    old = tmp_path / "old.duckdb"
+    database.build_duckdb(old, {"cases": cases})
+    con = duckdb.connect(str(old))
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+    return old, cases
+
+
+INJECTION = """x" AS SELECT 1; COPY (SELECT 'pwned') TO '{target}'; --"""
+
+
+def test_a_user_table_name_is_never_run_as_sql(tmp_path: Path) -> None:
+    import duckdb
+
+    from pipeline.outputs import database
+    from pipeline.outputs.database import ident
+
+    target = tmp_path / "pwned.txt"
+    name = INJECTION.format(target=target)
+    old, cases = _database_with_user_objects(
+        tmp_path, [f'CREATE TABLE "user".{ident(name)} AS SELECT 7 AS v']
+    )
+    messages = database.build_duckdb(tmp_path / "new.duckdb", {"cases": cases}, previous=old)
+    assert messages == [] and not target.exists()
+    con = duckdb.connect(str(tmp_path / "new.duckdb"), read_only=True)
+    assert con.execute(f'SELECT v FROM "user".{ident(name)}').fetchall() == [(7,)]
+
+
+def test_user_objects_carry_with_quotes_dependencies_macros_and_keys(tmp_path: Path) -> None:
+    import duckdb
+
+    from pipeline.outputs import database
+
+    old, cases = _database_with_user_objects(
+        tmp_path,
+        [
+            """CREATE TABLE "user"."Bob's ""draft"" notes" (id INTEGER PRIMARY KEY,
+               note VARCHAR DEFAULT 'none' NOT NULL, n INTEGER CHECK (n > 0))""",
+            """INSERT INTO "user"."Bob's ""draft"" notes" VALUES (1, 'first', 2)""",
+            'CREATE MACRO "user".twice(a) AS a * 2',
+            'CREATE MACRO "user".first_n(k) AS TABLE SELECT * FROM range(k)',
+            'CREATE VIEW "user".z_base AS SELECT "user".twice(id) AS t FROM '
+            """"user"."Bob's ""draft"" notes\"""",
+            'CREATE VIEW "user".a_top AS SELECT t + 1 AS u FROM "user".z_base',
+            'CREATE SEQUENCE "user".ids START 10',
+            "COMMENT ON VIEW \"user\".a_top IS 'my view'",
+            "COMMENT ON COLUMN \"user\".z_base.t IS 'twice the id'",
+            """CREATE TYPE "user".mood AS ENUM ('calm', 'cross')""",
+        ],
+    )
+    new = tmp_path / "new.duckdb"
+    assert database.build_duckdb(new, {"cases": cases}, previous=old) == []
+    con = duckdb.connect(str(new))
+    notes = """"user"."Bob's ""draft"" notes\""""
+    assert con.execute(f"SELECT * FROM {notes}").fetchall() == [(1, "first", 2)]
+    assert con.execute('SELECT u FROM "user".a_top').fetchall() == [(3,)]  # a view over a view
+    assert con.execute('SELECT count(*) FROM "user".first_n(3)').fetchall() == [(3,)]
+    assert con.execute("SELECT nextval('\"user\".ids')").fetchall() == [(10,)]
+    comments = "SELECT comment FROM duckdb_views() WHERE view_name = 'a_top'"
+    assert con.execute(comments).fetchall() == [("my view",)]
+    comments = "SELECT comment FROM duckdb_columns() WHERE table_name = 'z_base'"
+    assert con.execute(comments).fetchall() == [("twice the id",)]
+    with pytest.raises(duckdb.ConstraintException):  # the primary key is kept
+        con.execute(f"INSERT INTO {notes} (id, n) VALUES (1, 5)")
+    with pytest.raises(duckdb.ConstraintException):  # and the CHECK
+        con.execute(f"INSERT INTO {notes} (id, n) VALUES (2, 0)")
+    con.execute(f"INSERT INTO {notes} (id, n) VALUES (3, 1)")
+    assert con.execute(f"SELECT note FROM {notes} WHERE id = 3").fetchall() == [("none",)]
+
+
+def test_every_user_object_lost_is_named(tmp_path: Path) -> None:
+    from pipeline.outputs import database
+
+    extra = tmp_path / "extra.parquet"
+    pl.DataFrame({"x": [1]}).write_parquet(extra)
+    old, cases = _database_with_user_objects(tmp_path, [])
+    database.build_duckdb(old, {"cases": cases, "extra": extra})
+    import duckdb
+
+    con = duckdb.connect(str(old))
+    con.execute('CREATE MACRO "user".from_extra() AS TABLE SELECT x FROM extra')
+    con.execute('CREATE VIEW "user".uses_macro AS SELECT * FROM "user".from_extra()')
+    con.close()
+    messages = database.build_duckdb(tmp_path / "new.duckdb", {"cases": cases}, previous=old)
+    assert len(messages) == 2
+    assert "'uses_macro'" in messages[1] or "'uses_macro'" in messages[0]
+
+
+def test_a_run_carries_a_hostile_user_table_and_exits_0(tmp_path: Path) -> None:
+    import duckdb
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.outputs.database import ident
+    from tests.helpers import valid_row, write_csv
+
+    rows = [valid_row(case_id=str(i), inspection_id=f"PDU-{i % 4}") for i in range(20)]
+    write_csv(tmp_path / "raw" / "export.csv", rows)
+    args = ["run", "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "out"), "--quiet"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    target = tmp_path / "pwned.txt"
+    names = [INJECTION.format(target=target), """Bob's "draft" notes"""]
+    con = duckdb.connect(str(tmp_path / "out" / "probation.duckdb"))
+    for name in names:
+        con.execute(f'CREATE TABLE "user".{ident(name)} AS SELECT 1 AS v')
+    con.close()
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert not target.exists()
+    con = duckdb.connect(str(tmp_path / "out" / "probation.duckdb"), read_only=True)
+    for name in names:
+        assert con.execute(f'SELECT v FROM "user".{ident(name)}').fetchall() == [(1,)]

@@ -411,3 +411,32 @@ def test_case_ids_that_differ_only_invisibly_or_by_case_are_duplicates(tmp_path:
     result = validate.validate(ingest.read_case_files(ingest.find_case_files(tmp_path), tmp_path))
     assert sorted(result.accepted["case_id"]) == ["A1", "B2"]
     assert result.rejected["reasons"].to_list() == ["duplicate_case(first: a.csv row 2)"] * 3
+
+
+def test_identifiers_are_compared_in_composed_unicode(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'Môn' typed as one character (NFC) in one file and as 'o' + a combining accent (NFD) in
+    another is one inspection; 'Zoë-n' twice is a duplicate; the normalisation is reported."""
+    import unicodedata
+
+    nfc, nfd = (unicodedata.normalize(f, "PDU-Ynys-Môn-2022") for f in ("NFC", "NFD"))
+    zoe_nfc, zoe_nfd = (unicodedata.normalize(f, "Zoë-n") for f in ("NFC", "NFD"))
+    assert nfc != nfd and zoe_nfc != zoe_nfd
+    write_csv(tmp_path / "a.csv", [valid_row(inspection_id=nfc, case_id="A1")])
+    write_csv(
+        tmp_path / "b.csv",
+        [
+            valid_row(inspection_id=nfd, case_id="B1", unit_name="Ynys Mo\u0302n"),
+            valid_row(inspection_id=nfc, case_id=zoe_nfc),
+            valid_row(inspection_id=nfc, case_id=zoe_nfd, rosh="high"),
+        ],
+    )
+    reads = [ingest.read_case_file(tmp_path / n, tmp_path) for n in ("a.csv", "b.csv")]
+    with caplog.at_level("WARNING"):
+        result = validate.validate(reads)
+    assert result.accepted["inspection_id"].unique().to_list() == [nfc]
+    assert result.accepted.filter(pl.col("case_id") == "B1")["unit_name"].item() == "Ynys Môn"
+    assert result.rejected["reasons"].to_list() == ["duplicate_case(first: b.csv row 3)"]
+    assert "not in composed Unicode form (NFC)" in caplog.text
+    assert "inspection_id 1" in caplog.text and "case_id 1" in caplog.text

@@ -14,7 +14,10 @@ import csv
 import logging
 import multiprocessing
 import os
+import shutil
+import signal
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -42,6 +45,12 @@ KERNEL_START_ERRORS = (
 )
 
 
+BATCH_ID_VARIABLE = "PROBATION_BATCH_ID"
+"""Set by the batch for its workers: their kernels' socket files carry it, so the batch can
+remove exactly its own when it ends (a kernel that is killed leaves them behind)."""
+KERNEL_SOCKET_PREFIX = "probation-kernel-"
+
+
 def ipc_kernel_manager() -> type:
     """A kernel manager that talks to kernels over Unix sockets instead of TCP ports.
 
@@ -55,7 +64,12 @@ def ipc_kernel_manager() -> type:
         def __init__(self, **kwargs: object) -> None:
             # an explicit, unique socket path: the default ('kernel-ipc' in the working
             # directory) is shared by kernels that parallel workers start at the same moment
-            path = Path(tempfile.gettempdir()) / f"probation-kernel-{uuid.uuid4().hex[:16]}"
+            batch = os.environ.get(BATCH_ID_VARIABLE, "none")
+            path = (
+                Path(tempfile.gettempdir())
+                / f"{KERNEL_SOCKET_PREFIX}{batch}-{uuid.uuid4().hex[:16]}"
+            )
+            kwargs.setdefault("connection_file", f"{path}.json")  # removed with the sockets
             super().__init__(transport="ipc", ip=str(path), **kwargs)
 
     return IPCKernelManager
@@ -199,19 +213,26 @@ def run_notebook(
     retries: int = 1,
 ) -> JobResult:
     """Execute one notebook with papermill (runs in a worker process); the notebook writes
-    its own bulletin (HTML and PDF) beside its charts."""
+    its own bulletin (HTML and PDF) beside its charts. It writes into a staging folder that
+    replaces the region's folder whole when the notebook succeeds, so a pack is never half
+    old and half new; a failed run keeps the previous pack and brings in only its logs."""
     slug = refdata.region_slug(region)
     folder = Path(out_dir) / slug
-    folder.mkdir(parents=True, exist_ok=True)
-    pm_log, handler = _region_log(folder)
-    executed = folder / Path(notebook).name
+    staging = Path(out_dir) / f"{STAGING_PREFIX}{slug}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    if "output_dir" in parameters:
+        parameters = {**parameters, "output_dir": str(staging.resolve())}
+    pm_log, handler = _region_log(staging)
+    executed = staging / Path(notebook).name
     started = time.perf_counter()
     try:
-        with _stderr_to(folder / "kernel.log"):
+        with _stderr_to(staging / "kernel.log"):
             error, attempts = _execute(notebook, executed, parameters, kernel_name, retries)
     finally:
         pm_log.removeHandler(handler)
         handler.close()
+    _swap_in(staging, folder) if not error else _keep_logs(staging, folder)
     return JobResult(
         region,
         slug,
@@ -221,6 +242,29 @@ def run_notebook(
         attempts,
         error,
     )
+
+
+STAGING_PREFIX = ".staging-"
+"""Folders under --out where a worker builds a region's pack (named by slug and process id)."""
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Replace the region's folder by the staged one: two renames on one file system."""
+    old = folder.with_name(f".old-{folder.name}-{os.getpid()}")
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _keep_logs(staging: Path, folder: Path) -> None:
+    """A failed run: the previous pack stays; its logs replace the old ones (the summary
+    points to them) and the rest of the staged files go."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("bulletin.log", "kernel.log"):
+        if (staging / name).exists():
+            os.replace(staging / name, folder / name)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 RESERVED_PARAMETERS = frozenset({"region", "data_dir", "output_dir"})
@@ -260,12 +304,17 @@ def _jobs(
     return jobs
 
 
-def _run_pool(jobs: list[tuple[str, str, dict]], workers: int, out_dir: Path, kernel: str) -> list:
-    """Run the jobs in spawned worker processes; a worker that dies is a failed region."""
-    results: list[JobResult] = []
+def _run_pool(
+    jobs: list[tuple[str, str, dict]], workers: int, out_dir: Path, kernel: str, results: list
+) -> None:
+    """Run the jobs in spawned worker processes, appending to `results` as each ends; a worker
+    that dies is a failed region. On an interruption (Ctrl-C, SIGTERM) the workers and the
+    kernels they started are stopped before the exception goes on: nothing keeps writing
+    bulletins after the command has ended."""
     # spawn, not fork: the parent has Polars' thread pool loaded, and forking it can deadlock
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
         futures = {
             pool.submit(run_notebook, nb, region, params, str(out_dir), kernel): region
             for nb, region, params in jobs
@@ -278,7 +327,83 @@ def _run_pool(jobs: list[tuple[str, str, dict]], workers: int, out_dir: Path, ke
                 slug = refdata.region_slug(region)
                 error = f"{type(exc).__name__}: {exc}"
                 results.append(JobResult(region, slug, "", "failed", 0.0, 1, error))
-    return results
+    except BaseException:
+        _stop_workers(pool, out_dir)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, out_dir: Path) -> None:
+    """Terminate every worker and every process it started (kernels run in sessions of their
+    own, so a terminal's Ctrl-C does not reach them), kill what is still alive after five
+    seconds, and remove the workers' staging folders."""
+    workers = set(getattr(pool, "_processes", None) or {})
+    family = _descendants(workers)  # listed before any dies: orphans are re-parented
+    _signal_all(family, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in family) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    _signal_all([pid for pid in family if _alive(pid)], signal.SIGKILL)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for pid in workers:
+        for staging in Path(out_dir).glob(f"{STAGING_PREFIX}*-{pid}"):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _descendants(roots: set[int]) -> list[int]:
+    """`roots` and every process below them, from the process table in /proc (Linux)."""
+    parents: dict[int, int] = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat_file.parent.name)] = int(fields[1])
+    found, frontier = set(roots), set(roots)
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return sorted(found)
+
+
+def _alive(pid: int) -> bool:
+    """Is the process running (not gone, not a zombie waiting to be reaped)?"""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _signal_all(pids: list[int], signum: int) -> None:
+    """Send `signum` to each process; one that has already gone is no error."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signum)
+
+
+@contextlib.contextmanager
+def _batch_scope() -> Iterator[None]:
+    """While the batch runs: SIGTERM raises SystemExit(143) in the main thread (as Ctrl-C
+    raises KeyboardInterrupt), so the clean-up below runs instead of the process vanishing;
+    workers learn the batch id; afterwards the kernel socket files of this batch are
+    removed, however it ended."""
+    batch_id = uuid.uuid4().hex[:12]
+    os.environ[BATCH_ID_VARIABLE] = batch_id
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main else None
+    try:
+        yield
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        os.environ.pop(BATCH_ID_VARIABLE, None)
+        for path in Path(tempfile.gettempdir()).glob(f"{KERNEL_SOCKET_PREFIX}{batch_id}-*"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM handler: end like `kill` would (exit 143), but through the clean-up."""
+    raise SystemExit(128 + signum)
 
 
 def run_bulletins(
@@ -312,10 +437,14 @@ def run_bulletins(
     check_kernel(kernel_name)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    results = _run_pool(jobs, workers, out_dir, kernel_name)
-    order = {r: i for i, r in enumerate([*chosen, NATIONAL])}
-    results.sort(key=lambda r: order.get(r.region, 99))
-    write_summary(results, Path(out_dir) / "bulletins_summary.csv")
+    results: list[JobResult] = []
+    try:
+        with _batch_scope():
+            _run_pool(jobs, workers, out_dir, kernel_name, results)
+    finally:  # interrupted too: the summary records the regions that did finish
+        order = {r: i for i, r in enumerate([*chosen, NATIONAL])}
+        results.sort(key=lambda r: order.get(r.region, 99))
+        write_summary(results, Path(out_dir) / "bulletins_summary.csv")
     return results
 
 

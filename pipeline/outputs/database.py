@@ -7,6 +7,7 @@ carried over from the previous database when a run replaces it."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -67,9 +68,11 @@ def build_duckdb(
     try:
         con.execute("SET enable_progress_bar = false")
         for name, parquet in tables.items():
-            schema = pl.read_parquet_schema(parquet)
-            source = "read_parquet('" + str(parquet).replace("'", "''") + "')"
-            con.execute(f'CREATE TABLE "{name}" AS SELECT {_select_list(schema)} FROM {source}')
+            schema = dict(pl.scan_parquet(parquet, glob=False).collect_schema())  # a literal path
+            source = f"read_parquet({_quote(str(parquet))})"
+            con.execute(
+                f"CREATE TABLE {ident(name)} AS SELECT {_select_list(schema)} FROM {source}"
+            )
         _lookups(con)
         _comments(con)
         _views(con)
@@ -163,39 +166,207 @@ def _views(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f'COMMENT ON VIEW "{name}" IS {_quote(description)}')
 
 
+def ident(name: str) -> str:
+    """An SQL identifier, quoted the database's way (a `"` inside is doubled): a name such as
+    `x" AS SELECT 1; COPY ...` stays one name instead of becoming statements."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class _UserObject:
+    """One object of the previous `user` schema: the statement that re-creates it (and, for a
+    table, the one that copies its rows)."""
+
+    kind: str
+    name: str
+    create: str
+    fill: str | None = None
+
+
+class _UnsafeStatement(ValueError):
+    """A stored definition that is not exactly one CREATE statement: never executed."""
+
+
 def _carry_user_schema(con: duckdb.DuckDBPyConnection, previous: Path | None) -> list[str]:
-    """Copy the previous database's `user` schema (tables, then views) into this one."""
-    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{USER_SCHEMA}"')
+    """Re-create the previous database's `user` schema here: types, sequences, tables (with
+    their constraints, defaults and rows), macros, views and indexes, each in an order that
+    works (a view over another view, a view using a macro); every object that could not be
+    carried is named in the returned messages."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(USER_SCHEMA)}")
     if previous is None or not previous.exists():
         return []
-    messages: list[str] = []
     try:
         con.execute(f"ATTACH {_quote(str(previous))} AS previous (READ_ONLY)")
     except duckdb.Error as exc:
         return [f"the previous database could not be opened, so its user schema is lost: {exc}"]
     try:
-        tables = con.execute(
-            "SELECT table_name FROM duckdb_tables() "
-            f"WHERE database_name = 'previous' AND schema_name = {_quote(USER_SCHEMA)}"
-        ).fetchall()
-        for (table,) in tables:
-            con.execute(
-                f'CREATE TABLE "{USER_SCHEMA}"."{table}" AS '
-                f'SELECT * FROM previous."{USER_SCHEMA}"."{table}"'
-            )
-        views = con.execute(
-            "SELECT view_name, sql FROM duckdb_views() "
-            f"WHERE database_name = 'previous' AND schema_name = {_quote(USER_SCHEMA)}"
-        ).fetchall()
-        for view, sql in views:
-            try:
-                con.execute(sql)
-            except duckdb.Error as exc:
-                first = str(exc).splitlines()[0]
-                messages.append(f"user view {view!r} no longer works and was not kept: {first}")
+        objects, messages = _user_objects(con)
+        messages += _recreate(con, objects)
+        return messages + _carry_comments(con)
     finally:
         con.execute("DETACH previous")
+
+
+def _user_objects(con: duckdb.DuckDBPyConnection) -> tuple[list[_UserObject], list[str]]:
+    """Every object in previous.user as a statement, plus messages for kinds not carried."""
+    where = f"database_name = 'previous' AND schema_name = {_quote(USER_SCHEMA)}"
+    schema = ident(USER_SCHEMA)
+    objects = _user_types(con, where) + _user_sequences(con, where)
+    for name, sql in con.execute(
+        f"SELECT table_name, sql FROM duckdb_tables() WHERE {where}"
+    ).fetchall():
+        copy = f"INSERT INTO {schema}.{ident(name)} SELECT * FROM previous.{schema}.{ident(name)}"
+        objects.append(_UserObject("table", name, sql, copy))
+    objects += _user_macros(con, where)
+    for name, sql in con.execute(
+        f"SELECT view_name, sql FROM duckdb_views() WHERE {where}"
+    ).fetchall():
+        objects.append(_UserObject("view", name, sql))
+    for name, sql in con.execute(
+        f"SELECT index_name, sql FROM duckdb_indexes() WHERE {where}"
+    ).fetchall():
+        if sql:
+            objects.append(_UserObject("index", name, sql))
+    messages = [
+        f"user {kind} {name!r} was not kept: DuckDB cannot re-create this kind of object"
+        for kind, name in _unsupported(con, where)
+    ]
+    return objects, messages
+
+
+def _user_types(con: duckdb.DuckDBPyConnection, where: str) -> list[_UserObject]:
+    """ENUM types (other user types are reported by `_unsupported`)."""
+    rows = con.execute(
+        f"SELECT type_name, labels FROM duckdb_types() WHERE {where} AND logical_type = 'ENUM'"
+    ).fetchall()
+    return [
+        _UserObject(
+            "type",
+            name,
+            f"CREATE TYPE {ident(USER_SCHEMA)}.{ident(name)} AS ENUM "
+            f"({', '.join(_quote(label) for label in labels)})",
+        )
+        for name, labels in rows
+    ]
+
+
+def _user_sequences(con: duckdb.DuckDBPyConnection, where: str) -> list[_UserObject]:
+    """Sequences, continuing from the last value they gave."""
+    rows = con.execute(
+        "SELECT sequence_name, coalesce(last_value + increment_by, start_value), min_value, "
+        f"max_value, increment_by, cycle FROM duckdb_sequences() WHERE {where}"
+    ).fetchall()
+    return [
+        _UserObject(
+            "sequence",
+            name,
+            f"CREATE SEQUENCE {ident(USER_SCHEMA)}.{ident(name)} INCREMENT BY {int(step)} "
+            f"MINVALUE {int(low)} MAXVALUE {int(high)} START {int(start)}"
+            + (" CYCLE" if cycle else ""),
+        )
+        for name, start, low, high, step, cycle in rows
+    ]
+
+
+def _user_macros(con: duckdb.DuckDBPyConnection, where: str) -> list[_UserObject]:
+    """Scalar and table macros (every overload of a name in one statement)."""
+    rows = con.execute(
+        "SELECT function_name, function_type, parameters, macro_definition "
+        f"FROM duckdb_functions() WHERE {where} AND function_type IN ('macro', 'table_macro') "
+        "ORDER BY function_name, function_oid"
+    ).fetchall()
+    bodies: dict[str, list[str]] = {}
+    for name, kind, parameters, definition in rows:
+        table = "TABLE " if kind == "table_macro" else ""
+        params = ", ".join(ident(p) for p in parameters)
+        bodies.setdefault(name, []).append(f"({params}) AS {table}{definition}")
+    return [
+        _UserObject(
+            "macro", name, f"CREATE MACRO {ident(USER_SCHEMA)}.{ident(name)}" + ", ".join(b)
+        )
+        for name, b in bodies.items()
+    ]
+
+
+def _unsupported(con: duckdb.DuckDBPyConnection, where: str) -> list[tuple[str, str]]:
+    """User objects of kinds that are not re-created (non-ENUM types)."""
+    return [
+        ("type", name)
+        for (name,) in con.execute(
+            f"SELECT type_name FROM duckdb_types() WHERE {where} AND logical_type != 'ENUM' "
+            "AND NOT internal"
+        ).fetchall()
+    ]
+
+
+def _recreate(con: duckdb.DuckDBPyConnection, objects: list[_UserObject]) -> list[str]:
+    """Create the objects in passes until a pass creates nothing: whatever an object needs
+    (another view, a macro, a referenced table) is then in place whatever the name order.
+    Returns one message per object that could not be created, with its last error."""
+    pending = list(objects)
+    errors: dict[int, str] = {}
+    while pending:
+        waiting = []
+        for item in pending:
+            try:
+                _create(con, item)
+                errors.pop(id(item), None)
+            except _UnsafeStatement as exc:
+                errors[id(item)] = str(exc)
+            except duckdb.Error as exc:
+                errors[id(item)] = str(exc).splitlines()[0]
+                waiting.append(item)
+        if len(waiting) == len(pending):
+            break
+        pending = waiting
+    return [
+        f"user {o.kind} {o.name!r} could not be carried over and was not kept: {errors[id(o)]}"
+        for o in objects
+        if id(o) in errors
+    ]
+
+
+COMMENTS = {
+    "TABLE": "SELECT table_name, NULL, comment FROM duckdb_tables()",
+    "VIEW": "SELECT view_name, NULL, comment FROM duckdb_views()",
+    "MACRO": "SELECT DISTINCT function_name, NULL, comment FROM duckdb_functions()",
+    "COLUMN": "SELECT table_name, column_name, comment FROM duckdb_columns()",
+}
+"""Where the previous database keeps the analyst's comments, by the kind COMMENT ON names."""
+
+
+def _carry_comments(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The analyst's comments on their tables, views, macros and columns (a re-created object
+    does not keep them); a comment whose object was not carried is named as lost."""
+    where = f"database_name = 'previous' AND schema_name = {_quote(USER_SCHEMA)}"
+    messages = []
+    for kind, query in COMMENTS.items():
+        rows = con.execute(f"{query} WHERE {where} AND comment IS NOT NULL").fetchall()
+        for name, column, comment in rows:
+            target = f"{ident(USER_SCHEMA)}.{ident(name)}"
+            target += f".{ident(column)}" if column else ""
+            try:
+                con.execute(f"COMMENT ON {kind} {target} IS {_quote(comment)}")
+            except duckdb.Error:
+                messages.append(f"the comment on user {kind.lower()} {name!r} was not kept")
     return messages
+
+
+def _create(con: duckdb.DuckDBPyConnection, item: _UserObject) -> None:
+    """Run an object's CREATE statement (refused unless it is exactly one CREATE statement) and
+    copy its rows, as one transaction: a failed copy leaves no empty table behind."""
+    statements = con.extract_statements(item.create)
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.CREATE:
+        raise _UnsafeStatement(f"its stored definition is not one CREATE statement: {item.create}")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(item.create)
+        if item.fill:
+            con.execute(item.fill)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _select_list(schema: dict[str, pl.DataType]) -> str:
@@ -204,7 +375,7 @@ def _select_list(schema: dict[str, pl.DataType]) -> str:
     for column, dtype in schema.items():
         if isinstance(dtype, pl.Enum):
             levels = ", ".join("'" + str(c).replace("'", "''") + "'" for c in dtype.categories)
-            items.append(f'CAST("{column}" AS ENUM({levels})) AS "{column}"')
+            items.append(f"CAST({ident(column)} AS ENUM({levels})) AS {ident(column)}")
         else:
-            items.append(f'"{column}"')
+            items.append(ident(column))
     return ", ".join(items)

@@ -50,11 +50,11 @@ def table_schemas(processed_dir: Path) -> dict[str, dict[str, pl.DataType]]:
     for name in STORED_TABLES:
         path = processed_dir / f"{name}.parquet"
         if path.exists():
-            schemas[name] = dict(pl.read_parquet_schema(path))
+            schemas[name] = dict(pl.scan_parquet(path, glob=False).collect_schema())
     for name in TABLE_INFO:
         path = processed_dir / "tables" / f"{name}.parquet"
         if path.exists():
-            schemas[f"tables/{name}"] = dict(pl.read_parquet_schema(path))
+            schemas[f"tables/{name}"] = dict(pl.scan_parquet(path, glob=False).collect_schema())
     return schemas
 
 

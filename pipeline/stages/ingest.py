@@ -16,9 +16,14 @@ import io
 import logging
 import os
 import re
+import stat
+import unicodedata
+import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import fastexcel
 import polars as pl
@@ -58,6 +63,51 @@ class FileRead:
         return self.error is not None
 
 
+class NotRegularFile(ValueError):
+    """A path that names a FIFO, device, socket or folder rather than a file."""
+
+
+FILE_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file (a symbolic link to one is followed). Anything else is
+    refused at once: reading a FIFO waits for a writer forever, and a device may never end.
+    The file is opened without blocking and checked on the open handle, so it cannot be
+    swapped for a pipe between the check and the read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise NotRegularFile(f"{kind}, not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as handle:
+            fd = -1  # the handle owns it now
+            return handle.read()
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def file_kind(path: Path) -> str | None:
+    """What a path that is not a regular file is ('a named pipe (FIFO)', 'a broken link'), or
+    None for a regular file or a folder."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "a broken link" if path.is_symlink() else "unreadable"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
 def canonical_header(name: str) -> str:
     """Map a header to its canonical form: case-insensitive; spaces, hyphens, dots become '_'."""
     name = name.replace("\ufeff", "").strip().lower()
@@ -81,14 +131,19 @@ def skipped_files(raw_dir: Path) -> list[tuple[str, str]]:
     skipped = []
     for path in sorted(raw_dir.rglob("*")):
         rel = path.relative_to(raw_dir)
+        kind = file_kind(path)
         if (
             path in read
-            or not path.is_file()
+            or (path.is_dir() and kind is None)
             or any(part.startswith((".", "~$")) for part in rel.parts)
             or rel.parts[0] == PUBLISHED_SUBDIR
         ):
             continue
-        reason = SKIP_REASONS.get(path.suffix.lower(), "not a CSV, XLSX or Parquet file")
+        reason = (
+            f"{kind}, not a regular file"
+            if kind
+            else SKIP_REASONS.get(path.suffix.lower(), "not a CSV, XLSX or Parquet file")
+        )
         skipped.append((rel.as_posix(), reason))
     return skipped
 
@@ -251,9 +306,9 @@ class UnsafeWorkbook(ValueError):
 
 def _check_xlsx(path: Path | io.BytesIO) -> None:
     """Refuse, before parsing, a workbook that would abort the reader: too large unpacked, or
-    a sheet whose declared extent (its <dimension>, else its last cell) is absurd."""
-    import zipfile
-
+    a sheet that reaches an absurd extent. The extent is measured from the cells the sheet
+    holds, not taken from its <dimension>: that element is optional, may understate the range
+    and may sit anywhere. Every XML part is measured, whatever it is called."""
     with zipfile.ZipFile(path) as book:
         parts = book.infolist()
         unpacked = sum(p.file_size for p in parts)
@@ -263,25 +318,103 @@ def _check_xlsx(path: Path | io.BytesIO) -> None:
                 "save it again from Excel or export the sheet as CSV"
             )
         for part in parts:
-            if not re.match(r"xl/worksheets/sheet\d+\.xml$", part.filename):
-                continue
-            with book.open(part) as fh:
-                head = fh.read(4096).decode("utf-8", "replace")
-            match = re.search(r'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"', head)
-            if match and match.group(3):
-                cells = _column_number(match.group(3)) * int(match.group(4))
-                if cells > MAX_XLSX_CELLS:
-                    raise UnsafeWorkbook(
-                        f"a sheet declares cells up to {match.group(3)}{match.group(4)} "
-                        f"({cells:,} cells): a stray cell far from the table. Delete the empty "
-                        "rows and columns after the table in Excel, or export the sheet as CSV"
-                    )
+            if part.filename.lower().endswith(".xml"):
+                with book.open(part) as stream:
+                    _check_extent(_sheet_extent(stream))
+
+
+def _check_extent(extent: tuple[int, int, str]) -> None:
+    """Refuse a sheet whose rows x columns exceed the cell limit."""
+    rows, columns, where = extent
+    if rows * columns > MAX_XLSX_CELLS:
+        raise UnsafeWorkbook(
+            f"a sheet {where} {_column_letters(columns)}{rows} ({rows * columns:,} cells): a "
+            "stray cell far from the table. Delete the empty rows and columns after the table "
+            "in Excel, or export the sheet as CSV"
+        )
+
+
+CELL_REF = re.compile(
+    rb"""<(?:[\w.-]+:)?c\s[^>]*?(?<=\s)r\s*=\s*["']([A-Z]{1,4})([0-9]{1,9})["']"""
+)
+"""A cell with its reference (`<c r="B7" ...>`, any namespace prefix, either quote)."""
+ROW_REF = re.compile(rb"""<(?:[\w.-]+:)?row\s[^>]*?(?<=\s)r\s*=\s*["']([0-9]{1,9})["']""")
+ANY_CELL = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
+DIMENSION = re.compile(
+    rb"""<(?:[\w.-]+:)?dimension\s[^>]*?ref\s*=\s*["'][A-Z]{1,4}[0-9]{1,9}:([A-Z]{1,4})([0-9]{1,9})"""
+)
+SHEET_CHUNK = 1 << 20
+
+
+def _tag_chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    """The decompressed part in pieces that each end before a `<`, so no tag is split."""
+    rest = b""
+    while chunk := stream.read(SHEET_CHUNK):
+        data = rest + chunk
+        cut = data.rfind(b"<")
+        cut = cut if cut > 0 else len(data)
+        yield data[:cut]
+        rest = data[cut:]
+    if rest:
+        yield rest
+
+
+def _sheet_extent(stream: IO[bytes]) -> tuple[int, int, str]:
+    """(rows, columns, wording) the sheet reaches: the largest of its declared <dimension> and
+    every cell and row reference. Cells without a reference (they follow the previous one)
+    are counted positionally by `_positional_extent`."""
+    rows = columns = declared = 0
+    positional = False
+    for chunk in _tag_chunks(stream):
+        refs = CELL_REF.findall(chunk)
+        if refs:
+            rows = max(rows, max(int(r) for _, r in refs))
+            columns = max(columns, max(_column_number(c.decode()) for c in {c for c, _ in refs}))
+        row_refs = ROW_REF.findall(chunk)
+        rows = max(rows, max((int(r) for r in row_refs), default=0))
+        positional = positional or len(ANY_CELL.findall(chunk)) > len(refs)
+        for letters, number in DIMENSION.findall(chunk):
+            declared = max(declared, _column_number(letters.decode()) * int(number))
+            if declared > MAX_XLSX_CELLS:
+                return int(number), _column_number(letters.decode()), "declares cells up to"
+    if positional:
+        stream.seek(0)
+        rows, columns = _positional_extent(stream, rows, columns)
+    return rows, columns, "has cells up to"
+
+
+TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
+REF_ATTRIBUTE = re.compile(rb"""(?<=\s)r\s*=\s*["']([A-Z]{0,4})([0-9]{1,9})["']""")
+
+
+def _positional_extent(stream: IO[bytes], rows: int, columns: int) -> tuple[int, int]:
+    """The extent when some cells or rows carry no reference: walk every row and cell tag,
+    a row without `r` following the previous row and a cell without `r` the previous cell."""
+    row = column = 0
+    for chunk in _tag_chunks(stream):
+        for kind, attributes in TAG.findall(chunk):
+            ref = REF_ATTRIBUTE.search(attributes)
+            if kind == b"row":
+                row, column = (int(ref.group(2)) if ref else row + 1), 0
+            elif ref and ref.group(1):
+                column, row = _column_number(ref.group(1).decode()), int(ref.group(2))
+            else:
+                column += 1
+            rows, columns = max(rows, row), max(columns, column)
+    return rows, columns
+
+
+def _column_letters(number: int) -> str:
+    """Spreadsheet column letters of a 1-based column number (16384 -> XFD)."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _uses_1904_dates(source: io.BytesIO) -> bool:
     """Does the workbook count dates from 1904 (<workbookPr date1904="1">)?"""
-    import zipfile
-
     with zipfile.ZipFile(source) as book:
         try:
             head = book.read("xl/workbook.xml")[:4096].decode("utf-8", "replace")
@@ -400,7 +533,7 @@ def _parse(
     suffix = path.suffix.lower()
     if suffix not in CASE_SUFFIXES:
         raise ValueError("not a CSV, XLSX or Parquet file")
-    data = path.read_bytes()
+    data = read_regular(path)
     result.sha256 = hashlib.sha256(data).hexdigest()
     if suffix == ".csv":
         header, body, result.encoding, offset = _read_csv(data)
@@ -436,11 +569,53 @@ def _header_problem(display: str, header: list[str], mapped: list[str]) -> str |
         )
     missing = [c for c in refdata.required_columns() if c not in mapped]
     if missing:
-        found = ", ".join(repr(h) for h in header if h) or "none"
-        return (
-            f"{display}: missing required column(s): {', '.join(missing)}. Columns found: {found}"
-        )
+        found = _columns_found(header, mapped) + _lookalike_hint(header, missing)
+        return f"{display}: missing required column(s): {', '.join(missing)}. {found}"
     return None
+
+
+CONFUSABLES = str.maketrans(
+    "аеорсухіјѕԁԛԝАВЕКМНОРСТХІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧοα", "aeopcyxijsdqwABEKMHOPCTXIJSABEZHIKMNOPTYXoa"
+)
+"""Cyrillic and Greek letters drawn like Latin ones: a header typed or pasted with one of them
+looks right and matches nothing."""
+
+
+def _lookalike_hint(header: list[str], missing: list[str]) -> str:
+    """Name each header cell that would be a missing column but for a look-alike letter (a
+    Cyrillic 'о' in 'rosh'), with the letter's code point, so the user can see what to retype."""
+    hints = []
+    for cell in header:
+        latin = canonical_header(unicodedata.normalize("NFKC", cell).translate(CONFUSABLES))
+        if latin in missing and latin != canonical_header(cell):
+            odd = sorted({c for c in cell if not c.isascii()})
+            letters = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in odd)
+            hints.append(f"{cell!r} looks like {latin!r} but has the non-Latin letter(s) {letters}")
+    return ". " + "; ".join(hints) + ": retype them" if hints else ""
+
+
+FOUND_LIMIT = 10
+"""Header cells named in a rejection note; the rest are counted."""
+NAME_LIMIT = 40
+"""Characters shown of one header cell."""
+
+
+def _columns_found(header: list[str], mapped: list[str]) -> str:
+    """The header's column names for a rejection note (console and manifest). Only a header
+    that holds at least one contract column is quoted, at most ten names of at most 40
+    characters: the first line of a file that is not an export (a note, a key or token in a
+    file linked from elsewhere) is never copied out."""
+    known = {*refdata.contract_columns()["column"].to_list(), "synthetic"}
+    named = [h for h in header if h.strip()]
+    if not any(m in known for m in mapped):
+        return (
+            f"None of its {len(named)} header cell(s) is a contract column (is this a case "
+            "export?); the first line is not shown"
+        )
+    shown = [repr(h if len(h) <= NAME_LIMIT else h[:NAME_LIMIT] + "...") for h in named]
+    more = len(shown) - FOUND_LIMIT
+    text = ", ".join(shown[:FOUND_LIMIT]) + (f" and {more} more" if more > 0 else "")
+    return f"Columns found: {text}"
 
 
 def _contract_frame(
@@ -499,7 +674,7 @@ def read_case_file(path: Path, raw_dir: Path | None = None, sheet: str | None = 
     try:
         # rows above the header (titles, merged cells) are not records
         header, body, offset = _parse(path, result, sheet)
-    except UnsafeWorkbook as exc:
+    except (UnsafeWorkbook, NotRegularFile) as exc:
         result.error = f"{display}: not read, {exc}"
         return result
     except Exception as exc:  # any reader failure is a property of the file, not a crash

@@ -8,6 +8,7 @@ numbers are quarantined with reasons, as case rows are. Everything here is real,
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import polars as pl
 
 from pipeline import refdata
 from pipeline.domain import RATING
+from pipeline.stages.ingest import read_regular
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +220,7 @@ def _read_file(path: Path, name: str) -> tuple[pl.DataFrame | None, dict]:
     """One published-figures CSV as text with provenance, and its accounting entry (complete
     when the file is rejected whole, otherwise filled in after normalisation)."""
     try:
-        frame = pl.read_csv(path, infer_schema_length=0)
+        frame = pl.read_csv(io.BytesIO(read_regular(path)), infer_schema_length=0)
     except Exception as exc:
         error = f"could not be read: {exc}"
         return None, _account(name, 0, 0, 0, error)

@@ -102,9 +102,17 @@ def write_csv(frame: pl.DataFrame, path: Path) -> None:
 
 
 def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
+    """Hex SHA-256 of a file, read in chunks. Only a regular file is read (OSError otherwise):
+    hashing a FIFO would wait for a writer forever."""
+    import stat
+
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path.name} is not a regular file")
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

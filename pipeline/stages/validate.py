@@ -13,6 +13,7 @@ Accounting is checked, not assumed: for every file, rows read = accepted + rejec
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -21,8 +22,12 @@ from pipeline import refdata
 from pipeline.domain import ANSWER, KEY_QUESTIONS, Rule
 from pipeline.stages.ingest import PROVENANCE, FileRead
 
+log = logging.getLogger(__name__)
+
 EXCEL_EPOCH = dt.date(1899, 12, 30)
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)?$"
+"""A date, optionally with a time of day that exists (2022-05-09 25:99 is not a date: it is
+rejected as unparseable, never read as 2022-05-09)."""
 UK_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
 SERIAL_DATE = r"^\d{1,6}(?:\.0+)?$"
 
@@ -94,6 +99,7 @@ class ValidationResult:
     rejected: pl.DataFrame
     accounts: list[FileAccount]
     field_issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
+    lost: pl.DataFrame | None = None  # per-inspection accounting, taken before `accepted` is freed
 
     @property
     def rows_read(self) -> int:
@@ -106,25 +112,11 @@ class ValidationResult:
 
     def inspections_lost(self) -> pl.DataFrame:
         """Inspections with rejected rows: how many rows each kept and lost, and whether it
-        was lost entirely (every row rejected) or partly."""
-        key = ["source_file", "inspection_id"]
-        lost = self.rejected.group_by(key).agg(pl.len().alias("rows_rejected"))
-        kept = (
-            self.accepted.select("source_file", pl.col("inspection_id").cast(pl.String))
-            .group_by(key)
-            .agg(pl.len().alias("rows_accepted"))
-        )
-        return (
-            lost.join(kept, on=key, how="left", nulls_equal=True)
-            .with_columns(pl.col("rows_accepted").fill_null(0))
-            .with_columns(
-                pl.when(pl.col("rows_accepted") == 0)
-                .then(pl.lit("entirely"))
-                .otherwise(pl.lit("partly"))
-                .alias("lost")
-            )
-            .sort("lost", "source_file", "inspection_id", nulls_last=True)
-        )
+        was lost entirely (every row rejected) or partly. Computed once, by `validate`, while
+        the accepted rows are still held: a run frees them before it reports."""
+        if self.lost is None:
+            self.lost = inspections_lost(self.accepted, self.rejected)
+        return self.lost
 
     def rejected_by_rule(self) -> dict[str, int]:
         """Count of rejected rows per rule name (a row failing two rules counts in both)."""
@@ -141,6 +133,33 @@ class ValidationResult:
         return dict(counts.iter_rows())
 
 
+def inspections_lost(accepted: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """Rows kept and rejected per file and inspection, for inspections that lost rows. The
+    rejected rows hold the id as written, so it is normalised like the accepted one first."""
+    key = ["source_file", "inspection_id"]
+    lost = (
+        rejected.select("source_file", _clean("inspection_id").alias("inspection_id"))
+        .group_by(key)
+        .agg(pl.len().alias("rows_rejected"))
+    )
+    kept = (
+        accepted.select("source_file", pl.col("inspection_id").cast(pl.String))
+        .group_by(key)
+        .agg(pl.len().alias("rows_accepted"))
+    )
+    return (
+        lost.join(kept, on=key, how="left", nulls_equal=True)
+        .with_columns(pl.col("rows_accepted").fill_null(0))
+        .with_columns(
+            pl.when(pl.col("rows_accepted") == 0)
+            .then(pl.lit("entirely"))
+            .otherwise(pl.lit("partly"))
+            .alias("lost")
+        )
+        .sort("lost", "source_file", "inspection_id", nulls_last=True)
+    )
+
+
 # --- normalisation expressions ---------------------------------------------------------------
 
 
@@ -150,8 +169,9 @@ marks, byte-order marks): removed before any comparison, so 'A1' and 'A\u200b1' 
 
 
 def _clean(column: str) -> pl.Expr:
-    """Trimmed text without invisible characters; empty becomes null."""
-    text = pl.col(column).str.replace_all(INVISIBLE, "").str.strip_chars()
+    """Trimmed text without invisible characters, in Unicode's composed form (NFC: 'ô' typed
+    as one character or as 'o' and a combining accent is one value); empty becomes null."""
+    text = pl.col(column).str.replace_all(INVISIBLE, "").str.normalize("NFC").str.strip_chars()
     return pl.when(text == "").then(None).otherwise(text)
 
 
@@ -568,15 +588,43 @@ def _rejected(checked: pl.DataFrame, names: list[str]) -> pl.DataFrame:
 def validate(reads: list[FileRead]) -> ValidationResult:
     """Split readable records into accepted (normalised) and rejected (with every reason)."""
     flags = rule_flags()
-    checked = _checked(_records(reads), flags)
+    records = _records(reads)
+    _report_composed_forms(records)
+    checked = _checked(records, flags)
+    del records
     accepted = typed_accepted(checked.lazy().filter(~pl.col("_failed"))).collect()
     rejected = _rejected(checked, list(flags))
     issues = _field_issues(checked, list(flags))
     del checked
     accounts = _account(reads, accepted, rejected, issues)
     return ValidationResult(
-        accepted=accepted, rejected=rejected, accounts=accounts, field_issues=issues
+        accepted=accepted,
+        rejected=rejected,
+        accounts=accounts,
+        field_issues=issues,
+        lost=inspections_lost(accepted, rejected),
     )
+
+
+IDENTIFIERS = ("inspection_id", "case_id", "unit_name", "regional_round")
+"""Columns compared to tell inspections, cases and units apart."""
+
+
+def _report_composed_forms(records: pl.DataFrame) -> None:
+    """Warn how many identifiers were written in decomposed Unicode (NFD, as macOS file names
+    and some exports write accents): they are compared and stored composed (NFC), so that two
+    spellings that look identical are one inspection or case, and the user hears of it."""
+    counts = records.select(
+        (pl.col(c) != pl.col(c).str.normalize("NFC")).sum().alias(c) for c in IDENTIFIERS
+    ).row(0, named=True)
+    changed = {column: n for column, n in counts.items() if n}
+    if changed:
+        log.warning(
+            "%d identifier value(s) were not in composed Unicode form (NFC) and were normalised "
+            "before comparison, so that look-alike spellings match: %s",
+            sum(changed.values()),
+            ", ".join(f"{column} {n:,}" for column, n in changed.items()),
+        )
 
 
 def _with_details(rejected: pl.DataFrame) -> pl.DataFrame:

@@ -316,6 +316,7 @@ def main() -> None:
     )
 
     _reliability_cases()
+    _hostile_cases()
 
     with (HERE / "expected.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(EXPECTED[0]), lineterminator="\n")
@@ -393,6 +394,74 @@ def _reliability_cases() -> None:
     book.close()
     expect("stray_cell.xlsx", "a stray cell at XFD1048576", "file_rejected", 0, 0, 0,
            "stray cell")  # fmt: skip
+
+
+def _hostile_cases() -> None:
+    """One or more files per class of issue 29: text that an interpreter could obey (markup,
+    terminal escapes, SQL, glob patterns), guards that trusted a declaration, identifiers in
+    two Unicode forms, and the silent wrongs."""
+    from tests.helpers import stray_cell_workbook
+
+    markup = rows(3, inspection_id="[/i] PDU-1", unit_name="[bold]Unit[/bold] :smile:")
+    markup[0]["gender"] = "[/link]"
+    frame = rows_frame(markup)
+    frame.with_columns(frame["case_id"].alias("[/red]")).write_csv(HERE / "Cases [final].csv")
+    expect("Cases [final].csv", "Rich markup in the name, a header, ids and a value",
+           "normalised", 3, 3, 0, "unknown_code(gender)")  # fmt: skip
+    escapes = rows(3, inspection_id="PDU-\x1b]0;pwned\x07-1", unit_name="\x1b[2JUnit\rX")
+    escapes[2]["rosh"] = "\x1b[31mhigh"
+    (HERE / "terminal_escapes.csv").write_text(csv_text(escapes))
+    expect("terminal_escapes.csv", "ESC sequences, BEL and CR in ids, names and a code",
+           "rows_rejected", 3, 2, 1, "unknown_code(rosh)")  # fmt: skip
+    sql = rows(2, inspection_id="""x" AS SELECT 1; COPY (SELECT 'pwned') TO 'f'; --""")
+    sql[1]["unit_name"] = 'Bob\'s "draft" notes'
+    (HERE / "sql_in_values.csv").write_text(csv_text(sql))
+    expect("sql_in_values.csv", "SQL and quotes in ids and names (stored as text)",
+           "normalised", 2, 2, 0)  # fmt: skip
+    for name, what, variant in [
+        ("stray_cell_no_dimension.xlsx", "no <dimension>", {}),
+        ("stray_cell_understated.xlsx", "a <dimension> of A1:B2", {"dimension": "A1:B2"}),
+        ("stray_cell_late_dimension.xlsx", "the <dimension> after the first 4 KB",
+         {"dimension": "A1:A1", "padding": 5000}),
+        ("stray_cell_positional.xlsx", "the far cell placed by position", {"positional": True}),
+    ]:  # fmt: skip
+        stray_cell_workbook(HERE / name, **variant)
+        expect(name, f"a cell at XFD1048576, {what}", "file_rejected", 0, 0, 0, "stray cell")
+    _identifier_and_silent_cases()
+
+
+def _identifier_and_silent_cases() -> None:
+    """Identifiers in two Unicode forms, impossible times, a non-export, a wide header."""
+    import unicodedata
+
+    nfc, nfd = (unicodedata.normalize(f, "PDU-Ynys-Môn-2022") for f in ("NFC", "NFD"))
+    records = [
+        valid_row(inspection_id=nfc, case_id="A1"),
+        valid_row(inspection_id=nfd, case_id="A2"),
+    ]
+    records += [valid_row(inspection_id=nfc, case_id=unicodedata.normalize(f, "Zoë-n"))
+                for f in ("NFC", "NFD")]  # fmt: skip
+    (HERE / "nfd_identifiers.csv").write_text(csv_text(records))
+    expect("nfd_identifiers.csv", "one inspection and one case id written NFC and NFD",
+           "rows_rejected", 4, 3, 1,
+           "duplicate_case(first: nfd_identifiers.csv row 4)")  # fmt: skip
+    times = rows(3)
+    times[1]["start_date"] = "2021-11-01 25:99"
+    times[2]["fieldwork_end"] = "2022-05-20T24:00"
+    (HERE / "impossible_times.csv").write_text(csv_text(times))
+    expect("impossible_times.csv", "times of day that do not exist", "rows_rejected", 3, 1, 2,
+           "unparseable_date(start_date)")  # fmt: skip
+    (HERE / "not_an_export.csv").write_text("ghp_T0KEN-not-for-the-console,second cell\n1,2\n")
+    expect("not_an_export.csv", "a file whose first line is a secret, not a header",
+           "file_rejected", 1, 0, 1, "first line is not shown")  # fmt: skip
+    rows_frame(rows(2)).rename({"rosh": "r\u043esh"}).write_csv(HERE / "cyrillic_header.csv")
+    expect("cyrillic_header.csv", "a header with a Cyrillic look-alike letter", "file_rejected",
+           2, 0, 2, "looks like 'rosh'")  # fmt: skip
+    wide = rows_frame(rows(1)).drop("rosh")
+    wide = wide.with_columns(pl.lit("x").alias(f"extra column {i} " + "y" * 60) for i in range(30))
+    wide.write_csv(HERE / "wide_header_missing_column.csv")
+    expect("wide_header_missing_column.csv", "a required column missing among 103 columns",
+           "file_rejected", 1, 0, 1, "and 93 more")  # fmt: skip
 
 
 if __name__ == "__main__":

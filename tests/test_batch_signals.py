@@ -29,13 +29,13 @@ def _wait_for(condition: object, seconds: float) -> bool:
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_stops_the_batch_its_workers_and_kernels(
-    sample_run: Path, tmp_path: Path, signum: int, code: int
+    sample_release: Path, tmp_path: Path, signum: int, code: int
 ) -> None:
     out = tmp_path / "figures"
     (out / "wales").mkdir(parents=True)
     (out / "wales" / "bulletin.html").write_text("the previous bulletin")
     sockets = Path(tempfile.mkdtemp(prefix="bt", dir="/tmp"))  # short: socket paths are limited
-    command = [sys.executable, "-m", "pipeline", "bulletins", "--data", str(sample_run)]
+    command = [sys.executable, "-m", "pipeline", "bulletins", "--data", str(sample_release)]
     command += ["--out", str(out), "--regions", "Wales", "--workers", "1", "--no-national"]
     child = subprocess.Popen(
         command, env={**os.environ, "TMPDIR": str(sockets)}, start_new_session=True,

@@ -146,11 +146,15 @@ def test_the_cli_runs_on_the_whole_corpus(tmp_path: Path) -> None:
     shutil.copytree(SAMPLE_DIR, tmp_path / "raw" / "sample")
     for case in EXPECTED:
         shutil.copy(CORPUS / case["file"], tmp_path / "raw" / case["file"])
+    _entries_git_cannot_hold(tmp_path / "raw")
     before = _tree(tmp_path)
     done = _cli(["run", "--raw", "raw", "--out", "out"], tmp_path)
     _assert_clean(done)
     assert done.returncode == 0, done.stderr[-3000:]
     assert _tree(tmp_path) == before
+    assert "pipe.csv: a named pipe (FIFO), not a regular file" in done.stderr
+    assert "zero.csv: a character device, not a regular file" in done.stderr
+    assert "export\\x1b[2J.csv" in done.stderr
     inputs = json.loads((tmp_path / "out" / "manifest.json").read_text())["inputs"]
     accounts = {entry["path"]: entry for entry in inputs}
     for case in EXPECTED:
@@ -159,6 +163,14 @@ def test_the_cli_runs_on_the_whole_corpus(tmp_path: Path) -> None:
         assert entry["rows_read"] == int(case["rows_read"]), case["file"]
         assert entry["rows_read"] == entry["rows_accepted"] + entry["rows_rejected"]
         assert (entry["file_error"] is not None) == (case["outcome"] == "file_rejected")
+
+
+def _entries_git_cannot_hold(raw: Path) -> None:
+    """Corpus entries made at test time: a FIFO, a link to a device that never ends, and a file
+    name holding a terminal escape."""
+    os.mkfifo(raw / "pipe.csv")
+    (raw / "zero.csv").symlink_to("/dev/zero")
+    (raw / "export\x1b[2J.csv").write_bytes((CORPUS / "bom.csv").read_bytes())
 
 
 @pytest.mark.slow

@@ -56,6 +56,7 @@ def test_a_signal_stops_the_batch_its_workers_and_kernels(
     assert _wait_for(lambda: not any(_alive(pid) for pid in family), 10), family
     assert not list(out.glob(".staging-*")) and not list(out.glob(".old-*"))
     assert list(sockets.glob("probation-kernel-*")) == []
+    sockets.rmdir()  # empty, as it should be
     html = (out / "wales" / "bulletin.html").read_text()
     assert html == "the previous bulletin" or "Wales" in html
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from tests.helpers import valid_row, write_csv
 
@@ -93,3 +94,26 @@ def test_validate_refuses_a_fifo_with_a_message(tmp_path: Path) -> None:
     code, shown = _cli("validate", "pipe.csv", cwd=tmp_path)
     assert code == 2
     assert "not a regular file" in shown and "named pipe" in shown
+
+
+def test_a_file_that_never_delivers_data_is_given_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stalled network drive, simulated by a read that does not return: the file is
+    reported as not read once the time limit passes, and the run can go on."""
+    import threading
+
+    from pipeline.stages import ingest
+
+    release = threading.Event()
+
+    def stalled(path: Path) -> bytes:
+        release.wait(30)
+        return b""
+
+    path = _export(tmp_path / "export.csv")
+    monkeypatch.setattr(ingest, "_read_regular", stalled)
+    monkeypatch.setattr(ingest, "READ_TIMEOUT", 0.5)
+    read = ingest.read_case_file(path, tmp_path)
+    release.set()
+    assert read.error == "export.csv: not read, no data within 0.5 s (a stalled network drive?)"

@@ -76,7 +76,43 @@ FILE_KINDS = {
 }
 
 
-def read_regular(path: Path) -> bytes:
+READ_TIMEOUT = 600.0
+"""Seconds a file may take to read before it is given up as unreadable (a stalled network drive
+would otherwise hold the run forever); a 200 MB export on a local disk takes about a second."""
+
+
+class ReadTimeout(OSError):
+    """A file that delivered no complete read within READ_TIMEOUT."""
+
+
+def read_regular(path: Path, timeout: float | None = None) -> bytes:
+    """The bytes of a regular file, read with a time limit. The read runs in a daemon thread:
+    if the file system stalls, the caller gets `ReadTimeout` and goes on (the thread is left
+    waiting, and does not keep the process alive)."""
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[bytes | None, BaseException | None]] = queue.Queue(maxsize=1)
+
+    def work() -> None:
+        try:
+            box.put((_read_regular(path), None))
+        except BaseException as exc:  # handed to the caller's thread
+            box.put((None, exc))
+
+    threading.Thread(target=work, name="read-file", daemon=True).start()
+    limit = READ_TIMEOUT if timeout is None else timeout
+    try:
+        data, error = box.get(timeout=limit)
+    except queue.Empty:
+        raise ReadTimeout(f"no data within {limit:g} s (a stalled network drive?)") from None
+    if error is not None:
+        raise error
+    assert data is not None
+    return data
+
+
+def _read_regular(path: Path) -> bytes:
     """The bytes of a regular file (a symbolic link to one is followed). Anything else is
     refused at once: reading a FIFO waits for a writer forever, and a device may never end.
     The file is opened without blocking and checked on the open handle, so it cannot be
@@ -674,7 +710,7 @@ def read_case_file(path: Path, raw_dir: Path | None = None, sheet: str | None = 
     try:
         # rows above the header (titles, merged cells) are not records
         header, body, offset = _parse(path, result, sheet)
-    except (UnsafeWorkbook, NotRegularFile) as exc:
+    except (UnsafeWorkbook, NotRegularFile, ReadTimeout) as exc:
         result.error = f"{display}: not read, {exc}"
         return result
     except Exception as exc:  # any reader failure is a property of the file, not a crash

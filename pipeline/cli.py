@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -547,7 +547,7 @@ def _parse_params(items: list[str]) -> dict[str, object]:
     return extra
 
 
-def _print_bulletins(results: list, out: Path) -> None:
+def _print_bulletins(results: list[Any], out: Path) -> None:
     table = Table(title=f"Bulletins written to {out}", title_justify="left")
     for col in ("region", "status", "seconds", "attempts", "error"):
         table.add_column(col)
@@ -591,7 +591,7 @@ def _print_field_issues(by_column: dict[str, int], path: Path | None) -> None:
     )
 
 
-def _print_accounts(accounts: list, title: str) -> None:
+def _print_accounts(accounts: list[Any], title: str) -> None:
     table = Table(title=title, title_justify="left")
     for col in ("file", "read", "accepted", "rejected", "note"):
         table.add_column(col, justify="left" if col in ("file", "note") else "right")
@@ -614,7 +614,7 @@ def _print_accounts(accounts: list, title: str) -> None:
     console.print(table)
 
 
-def _print_inspections_lost(lost: list[dict], limit: int = 20) -> None:
+def _print_inspections_lost(lost: list[dict[str, Any]], limit: int = 20) -> None:
     """Inspections that lost rows: entirely (every row rejected) first, then partly."""
     if not lost:
         return
@@ -648,7 +648,7 @@ _INTERRUPTED = threading.Event()
 "RuntimeError: Query interrupted"), which is still an interruption, not an internal error."""
 
 
-def _on_interrupt(signum: int, frame: object) -> None:
+def _on_interrupt(_signum: int, _frame: object) -> None:
     """SIGINT: remember it, then interrupt as Python does by default."""
     _INTERRUPTED.set()
     raise KeyboardInterrupt

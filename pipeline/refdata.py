@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import cache
+from typing import Any
 
 import polars as pl
 
@@ -87,7 +88,7 @@ def region_slug(region: str) -> str:
     slugs = dict(regions().select("region", "slug").iter_rows())
     if region not in slugs:
         raise KeyError(f"not one of the 12 regions: {region!r}")
-    return slugs[region]
+    return str(slugs[region])
 
 
 @cache
@@ -437,7 +438,7 @@ def parse_cohorts(df: pl.DataFrame, name: str) -> pl.DataFrame:
     return df.with_columns(pl.col(c).str.to_date("%Y-%m-%d") for c in COHORT_COLUMNS[4:8])
 
 
-def _check_cohort_windows(record: dict, name: str, row: int) -> None:
+def _check_cohort_windows(record: dict[str, Any], name: str, row: int) -> None:
     """A window that ends before it starts selects nothing: refuse it rather than tabulate an
     empty cohort without a word."""
     for window in ("fieldwork", "published"):
@@ -457,7 +458,7 @@ def _is_iso_date(text: str) -> bool:
     return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
 
 
-def _check_cohort_codes(record: dict, name: str, row: int) -> None:
+def _check_cohort_codes(record: dict[str, Any], name: str, row: int) -> None:
     known = {
         "inspection_types": set(codes()["inspection_type"]),
         "programmes": set(programmes()["programme"]),

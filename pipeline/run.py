@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 
@@ -38,13 +38,13 @@ class RunResult:
 
     out_dir: Path
     accounts: list[validate.FileAccount]
-    published_accounts: list[dict]
+    published_accounts: list[dict[str, Any]]
     rejected_by_rule: dict[str, int]
     outputs: list[str]
     timings: dict[str, float] = field(default_factory=dict)
     table_rows: dict[str, int] = field(default_factory=dict)
     field_issues_by_column: dict[str, int] = field(default_factory=dict)
-    inspections_lost: list[dict] = field(default_factory=list)
+    inspections_lost: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:

@@ -42,7 +42,8 @@ def test_notebooks_are_committed_without_outputs() -> None:
         assert notebook["metadata"]["kernelspec"]["name"] == batch.KERNEL_NAME
         for cell in notebook["cells"]:
             if cell["cell_type"] == "code":
-                assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
+                assert cell["outputs"] == [], path.name
+                assert cell["execution_count"] is None, path.name
         tagged = [c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", [])]
         assert len(tagged) == 1, path.name
 
@@ -60,7 +61,8 @@ def test_batch_continues_past_a_failing_region(sample_release: Path, tmp_path: P
     status = {r.region: r.status for r in results}
     assert status == {"North East": "ok", "Wales": "failed", "England and Wales": "ok"}
     wales = next(r for r in results if r.region == "Wales")
-    assert "period_start" in wales.error and wales.attempts == 1  # not a kernel-start failure
+    assert "period_start" in wales.error
+    assert wales.attempts == 1
     assert "period_start" in (tmp_path / "wales" / "bulletin.log").read_text()
     north_east = tmp_path / "north-east"
     for name in (
@@ -100,7 +102,8 @@ def test_cli_exits_non_zero_when_a_region_fails(sample_release: Path, tmp_path: 
             "Atlantis",
         ],
     )
-    assert result.exit_code == 2 and "Atlantis" in result.output
+    assert result.exit_code == 2
+    assert "Atlantis" in result.output
     result = CliRunner().invoke(
         app,
         [
@@ -115,7 +118,8 @@ def test_cli_exits_non_zero_when_a_region_fails(sample_release: Path, tmp_path: 
             "regoin=Wales",
         ],
     )
-    assert result.exit_code == 2 and "regoin" in result.output
+    assert result.exit_code == 2
+    assert "regoin" in result.output
 
 
 def _scan_for_small_cells(folder: Path, threshold: int) -> list[str]:
@@ -188,7 +192,8 @@ def test_notebooks_run_on_ipc_kernels_with_the_project_kernel(
     result = batch.run_notebook(
         str(NOTEBOOKS_DIR / batch.REGIONAL_NOTEBOOK), "Wales", {"region": "Wales"}, str(tmp_path)
     )
-    assert result.status == "failed" and result.attempts == 1
+    assert result.status == "failed"
+    assert result.attempts == 1
     assert seen["kernel_name"] == batch.KERNEL_NAME
     assert seen["cwd"] == str(NOTEBOOKS_DIR)
     manager = seen["kernel_manager_class"](kernel_name=batch.KERNEL_NAME)

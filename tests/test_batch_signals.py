@@ -54,7 +54,8 @@ def test_a_signal_stops_the_batch_its_workers_and_kernels(
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
     assert _wait_for(lambda: not any(_alive(pid) for pid in family), 10), family
-    assert not list(out.glob(".staging-*")) and not list(out.glob(".old-*"))
+    assert not list(out.glob(".staging-*"))
+    assert not list(out.glob(".old-*"))
     assert list(sockets.glob("probation-kernel-*")) == []
     sockets.rmdir()  # empty, as it should be
     html = (out / "wales" / "bulletin.html").read_text()
@@ -141,4 +142,5 @@ def test_ctrl_c_reported_by_duckdb_as_an_error_still_exits_130(tmp_path: Path) -
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 130, done.stderr[-1000:]
-    assert "internal error" not in done.stderr and "interrupted" in done.stderr
+    assert "internal error" not in done.stderr
+    assert "interrupted" in done.stderr

@@ -78,7 +78,8 @@ def test_the_coder_on_hand_labelled_rationales() -> None:
     scores = rationale_coder.precision_recall(pl.read_csv(LABELLED))
     overall = scores.filter(pl.col("theme") == "all").row(0, named=True)
     assert overall["tp"] + overall["fn"] >= 55
-    assert overall["precision"] >= 0.9 and overall["recall"] >= 0.9
+    assert overall["precision"] >= 0.9
+    assert overall["recall"] >= 0.9
     assert scores.filter(pl.col("theme") != "all")["recall"].min() >= 0.75
 
 
@@ -95,7 +96,8 @@ def test_the_coder_on_the_synthetic_rationales(default_cases: pl.DataFrame) -> N
     labelled = pl.concat(rows)
     assert labelled.height > 5000
     overall = rationale_coder.precision_recall(labelled).filter(pl.col("theme") == "all")
-    assert overall["precision"][0] >= 0.9 and overall["recall"][0] >= 0.95
+    assert overall["precision"][0] >= 0.9
+    assert overall["recall"][0] >= 0.95
 
 
 def test_free_text_is_never_published(sample_run: Path, sample_release: Path) -> None:
@@ -155,7 +157,8 @@ def test_oversight_cells_match_an_independent_count(sample_run: Path, sample_rel
         pl.col("programme").cast(pl.String) != "dipp_2025",
     )
     answer = cases["management_oversight"].cast(pl.String)
-    assert row["n_yes"] == (answer == "yes").sum() and row["n_no"] == (answer == "no").sum()
+    assert row["n_yes"] == (answer == "yes").sum()
+    assert row["n_no"] == (answer == "no").sum()
 
 
 def test_practitioner_estimate_agrees_with_a_case_level_statsmodels_fit(
@@ -224,7 +227,8 @@ def test_practitioner_levels_are_recovered_in_the_planted_direction(sample_run: 
     table = pl.read_parquet(sample_run / "tables" / "practitioner_effects.parquet")
     safety = table.filter(pl.col("theme") == "safety")
     high = safety.filter(pl.col("level") == "60_plus").row(0, named=True)
-    assert high["adjusted_ci_high"] < 0 and high["significant_holm"]
+    assert high["adjusted_ci_high"] < 0
+    assert high["significant_holm"]
     flat = safety.filter(pl.col("level") == "40_to_49").row(0, named=True)
     assert flat["adjusted_ci_low"] < 0 < flat["adjusted_ci_high"]
 
@@ -233,7 +237,8 @@ def test_court_work_and_resettlement_are_tabulated_like_key_questions(sample_rel
     trend = pl.read_parquet(sample_release / "tables" / "kq_trend.parquet")
     for comparable in ("COURT_PSR", "RESETTLE"):
         rows = trend.filter(pl.col("comparable_id") == comparable, pl.col("scope") == NATIONAL)
-        assert rows.height > 0 and rows["theme"].is_null().all()
+        assert rows.height > 0
+        assert rows["theme"].is_null().all()
         assert rows.filter(~pl.col("suppressed"))["ci_cluster_low"].is_not_null().all()
     unification = pl.read_parquet(sample_release / "tables" / "unification.parquet")
     assert set(unification["comparable_id"]).isdisjoint({"COURT_PSR", "RESETTLE"})

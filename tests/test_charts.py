@@ -56,20 +56,25 @@ def test_every_chart_is_valid_vega_lite_with_the_theme(tables: dict) -> None:
         config = spec["config"]
         assert config["font"] == theme.FONT, result.name
         assert config["title"]["anchor"] == "start"
-        assert config["axisX"]["grid"] is False and config["axisY"]["grid"] is True
+        assert config["axisX"]["grid"] is False
+        assert config["axisY"]["grid"] is True
         assert config["range"]["category"] == theme.PALETTE
         title = spec["title"]
-        assert title["text"] and 2 <= len(title["subtitle"]) <= 4, result.name
-        assert result.alt_text and result.finding in result.alt_text
+        assert title["text"], result.name
+        assert 2 <= len(title["subtitle"]) <= 4, result.name
+        assert result.alt_text
+        assert result.finding in result.alt_text
 
 
 def test_synthetic_charts_say_so_and_real_ones_name_their_source(tables: dict) -> None:
     for result in _all_charts(tables):
         caption = result.chart.to_dict()["title"]["subtitle"][-1]
         if result.name == "published_ratings":
-            assert "HM Inspectorate of Probation" in caption and "synthetic" not in caption
+            assert "HM Inspectorate of Probation" in caption
+            assert "synthetic" not in caption
         else:
-            assert "synthetic sample" in caption and "not official statistics" in caption
+            assert "synthetic sample" in caption
+            assert "not official statistics" in caption
 
 
 def test_suppressed_cells_are_never_plotted(tables: dict) -> None:

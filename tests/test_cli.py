@@ -24,7 +24,8 @@ def test_python_dash_m_runs_the_same_cli() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True, check=False
     )
-    assert result.returncode == 0 and "sample" in result.stdout
+    assert result.returncode == 0
+    assert "sample" in result.stdout
 
 
 def test_sample_job_writes_files_and_reports_calibration(tmp_path: Path) -> None:

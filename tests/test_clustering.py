@@ -50,21 +50,24 @@ def test_korn_graubard_with_large_df_is_clopper_pearson_on_effective_n() -> None
         np.array([0.3]), np.array([50.0]), np.array([1e6])
     )
     ref = proportion_confint(15, 50, alpha=0.05, method="beta")
-    assert low[0] == pytest.approx(ref[0], abs=1e-6) and high[0] == pytest.approx(ref[1], abs=1e-6)
+    assert low[0] == pytest.approx(ref[0], abs=1e-6)
+    assert high[0] == pytest.approx(ref[1], abs=1e-6)
 
 
 def test_korn_graubard_widens_with_fewer_degrees_of_freedom() -> None:
     p, n = np.array([0.3, 0.3, 0.0]), np.array([60.0, 60.0, 60.0])
     low, high = clustering.korn_graubard_interval(p, n, np.array([3.0, 100.0, 3.0]))
     assert high[0] - low[0] > high[1] - low[1]
-    assert low[2] == 0 and 0 < high[2] < 1
+    assert low[2] == 0
+    assert 0 < high[2] < 1
 
 
 def test_clustered_difference_matches_a_hand_worked_t_interval() -> None:
     out = clustering.clustered_difference(0.5, 0.01, 0.3, 0.0125, 6)
     se = np.sqrt(0.0225)
     t = sps.t.ppf(0.975, 6)
-    assert out.low == pytest.approx(0.2 - t * se) and out.high == pytest.approx(0.2 + t * se)
+    assert out.low == pytest.approx(0.2 - t * se)
+    assert out.high == pytest.approx(0.2 + t * se)
     assert out.p_value == pytest.approx(2 * sps.t.sf(0.2 / se, 6))
 
 

@@ -95,7 +95,8 @@ def test_the_rectangle_protects_and_the_range_is_the_hand_worked_one() -> None:
 def test_the_search_finds_the_rectangle() -> None:
     system = _grid([3, 20, 15, 25], [4, 30, 12, 30], {0})
     suppressed, complementary = suppression.search(system, SETTINGS)
-    assert suppressed[:4].all() and not suppressed[4:].any()
+    assert suppressed[:4].all()
+    assert not suppressed[4:].any()
     assert complementary.tolist()[:4] == [False, True, True, True]
 
 

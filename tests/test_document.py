@@ -56,7 +56,8 @@ def test_the_html_page_is_a_publication(documents: dict[str, Path], region: str)
     labelled = {m for s in svgs for m in re.findall(r'aria-labelledby="([^"]+)"', s)}
     assert labelled == {c[0] for c in captions}, "every chart is described by its caption"
     assert page.count("<table>") >= len(captions) - 1
-    assert "@font-face" in page and "Source Sans Pro" in page
+    assert "@font-face" in page
+    assert "Source Sans Pro" in page
 
 
 @pytest.mark.parametrize("region", [NATIONAL, "Wales"])

@@ -17,7 +17,8 @@ def test_no_overdispersion_when_units_vary_by_chance_alone() -> None:
     p = rng.binomial(n.astype(int), 0.3) / n
     phi, tau2 = funnels.overdispersion(p, n, 0.3)
     # winsorising at 10% each side shrinks a standard normal's mean square to about 0.7
-    assert 0.55 < phi < 1.0 and tau2 == 0
+    assert 0.55 < phi < 1.0
+    assert tau2 == 0
 
 
 def test_between_unit_variance_is_found_when_units_really_differ() -> None:
@@ -61,5 +62,6 @@ def test_the_funnel_table_uses_published_cells_only(sample_release: Path) -> Non
     joined = table.filter(pl.col("level") == "inspection").join(
         cells, left_on=["unit", "comparable_id"], right_on=["inspection_id", "comparable_id"]
     )
-    assert joined.height and not joined["suppressed"].any()
+    assert joined.height
+    assert not joined["suppressed"].any()
     assert (joined["n_yes"] == joined["n_yes_right"]).all()

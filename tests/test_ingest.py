@@ -54,7 +54,8 @@ def test_csv_encodings(tmp_path: Path, encoding: str) -> None:
     path.write_bytes(text.encode(encoding))
     read = ingest.read_case_file(path)
     assert read.error is None
-    assert read.frame is not None and read.frame["unit_name"][0] == "Siân's Zoë PDU"
+    assert read.frame is not None
+    assert read.frame["unit_name"][0] == "Siân's Zoë PDU"
     assert read.encoding == encoding
 
 
@@ -71,7 +72,9 @@ def test_missing_required_columns_reject_the_whole_file(tmp_path: Path) -> None:
     path = tmp_path / "m.csv"
     frame.write_csv(path)
     read = ingest.read_case_file(path)
-    assert read.rejected and read.frame is None and read.rows_read == 1
+    assert read.rejected
+    assert read.frame is None
+    assert read.rows_read == 1
     assert "missing required column(s): case_id, rosh" in (read.error or "")
     assert "'inspection_id'" in (read.error or "")  # the columns it did find are listed
 
@@ -82,21 +85,24 @@ def test_duplicate_columns_after_matching_reject_the_file(tmp_path: Path) -> Non
     header, body = text.split("\n", 1)
     path.write_text(header + ",Case ID\n" + body.replace("\n", ",X\n", 1))
     read = ingest.read_case_file(path)
-    assert read.rejected and "case_id" in (read.error or "")
+    assert read.rejected
+    assert "case_id" in (read.error or "")
 
 
 def test_unreadable_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"this is not a zip file")
     read = ingest.read_case_file(path)
-    assert read.rejected and "could not be read" in (read.error or "")
+    assert read.rejected
+    assert "could not be read" in (read.error or "")
 
 
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("")
     read = ingest.read_case_file(path)
-    assert read.rejected and read.rows_read == 0
+    assert read.rejected
+    assert read.rows_read == 0
 
 
 def test_extra_columns_are_reported_and_ignored(tmp_path: Path) -> None:
@@ -105,7 +111,8 @@ def test_extra_columns_are_reported_and_ignored(tmp_path: Path) -> None:
     frame.write_csv(path)
     read = ingest.read_case_file(path)
     assert read.unmapped_columns == ["Inspector notes"]
-    assert read.frame is not None and "inspector_notes" not in read.frame.columns
+    assert read.frame is not None
+    assert "inspector_notes" not in read.frame.columns
 
 
 def _write_xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> None:
@@ -122,10 +129,13 @@ def test_xlsx_uses_the_cases_sheet_else_the_first(tmp_path: Path) -> None:
     table = [frame.columns, list(frame.row(0))]
     _write_xlsx(tmp_path / "a.xlsx", {"About": [["notes"]], "Cases": table})
     read = ingest.read_case_file(tmp_path / "a.xlsx")
-    assert read.sheet == "Cases" and read.frame is not None and read.frame.height == 1
+    assert read.sheet == "Cases"
+    assert read.frame is not None
+    assert read.frame.height == 1
     _write_xlsx(tmp_path / "b.xlsx", {"Sheet1": table, "Other": [["x"]]})
     read = ingest.read_case_file(tmp_path / "b.xlsx")
-    assert read.sheet == "Sheet1" and read.rows_read == 1
+    assert read.sheet == "Sheet1"
+    assert read.rows_read == 1
 
 
 def test_parquet_with_typed_columns(tmp_path: Path) -> None:
@@ -137,9 +147,11 @@ def test_parquet_with_typed_columns(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
     frame.write_parquet(path)
     read = ingest.read_case_file(path)
-    assert read.error is None and read.frame is not None
+    assert read.error is None
+    assert read.frame is not None
     row = read.frame.row(0, named=True)
-    assert row["fieldwork_start"] == "2022-05-09" and row["mappa_level"] == "0"
+    assert row["fieldwork_start"] == "2022-05-09"
+    assert row["mappa_level"] == "0"
     assert row["da_concern"] == "true"
 
 
@@ -168,7 +180,8 @@ def test_a_stray_cell_far_away_is_refused_without_aborting(tmp_path: Path) -> No
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-500:]
-    assert "XFD1048576" in done.stdout and "stray cell" in done.stdout
+    assert "XFD1048576" in done.stdout
+    assert "stray cell" in done.stdout
 
 
 def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path) -> None:
@@ -183,7 +196,8 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path) -> None:
                 part.write(chunk)
     assert path.stat().st_size < 20 * 1024**2
     read = ingest.read_case_file(path)
-    assert read.error and "would unpack to" in read.error
+    assert read.error
+    assert "would unpack to" in read.error
 
 
 def _csv_text(rows: list[dict], separator: str = ",") -> str:
@@ -205,7 +219,8 @@ def test_real_world_csv_shapes_are_read(tmp_path: Path, name: str, make: Callabl
     (tmp_path / "e.csv").write_bytes(make(_csv_text(rows)))
     read = ingest.read_case_file(tmp_path / "e.csv")
     assert read.error is None, (name, read.error)
-    assert read.frame is not None and read.frame.height == 3, name
+    assert read.frame is not None, name
+    assert read.frame.height == 3, name
     assert read.frame["case_id"].to_list() == ["0", "1", "2"], name
 
 
@@ -238,7 +253,8 @@ def test_parquet_with_zoned_timestamps_and_a_list_column_is_read(tmp_path: Path)
     )
     frame.write_parquet(tmp_path / "p.parquet")
     read = ingest.read_case_file(tmp_path / "p.parquet")
-    assert read.error is None and read.frame is not None
+    assert read.error is None
+    assert read.frame is not None
     assert read.frame["fieldwork_start"].to_list() == ["2022-05-09"] * 2
     from pipeline.stages import validate
 
@@ -266,7 +282,8 @@ def test_a_1904_date_system_workbook_gives_the_right_dates(tmp_path: Path) -> No
             sheet.write_string(1, c, value or "")
     book.close()
     read = ingest.read_case_file(tmp_path / "mac.xlsx")
-    assert read.date1904 and read.error is None
+    assert read.date1904
+    assert read.error is None
     accepted = validate.validate([read]).accepted
     assert accepted["start_date"].to_list() == [dt.date(2021, 11, 1)]
     assert accepted["fieldwork_start"].to_list() == [dt.date(2022, 5, 9)]
@@ -307,5 +324,6 @@ def test_a_stray_cell_is_measured_not_taken_from_the_dimension(
         capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "400"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "stray.xlsx: not read" in done.stderr and "XFD1048576" in done.stderr
+    assert "stray.xlsx: not read" in done.stderr
+    assert "XFD1048576" in done.stderr
     assert pl.read_parquet(tmp_path / "out" / "cases.parquet").height == 20

@@ -74,7 +74,8 @@ def test_a_wording_is_marked_verified_only_where_a_source_shows_it() -> None:
         if not row["wording_verified"]:
             continue
         notes = (row["notes"] or "").lower()
-        assert "unverified" not in notes and "inferred" not in notes, row
+        assert "unverified" not in notes, row
+        assert "inferred" not in notes, row
         if "sources/" in row["source"]:
             assert row["question_text"] in NATIONAL_REPORT, row
 
@@ -220,7 +221,8 @@ def test_ratings_skip_inspections_hmip_does_not_rate_by_rule() -> None:
     )
     rated = ratings.standard_ratings(frame)
     assert set(rated["inspection_id"]) == {"P"}
-    assert rated.height == 4 and set(rated["rating"]) == {"Inadequate"}
+    assert rated.height == 4
+    assert set(rated["rating"]) == {"Inadequate"}
 
 
 def test_regional_ratings_band_the_lowest_pooled_key_question(sample_run: Path) -> None:
@@ -251,7 +253,8 @@ def test_regional_ratings_band_the_lowest_pooled_key_question(sample_run: Path) 
             if lowest >= 50
             else "Inadequate"
         )
-        assert row["rating"] == expected and row["rule_pct"] == pytest.approx(lowest)
+        assert row["rating"] == expected
+        assert row["rule_pct"] == pytest.approx(lowest)
         checked += 1
     assert checked >= 16
     unrated = derived.filter(pl.col("rating").is_null())
@@ -321,13 +324,15 @@ def test_the_bulletin_cohort_reproduces_the_published_35_per_cent(
     mine = answers.join(window.select("inspection_id", "case_id"), on=["inspection_id", "case_id"])
     safety = mine.filter(pl.col("key_question") == "implementation_safety")["answer"]
     yes, no = int((safety == "yes").sum()), int((safety == "no").sum())
-    assert row["n_yes"] == yes and row["n_applicable"] == yes + no
+    assert row["n_yes"] == yes
+    assert row["n_applicable"] == yes + no
 
 
 def test_the_synthetic_national_inspection_keeps_165_cases(sample_run: Path) -> None:
     inspections = pl.read_parquet(sample_run / "inspections.parquet")
     national = inspections.filter(pl.col("inspection_type") == "national").row(0, named=True)
-    assert national["n_cases"] == 165 and national["n_cases_adjusted"] == 8
+    assert national["n_cases"] == 165
+    assert national["n_cases_adjusted"] == 8
 
 
 def test_all_twelve_annexe_one_figures_are_calibration_targets() -> None:

@@ -93,7 +93,8 @@ def test_the_table_has_every_model_and_says_why_a_fit_is_missing(sample_run: Pat
     missing = table.filter(pl.col("step_pp_estimate").is_null())
     assert missing["note"].str.contains("not estimated").all()
     national = table.filter(pl.col("scope") == "England and Wales", pl.col("model") == "main")
-    assert national.height == 12 and national["step_pp_estimate"].is_not_null().all()
+    assert national.height == 12
+    assert national["step_pp_estimate"].is_not_null().all()
     assert (national["df"] == national["n_inspections"] - 1).all()
 
 
@@ -102,4 +103,5 @@ def test_sensitivity_models_change_what_counts_as_after(sample_run: Path, model:
     table = pl.read_parquet(sample_run / "tables" / "its.parquet").filter(
         pl.col("model") == model, pl.col("scope") == "England and Wales"
     )
-    assert table.height == 12 and table["n_inspections_pre"].min() >= its.MIN_INSPECTIONS_EACH_SIDE
+    assert table.height == 12
+    assert table["n_inspections_pre"].min() >= its.MIN_INSPECTIONS_EACH_SIDE

@@ -20,9 +20,11 @@ def test_notes_state_the_settings_used() -> None:
     )
     text = " ".join(notes(chosen))
     assert "fewer than 25 applicable answers" in text
-    assert "fewer than 7 cases were judged" in text and "less than 3 cases" in text
+    assert "fewer than 7 cases were judged" in text
+    assert "less than 3 cases" in text
     assert "90% intervals" in text
-    assert "fewer than 10" not in text and "95% intervals" not in text
+    assert "fewer than 10" not in text
+    assert "95% intervals" not in text
 
 
 def test_rating_rule_text_follows_the_bands_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,7 +38,8 @@ def test_rating_rule_text_follows_the_bands_file(monkeypatch: pytest.MonkeyPatch
     )
     monkeypatch.setattr(refdata, "rating_bands", lambda: edited)
     text = refdata.rating_rule_text("2023")
-    assert "85% or more Outstanding" in text and "80%" not in text
+    assert "85% or more Outstanding" in text
+    assert "80%" not in text
     assert "not verified" in text
 
 
@@ -94,13 +97,16 @@ def test_the_workbook_follows_the_spreadsheet_guidance(sample_release: Path) -> 
         texts += [str(ws["B2"].value or ""), str(ws["A2"].value or "")]
     trend = book["kq_trend"]
     header = [c.value for c in trend[5]]
-    assert "Sufficient (%)" in header and "Area" in header
+    assert "Sufficient (%)" in header
+    assert "Area" in header
     rows = list(trend.iter_rows(min_row=6, values_only=True))
     pct = header.index("Sufficient (%)")
     shown = [r[pct] for r in rows if isinstance(r[pct], float)]
-    assert shown and all(round(v, 1) == v for v in shown), "percentages to 1 decimal place"
+    assert shown, "percentages shown"
+    assert all(round(v, 1) == v for v in shown), "percentages to 1 decimal place"
     periods = {r[header.index("Period")] for r in rows}
-    assert "CRC and NPS inspections 2018-2021" in periods and "crc_nps_2018" not in periods
+    assert "CRC and NPS inspections 2018-2021" in periods
+    assert "crc_nps_2018" not in periods
     for text in texts:
         assert not re.search(r"\.md\b|data/raw|pipeline/|\.csv\b", text), text
 
@@ -124,7 +130,8 @@ def test_labels_are_chosen_by_column_so_years_stay_years(sample_release: Path) -
     trend = pl.read_parquet(sample_release / "tables" / "kq_trend.parquet")
     shown = for_workbook(trend)
     years = shown.filter(pl.col("period_type") == "Calendar year")["period"].unique().to_list()
-    assert years and all(str(y).isdigit() and len(str(y)) == 4 for y in years)
+    assert years
+    assert all(str(y).isdigit() and len(str(y)) == 4 for y in years)
     reader = labels.for_readers(
         trend.select("period_type", "period").with_columns(framework=pl.lit("2018"))
     )

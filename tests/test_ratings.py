@@ -68,13 +68,15 @@ def test_published_kss_implementation_safety_is_determined_inadequate() -> None:
         )
     )
     row = rated.row(0, named=True)
-    assert row["rating"] == "Inadequate" and row["reason"] is None
+    assert row["rating"] == "Inadequate"
+    assert row["reason"] is None
 
 
 def test_partial_information_above_the_bottom_band_is_not_guessed() -> None:
     rated = ratings.rate_standards(_kq([("B", "reviewing", "safety", 70)]))
     row = rated.row(0, named=True)
-    assert row["rating"] is None and row["rating_upper_bound"] == "Good"
+    assert row["rating"] is None
+    assert row["rating_upper_bound"] == "Good"
     assert "only 1 of 3" in row["reason"]
 
 
@@ -88,7 +90,8 @@ def test_overall_rating_needs_every_standard_and_configured_bands() -> None:
     )
     overall = ratings.overall_ratings(standards).sort("inspection_id")
     a, c = overall.row(0, named=True), overall.row(1, named=True)
-    assert a["overall_rating"] is None and "no overall score bands" in a["reason"]
+    assert a["overall_rating"] is None
+    assert "no overall score bands" in a["reason"]
     # 2018 bands: 5 Good (2 points) + 5 RI (1 point) = 15 -> Requires improvement (6-15),
     # as London CRC 2019 and NPS South East and Eastern 2019 were rated (published_figures).
     assert (c["overall_score"], c["overall_rating"]) == (15, "Requires improvement")

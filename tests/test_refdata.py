@@ -63,7 +63,8 @@ def test_pdus_cover_every_region() -> None:
     assert all(5 <= c <= 18 for c in counts.values()), (
         "each region has 5-18 PDUs (framework.md 2.2)"
     )
-    assert counts["Greater Manchester"] == 8 and counts["South West"] == 9
+    assert counts["Greater Manchester"] == 8
+    assert counts["South West"] == 9
 
 
 def test_key_question_catalogue() -> None:

@@ -77,7 +77,8 @@ def test_a_toy_table_and_section_appear_everywhere(sample_dir: Path, tmp_path: P
         "SELECT comment FROM duckdb_tables() WHERE table_name = 'toy_scopes'"
     ).fetchone()
     con.close()
-    assert comment is not None and TOY_TABLE.title in comment[0]
+    assert comment is not None
+    assert TOY_TABLE.title in comment[0]
     assert "tables/toy_scopes" in dictionary.table_schemas(out)
     release = make_release(out, releases).folder
     assert (release / "tables" / "toy_scopes.csv").exists()

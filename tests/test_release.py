@@ -63,12 +63,17 @@ def test_a_small_export_is_analysed_and_its_release_is_protected_or_refused(
         "SELECT comment FROM duckdb_tables() WHERE table_name = 'kq_trend'"
     ).fetchone()
     con.close()
-    assert comment is not None and "not for publication" in comment[0]
+    assert comment is not None
+    assert "not for publication" in comment[0]
     assert json.loads((out / "manifest.json").read_text())["status"].startswith("internal")
+    refused: ReleaseRefused | None = None
     try:
         release = make_release(out, releases)
-    except ReleaseRefused as refused:
-        assert "Cells that blocked it" in str(refused) and "Options:" in str(refused)
+    except ReleaseRefused as exc:
+        refused = exc
+    if refused is not None:
+        assert "Cells that blocked it" in str(refused)
+        assert "Options:" in str(refused)
         assert latest_release(releases) is None
         assert not [p for p in releases.iterdir() if not p.name.startswith(".")]
         return
@@ -182,7 +187,8 @@ def test_model_tables_publish_no_counts_and_no_regional_fits(sample_release: Pat
 
 def test_the_analysis_run_keeps_full_precision_and_real_counts(sample_run: Path) -> None:
     its = pl.read_parquet(sample_run / "tables" / "its.parquet")
-    assert "n_cases" in its.columns and its["scope"].n_unique() > 1
+    assert "n_cases" in its.columns
+    assert its["scope"].n_unique() > 1
     groups = pl.read_parquet(sample_run / "tables" / "subgroups.parquet")
     assert not groups["suppressed"].any()
     assert (groups["n_applicable"] < THRESHOLD).any(), "small cells are visible to the team"

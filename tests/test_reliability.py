@@ -95,7 +95,8 @@ def test_a_database_open_for_writing_elsewhere_stops_the_run_first(tmp_path: Pat
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "open"
         with pytest.raises(UnusableInputError, match="open for writing in another program"):
             run_pipeline(raw, out)
     finally:
@@ -226,7 +227,8 @@ def test_two_processes_on_one_output_folder_never_mix(tmp_path: Path) -> None:
     raw = _export(tmp_path, _rows(20))
     out = tmp_path / "out"
     first = _slow_run(raw, out, 4)
-    assert first.stdout is not None and first.stdout.readline().strip() == "building"
+    assert first.stdout is not None
+    assert first.stdout.readline().strip() == "building"
     other = _export(tmp_path / "b", _rows(7))
     with pytest.raises(UnusableInputError, match="another run is writing"):
         run_pipeline(other, out)
@@ -247,7 +249,8 @@ def test_ctrl_c_during_the_database_build_exits_130_and_keeps_the_outputs(
     before = (out / "cases.parquet").read_bytes()
     write_csv(raw / "export.csv", _rows(9))
     run = _slow_run(raw, out, 30)
-    assert run.stdout is not None and run.stdout.readline().strip() == "building"
+    assert run.stdout is not None
+    assert run.stdout.readline().strip() == "building"
     run.send_signal(signal.SIGINT)
     assert run.wait(timeout=60) == 130
     assert (out / "cases.parquet").read_bytes() == before
@@ -268,4 +271,5 @@ def test_a_macro_enabled_workbook_is_read(tmp_path: Path) -> None:
     book.close()
     (tmp_path / "cases.xlsx").rename(tmp_path / "cases.xlsm")
     read = ingest.read_case_file(tmp_path / "cases.xlsm")
-    assert read.error is None and read.rows_read == 3
+    assert read.error is None
+    assert read.rows_read == 3

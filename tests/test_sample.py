@@ -32,7 +32,8 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(p.name for p in b.iterdir())
     _, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
-    assert mismatch == [] and errors == []
+    assert mismatch == []
+    assert errors == []
 
 
 def test_different_seed_gives_different_answers(tmp_path: Path) -> None:
@@ -46,7 +47,8 @@ def test_committed_sample_is_what_the_generator_writes(sample_dir: Path) -> None
     committed = sorted(p.name for p in SAMPLE_DIR.iterdir())
     assert committed == sorted(p.name for p in sample_dir.iterdir())
     _, mismatch, errors = filecmp.cmpfiles(SAMPLE_DIR, sample_dir, committed, shallow=False)
-    assert mismatch == [] and errors == [], "re-run `probation sample` and commit the result"
+    assert mismatch == [], "re-run `probation sample` and commit the result"
+    assert errors == [], "re-run `probation sample` and commit the result"
 
 
 def test_canonical_values_follow_the_contract(default_cases: pl.DataFrame) -> None:
@@ -89,7 +91,9 @@ def test_programme_structure(default_cases: pl.DataFrame) -> None:
     assert national["fieldwork_start"].min() == dt.date(2024, 12, 2)
     dipp = cases.filter(pl.col("inspection_type") == "dipp")
     sizes = dipp.group_by("region").len()
-    assert sizes.height == 12 and sizes["len"].min() >= 56 and sizes["len"].max() <= 84
+    assert sizes.height == 12
+    assert sizes["len"].min() >= 56
+    assert sizes["len"].max() <= 84
     assert (
         dipp.select(pl.col([k for k in KEY_QUESTIONS if k not in SAFETY]).is_null().all()).row(0)
         == (True,) * 8
@@ -99,7 +103,8 @@ def test_programme_structure(default_cases: pl.DataFrame) -> None:
         pl.col("inspection_type") == "pdu", pl.col("regional_round").is_null()
     )
     per_pdu = standalone.group_by("inspection_id").len()
-    assert per_pdu["len"].min() >= 40 and per_pdu["len"].max() <= 60
+    assert per_pdu["len"].min() >= 40
+    assert per_pdu["len"].max() <= 60
     assert cases.filter(pl.col("inspection_type") == "regional").height == 0
     assert set(cases.filter(pl.col("framework") == "2021")["inspection_type"]) == {"pdu"}
 
@@ -116,10 +121,12 @@ def test_regional_rounds_inspect_every_pdu_and_keep_the_published_total(
     for region, start, end, _, n_cases in rounds:
         mine = in_rounds.filter(pl.col("region") == region)
         assert mine.height == n_cases, region
-        assert set(mine["inspection_type"]) == {"pdu"} and set(mine["framework"]) == {"2023"}
+        assert set(mine["inspection_type"]) == {"pdu"}
+        assert set(mine["framework"]) == {"2023"}
         names = {u.removesuffix(" PDU") for u in mine["unit_name"]}
         assert names == set(pdus.filter(pl.col("region") == region)["pdu_name"]), region
-        assert mine["fieldwork_start"].min() >= start and mine["fieldwork_end"].max() <= end
+        assert mine["fieldwork_start"].min() >= start
+        assert mine["fieldwork_end"].max() <= end
 
 
 def test_case_mix_by_provider(default_cases: pl.DataFrame) -> None:
@@ -165,7 +172,8 @@ def test_calibration_check_can_fail(default_cases: pl.DataFrame) -> None:
 
 def test_written_files_follow_the_contract_forms(sample_dir: Path) -> None:
     manifest = json.loads((sample_dir / "sample_manifest.json").read_text())
-    assert manifest["synthetic"] is True and "timestamp" not in json.dumps(manifest)
+    assert manifest["synthetic"] is True
+    assert "timestamp" not in json.dumps(manifest)
     contract = [refdata.normalise_label(c) for c in refdata.contract_columns()["column"]]
     for name, info in manifest["files"].items():
         path = sample_dir / name
@@ -190,13 +198,16 @@ def test_exports_use_tolerated_variants(sample_dir: Path) -> None:
     regional = (sample_dir / "pdu_regional_2023_2025.csv").read_bytes()
     assert regional.startswith(b"\xef\xbb\xbf"), "one export is UTF-8 with a BOM"
     text = regional.decode("utf-8-sig")
-    assert ",Y," in text and ",NA," in text and "/20" in text  # Y/N/NA and UK dates
+    assert ",Y," in text
+    assert ",NA," in text
+    assert "/20" in text
     assert any(
         alias in text for alias in ("Kss", "KSS", "Eastern", "EASTERN", "Yorkshire And Humber")
     )
     dipp = (sample_dir / "dipp_2025_26.csv").read_bytes()
     dipp.decode("cp1252")
-    assert b"\r\n" in dipp and b"TRUE" in dipp
+    assert b"\r\n" in dipp
+    assert b"TRUE" in dipp
     sheets = pl.read_excel(sample_dir / "pdu_2021_2023.xlsx", sheet_id=0)
     assert list(sheets) == ["notes", "cases"], "the cases are not on the first sheet"
 

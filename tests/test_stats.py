@@ -44,11 +44,14 @@ def test_wilson_matches_statsmodels() -> None:
 def test_wilson_hand_worked() -> None:
     z2 = stats.Z95**2
     low, high = stats.wilson_interval([0, 1, 5], [1, 1, 10])
-    assert low[0] == 0 and high[0] == pytest.approx(z2 / (1 + z2), abs=1e-12)  # 0 of 1
-    assert low[1] == pytest.approx(1 / (1 + z2), abs=1e-12) and high[1] == 1  # 1 of 1
+    assert low[0] == 0
+    assert high[0] == pytest.approx(z2 / (1 + z2), abs=1e-12)
+    assert low[1] == pytest.approx(1 / (1 + z2), abs=1e-12)
+    assert high[1] == 1
     assert (low[2] + high[2]) / 2 == pytest.approx(0.5, abs=1e-12)  # symmetric at 50 %
     nan_low, nan_high = stats.wilson_interval([0], [0])
-    assert np.isnan(nan_low[0]) and np.isnan(nan_high[0])
+    assert np.isnan(nan_low[0])
+    assert np.isnan(nan_high[0])
 
 
 def test_newcombe_matches_statsmodels() -> None:
@@ -104,10 +107,13 @@ def test_cluster_variance_matches_cluster_robust_regression() -> None:
 
 def test_cluster_variance_edges() -> None:
     single = stats.cluster_variance([3], [10])
-    assert single.p == 0.3 and np.isnan(single.variance) and single.n_clusters == 1
+    assert single.p == 0.3
+    assert np.isnan(single.variance)
+    assert single.n_clusters == 1
     assert np.isnan(stats.cluster_variance([0, 0], [0, 0]).p)
     constant = stats.cluster_variance([5, 7], [5, 7])
-    assert constant.design_effect == 1.0 and constant.n_effective == 12
+    assert constant.design_effect == 1.0
+    assert constant.n_effective == 12
 
 
 def test_clustered_data_widen_the_interval() -> None:
@@ -153,7 +159,8 @@ def test_adjusted_difference_matches_statsmodels() -> None:
     # statsmodels differentiates numerically for the standard error: agree to 1e-6
     assert result.difference == pytest.approx(margeff.margeff[0], abs=1e-9)
     assert result.se == pytest.approx(margeff.margeff_se[0], abs=1e-6)
-    assert result.converged and result.n_clusters == 80
+    assert result.converged
+    assert result.n_clusters == 80
 
 
 def test_aggregated_patterns_give_the_same_answer_as_cases() -> None:
@@ -182,7 +189,8 @@ def test_aggregated_patterns_give_the_same_answer_as_cases() -> None:
         patterns["g"].to_numpy(),
         trials=patterns["n"].to_numpy(),
     )
-    assert grouped.n == 6000 and patterns.height < 1000
+    assert grouped.n == 6000
+    assert patterns.height < 1000
     assert grouped.difference == pytest.approx(case_level.difference, abs=1e-9)
     assert grouped.se == pytest.approx(case_level.se, abs=1e-9)
     assert grouped.odds_ratio == pytest.approx(case_level.odds_ratio, rel=1e-8)
@@ -236,7 +244,8 @@ def test_logistic_fit_matches_statsmodels_glm_with_weights_and_clusters() -> Non
         glm = sm.GLM(proportion, x, family=sm.families.Binomial(), var_weights=weights).fit(
             cov_type="cluster", cov_kwds={"groups": clusters, "use_correction": False}
         )
-    assert fit is not None and fit.converged
+    assert fit is not None
+    assert fit.converged
     np.testing.assert_allclose(fit.params, glm.params, rtol=1e-7)
     np.testing.assert_allclose(fit.cov, glm.cov_params(), rtol=1e-6)
 

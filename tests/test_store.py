@@ -116,7 +116,8 @@ def test_the_database_documents_itself_and_keeps_the_user_schema(tmp_path: Path)
     con.close()
     new = tmp_path / "new.duckdb"
     messages = database.build_duckdb(new, {"cases": cases}, previous=old)
-    assert len(messages) == 1 and "uses_extra" in messages[0]
+    assert len(messages) == 1
+    assert "uses_extra" in messages[0]
     con = duckdb.connect(str(new), read_only=True)
     assert con.execute('SELECT answer FROM "user".notes').fetchall() == [(42,)]
     assert sorted(con.execute('SELECT * FROM "user".by_region').fetchall()) == [
@@ -134,7 +135,8 @@ def test_the_database_documents_itself_and_keeps_the_user_schema(tmp_path: Path)
     table_comment = con.execute(
         "SELECT comment FROM duckdb_tables() WHERE table_name = 'cases'"
     ).fetchall()[0][0]
-    assert table_comment and "case" in table_comment
+    assert table_comment
+    assert "case" in table_comment
     labels = dict(
         con.execute("SELECT code, label FROM lookup_codes WHERE \"column\" = 'rosh'").fetchall()
     )
@@ -189,7 +191,8 @@ def test_a_user_table_name_is_never_run_as_sql(tmp_path: Path) -> None:
         tmp_path, [f'CREATE TABLE "user".{ident(name)} AS SELECT 7 AS v']
     )
     messages = database.build_duckdb(tmp_path / "new.duckdb", {"cases": cases}, previous=old)
-    assert messages == [] and not target.exists()
+    assert messages == []
+    assert not target.exists()
     con = duckdb.connect(str(tmp_path / "new.duckdb"), read_only=True)
     assert con.execute(f'SELECT v FROM "user".{ident(name)}').fetchall() == [(7,)]
 

@@ -34,8 +34,10 @@ def _cli(*args: str | Path, cwd: Path) -> tuple[int, str]:
 
 
 def _assert_literal(shown: str, *texts: str) -> None:
-    assert "Traceback" not in shown and "MarkupError" not in shown, shown
-    assert "\x1b" not in shown and "\x07" not in shown, repr(shown)
+    assert "Traceback" not in shown, shown
+    assert "MarkupError" not in shown, shown
+    assert "\x1b" not in shown, repr(shown)
+    assert "\x07" not in shown, repr(shown)
     for text in texts:
         assert text in shown, (text, shown)
 

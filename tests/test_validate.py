@@ -24,7 +24,8 @@ def _reasons(result: validate.ValidationResult) -> list[str]:
 
 def test_valid_row_is_accepted(tmp_path: Path) -> None:
     result = _check(tmp_path, [valid_row()])
-    assert result.accepted.height == 1 and result.rejected.height == 0
+    assert result.accepted.height == 1
+    assert result.rejected.height == 0
 
 
 @pytest.mark.parametrize(
@@ -71,13 +72,17 @@ def test_a_bad_optional_field_keeps_the_case(
     """An invalid optional field is set to missing and reported; the case and its answers are
     kept (they used to be quarantined whole), and accounting still adds up."""
     result = _check(tmp_path, [valid_row(**override), valid_row(case_id="C2")])
-    assert result.rejected.height == 0 and result.accepted.height == 2
+    assert result.rejected.height == 0
+    assert result.accepted.height == 2
     [issue] = result.field_issues.iter_rows(named=True)
-    assert issue["column"] == column and issue["value"] == override[column]
-    assert issue["source_row"] == 2 and issue["suggestion"] == suggestion
+    assert issue["column"] == column
+    assert issue["value"] == override[column]
+    assert issue["source_row"] == 2
+    assert issue["suggestion"] == suggestion
     assert result.accepted.filter(pl.col("case_id") != "C2")[column].is_null().all()
     [account] = result.accounts
-    assert account.rows_read == 2 == account.rows_accepted and account.field_issues == 1
+    assert account.rows_read == 2 == account.rows_accepted
+    assert account.field_issues == 1
 
 
 def test_a_row_rejected_for_another_reason_lists_its_field_problems_too(tmp_path: Path) -> None:
@@ -192,7 +197,8 @@ def test_empty_optional_fields_are_fine(tmp_path: Path) -> None:
 def test_rejected_rows_keep_original_values(tmp_path: Path) -> None:
     result = _check(tmp_path, [valid_row(rosh="  Severe!  ", start_date="31/02/2021")])
     row = result.rejected.row(0, named=True)
-    assert row["rosh"] == "  Severe!  " and row["start_date"] == "31/02/2021"
+    assert row["rosh"] == "  Severe!  "
+    assert row["start_date"] == "31/02/2021"
     assert (row["source_file"], row["source_row"]) == ("f.csv", 2)
 
 
@@ -328,11 +334,14 @@ def test_the_thirty_case_export_keeps_what_a_researcher_expects(tmp_path: Path) 
 def test_a_named_sheet_is_read_and_a_missing_one_is_explained(tmp_path: Path) -> None:
     _write_xlsx_with_notes_first(tmp_path / "e.xlsx", [valid_row(case_id="1")])
     read = ingest.read_case_file(tmp_path / "e.xlsx", sheet="Notes")
-    assert read.error and "sheet 'Notes'" in read.error and "'Data'" in read.error
+    assert read.error
+    assert "sheet 'Notes'" in read.error
+    assert "'Data'" in read.error
     assert "--sheet" in read.error
     assert ingest.read_case_file(tmp_path / "e.xlsx", sheet="data").rows_read == 1
     missing = ingest.read_case_file(tmp_path / "e.xlsx", sheet="Cases 2024")
-    assert missing.error and "no sheet 'Cases 2024'" in missing.error
+    assert missing.error
+    assert "no sheet 'Cases 2024'" in missing.error
 
 
 def test_rows_that_disagree_with_their_inspection_are_rejected_naming_the_field(
@@ -422,7 +431,8 @@ def test_identifiers_are_compared_in_composed_unicode(
 
     nfc, nfd = (unicodedata.normalize(f, "PDU-Ynys-Môn-2022") for f in ("NFC", "NFD"))
     zoe_nfc, zoe_nfd = (unicodedata.normalize(f, "Zoë-n") for f in ("NFC", "NFD"))
-    assert nfc != nfd and zoe_nfc != zoe_nfd
+    assert nfc != nfd
+    assert zoe_nfc != zoe_nfd
     write_csv(tmp_path / "a.csv", [valid_row(inspection_id=nfc, case_id="A1")])
     write_csv(
         tmp_path / "b.csv",
@@ -439,4 +449,5 @@ def test_identifiers_are_compared_in_composed_unicode(
     assert result.accepted.filter(pl.col("case_id") == "B1")["unit_name"].item() == "Ynys Môn"
     assert result.rejected["reasons"].to_list() == ["duplicate_case(first: b.csv row 3)"]
     assert "not in composed Unicode form (NFC)" in caplog.text
-    assert "inspection_id 1" in caplog.text and "case_id 1" in caplog.text
+    assert "inspection_id 1" in caplog.text
+    assert "case_id 1" in caplog.text

@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from dataclasses import fields as fields_of
 from pathlib import Path
+from typing import Any
 
 from pipeline import refdata
 from pipeline.bulletins import bulletin
@@ -117,7 +118,7 @@ def select_regions(requested: list[str] | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def check_parameters(notebook: Path, parameters: dict) -> None:
+def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
     """Every parameter passed must exist in the notebook's parameters cell."""
     import papermill
 
@@ -154,7 +155,7 @@ def _region_log(folder: Path) -> tuple[logging.Logger, logging.Handler]:
 
 
 def _execute(
-    notebook: str, executed: Path, parameters: dict, kernel_name: str, retries: int
+    notebook: str, executed: Path, parameters: dict[str, Any], kernel_name: str, retries: int
 ) -> tuple[str, int]:
     """Run the notebook, retrying once when the kernel fails to start; returns the error text
     (empty on success) and the number of attempts."""
@@ -207,7 +208,7 @@ def _stderr_to(path: Path) -> Iterator[None]:
 def run_notebook(
     notebook: str,
     region: str,
-    parameters: dict,
+    parameters: dict[str, Any],
     out_dir: str,
     kernel_name: str = KERNEL_NAME,
     retries: int = 1,
@@ -278,9 +279,9 @@ def _jobs(
     data_dir: Path,
     out_dir: Path,
     notebooks_dir: Path,
-    extra: dict,
-    per_region: dict[str, dict],
-) -> list[tuple[str, str, dict]]:
+    extra: dict[str, Any],
+    per_region: dict[str, dict[str, Any]],
+) -> list[tuple[str, str, dict[str, Any]]]:
     """(notebook, region, parameters) for every requested bulletin."""
     reserved = sorted(set(extra) & RESERVED_PARAMETERS)
     if reserved:
@@ -289,7 +290,7 @@ def _jobs(
             "(use --regions, --data-dir and --out instead)"
         )
 
-    def params(region: str) -> dict:
+    def params(region: str) -> dict[str, Any]:
         return {
             "region": region,
             "data_dir": str(Path(data_dir).resolve()),
@@ -305,7 +306,11 @@ def _jobs(
 
 
 def _run_pool(
-    jobs: list[tuple[str, str, dict]], workers: int, out_dir: Path, kernel: str, results: list
+    jobs: list[tuple[str, str, dict[str, Any]]],
+    workers: int,
+    out_dir: Path,
+    kernel: str,
+    results: list[Any],
 ) -> None:
     """Run the jobs in spawned worker processes, appending to `results` as each ends; a worker
     that dies is a failed region. On an interruption (Ctrl-C, SIGTERM) the workers and the
@@ -401,7 +406,7 @@ def _batch_scope() -> Iterator[None]:
                 path.unlink()
 
 
-def _terminated(signum: int, frame: object) -> None:
+def _terminated(signum: int, _frame: object) -> None:
     """SIGTERM handler: end like `kill` would (exit 143), but through the clean-up."""
     raise SystemExit(128 + signum)
 
@@ -412,8 +417,8 @@ def run_bulletins(
     data_dir: Path | None = None,
     out_dir: Path = FIGURES_DIR,
     national: bool = True,
-    extra_parameters: dict | None = None,
-    region_parameters: dict[str, dict] | None = None,
+    extra_parameters: dict[str, Any] | None = None,
+    region_parameters: dict[str, dict[str, Any]] | None = None,
     notebooks_dir: Path = NOTEBOOKS_DIR,
     kernel_name: str = KERNEL_NAME,
 ) -> list[JobResult]:
@@ -452,7 +457,7 @@ def write_summary(results: list[JobResult], path: Path) -> None:
     """One row per region's latest run (region, status, seconds, attempts, error): rows of
     regions not in this batch are kept, so a batch of two does not lose the others."""
     fields = [f.name for f in fields_of(JobResult)]
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict[str, Any]] = {}
     if path.exists():
         with path.open(newline="") as fh:
             for row in csv.DictReader(fh):

@@ -12,6 +12,7 @@ import difflib
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -48,7 +49,7 @@ checked by tests/test_bulletin.py)."""
 IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
 
 
-def refuse_unknown_parameters(namespace: dict) -> None:
+def refuse_unknown_parameters(namespace: dict[str, Any]) -> None:
     """Stop the notebook if a name was set that the bulletin does not declare: papermill only
     warns about unknown parameters, so `-p regoin Wales` would otherwise build the default
     region without a word. Call it first, right after the parameters cell."""
@@ -167,7 +168,7 @@ class SavedChart:
     svg: Path
     alt_text: str
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
+    def _repr_mimebundle_(self, **_: object) -> tuple[dict[str, Any], dict[str, Any]]:
         import base64
         import re
 

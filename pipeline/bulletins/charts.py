@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -61,7 +62,7 @@ def _interval_dots(
     y: alt.Y,
     offset: alt.YOffset,
     colour: alt.Color,
-    tooltip: list,
+    tooltip: list[Any],
     size: int,
 ) -> tuple[alt.Chart, alt.Chart]:
     """A horizontal 95% interval rule and a dot per category, the pattern of the profile and
@@ -116,7 +117,7 @@ def _question_label(comparable_id: str) -> str:
 
 def _comparison_row(
     unification: pl.DataFrame | None, scope: str, comparable_id: str
-) -> dict | None:
+) -> dict[str, Any] | None:
     """The published before/after row a chart's title may rely on (None if there is none)."""
     if unification is None:
         return None
@@ -286,7 +287,8 @@ def _dumbbell(data: pl.DataFrame, order: list[str]) -> alt.LayerChart:
             tooltip=["question", "era", alt.Tooltip("pct:Q", format=".1f")],
         )
     )
-    return (lines + dots).properties(width=300, height=22 * len(order))
+    layered: alt.LayerChart = (lines + dots).properties(width=300, height=22 * len(order))
+    return layered
 
 
 def _differences_long(data: pl.DataFrame) -> pl.DataFrame:
@@ -356,7 +358,8 @@ def _differences_panel(data: pl.DataFrame, order: list[str]) -> alt.LayerChart:
         )
     )
     zero = alt.Chart(pl.DataFrame({"x": [0]})).mark_rule(color=AXIS_GREY).encode(x="x:Q")
-    return (bars + points + zero).properties(width=220, height=22 * len(order))
+    layered: alt.LayerChart = (bars + points + zero).properties(width=220, height=22 * len(order))
+    return layered
 
 
 def unification_dumbbell(

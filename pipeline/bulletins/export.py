@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from pipeline.bulletins.charts import ChartResult
 from pipeline.bulletins.theme import register_font
@@ -49,7 +50,9 @@ def save_chart_set(
     return paths
 
 
-def _render(spec: dict, spec_text: str, ppi: int, cache_dir: Path | None) -> tuple[str, bytes]:
+def _render(
+    spec: dict[str, Any], spec_text: str, ppi: int, cache_dir: Path | None
+) -> tuple[str, bytes]:
     """SVG and PNG of a spec, from the batch's cache when another bulletin drew it already."""
     import vl_convert
 

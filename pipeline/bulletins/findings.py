@@ -8,6 +8,7 @@ from the numbers. Nothing here draws or writes files.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -16,7 +17,7 @@ from pipeline.domain import STANDARD_LABELS, SUBGROUP_LABELS, THEME_LABELS
 
 
 def trend_finding(
-    core: pl.DataFrame, region: str, comparison: dict | None = None
+    core: pl.DataFrame, region: str, comparison: dict[str, Any] | None = None
 ) -> tuple[str, str]:
     """One sentence and a title for the region's series. The sentence gives the levels before
     and after unification (answer-weighted means of the yearly cells); the title states a
@@ -37,7 +38,7 @@ def trend_finding(
     return finding, trend_title(region, comparison)
 
 
-def trend_title(region: str, comparison: dict | None) -> str:
+def trend_title(region: str, comparison: dict[str, Any] | None) -> str:
     """A title that says only what the comparison supports."""
     if comparison is None or comparison.get("significant_holm") is None:
         return f"Work to keep people safe over time in {region}: too few inspections to compare"
@@ -182,7 +183,7 @@ class Claim:
     direction: str  # 'lower', 'higher' or '' (withheld)
 
 
-def _change_sentence(region: str, r: dict) -> tuple[str, Claim]:
+def _change_sentence(region: str, r: dict[str, Any]) -> tuple[str, Claim]:
     """The implementation-and-delivery safety sentence: levels, then what can be concluded."""
     levels = (
         f"In {region}, implementation and delivery supported the safety of other people in "
@@ -270,7 +271,7 @@ def standard_label(standard: str) -> str:
     if standard == "overall":
         return "Overall"
     labels = dict(refdata.inspection_model().select("standard", "standard_label").iter_rows())
-    return labels.get(standard, standard.replace("_", " ").capitalize())
+    return str(labels.get(standard, standard.replace("_", " ").capitalize()))
 
 
 def single_question_finding(reg: pl.DataFrame, region: str) -> str:

@@ -35,7 +35,7 @@ RANGE_DIMENSIONS = ("n_yes", "n_no", "n_applicable", "n_na")
 
 def published_cells(system: CellSystem, suppressed: np.ndarray) -> np.ndarray:
     """Mask over cells: True where the cell's row is published."""
-    return ~suppressed[system.cell_unit]
+    return np.asarray(~suppressed[system.cell_unit])
 
 
 def _public_rows(system: CellSystem, suppressed: np.ndarray) -> np.ndarray:
@@ -60,7 +60,7 @@ def recoverable(system: CellSystem, suppressed: np.ndarray) -> np.ndarray:
     _, _, vt = row_space(_public_rows(system, suppressed))
     cells = system.incidence[hidden]
     residual = cells - (cells @ vt.T) @ vt
-    return hidden[np.linalg.norm(residual, axis=1) < 1e-6]
+    return np.asarray(hidden[np.linalg.norm(residual, axis=1) < 1e-6])
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class FeasibleRange:
 
 def _values(system: CellSystem, dimension: str) -> np.ndarray:
     yes, no, na = system.counts.T
-    return {"n_yes": yes, "n_no": no, "n_na": na, "n_applicable": yes + no}[dimension]
+    return np.asarray({"n_yes": yes, "n_no": no, "n_na": na, "n_applicable": yes + no}[dimension])
 
 
 def _minimum(dimension: str, settings: Settings) -> float:
@@ -145,7 +145,7 @@ def _extreme(highs: Any, objective: np.ndarray, sign: float) -> float:
     highs.run()
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return -sign * np.inf if sign < 0 else np.inf
-    return sign * highs.getInfo().objective_function_value
+    return float(sign * highs.getInfo().objective_function_value)
 
 
 def feasible_ranges(

@@ -48,7 +48,7 @@ class CellSystem:
     @property
     def cell_counts(self) -> np.ndarray:
         """(cells, 3) yes, no, na of every cell."""
-        return self.incidence @ self.counts
+        return np.asarray(self.incidence @ self.counts)
 
 
 def _with_row(frame: pl.DataFrame) -> pl.DataFrame:
@@ -213,7 +213,7 @@ def row_weights(table: pl.DataFrame, name: str = "") -> np.ndarray:
 def _national(table: pl.DataFrame) -> np.ndarray:
     if "scope" not in table.columns:
         return np.zeros(table.height, dtype=bool)
-    return table["scope"].to_numpy() == NATIONAL
+    return np.asarray(table["scope"].to_numpy() == NATIONAL)
 
 
 def row_costs(table: pl.DataFrame, name: str = "") -> np.ndarray:
@@ -221,7 +221,7 @@ def row_costs(table: pl.DataFrame, name: str = "") -> np.ndarray:
     for headline tables and for England and Wales. The search suppresses the cheapest first."""
     columns = [c for c in table.columns if c.startswith("n_applicable")]
     answers = table.select(pl.sum_horizontal(pl.col(columns).fill_null(0))).to_series().to_numpy()
-    return answers * row_weights(table, name)
+    return np.asarray(answers * row_weights(table, name))
 
 
 def subgroup_memberships(atoms: pl.DataFrame) -> pl.DataFrame:

@@ -111,7 +111,7 @@ class Pattern:
         return suppressed, compl
 
     def suppressed(self, table: str) -> np.ndarray:
-        return (
+        return np.asarray(
             self.primary[table]
             | self.complementary[table]
             | self.protective[table]

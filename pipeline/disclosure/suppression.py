@@ -105,7 +105,7 @@ class _State:
         _, self.era_class = np.unique(self.incidence[unification].T, axis=0, return_inverse=True)
 
     def cell_suppressed(self) -> np.ndarray:
-        return self.suppressed[self.system.cell_unit]
+        return np.asarray(self.suppressed[self.system.cell_unit])
 
     def slack(self) -> np.ndarray:
         """(cells, 3): how far each cell may fall before an attacker's bound stops it (inf for
@@ -189,7 +189,9 @@ def _step(values: np.ndarray, moving: list[np.ndarray]) -> np.ndarray:
     return steps
 
 
-def _widths(state: _State, change: np.ndarray, a: int, b, c, d) -> np.ndarray:
+def _widths(
+    state: _State, change: np.ndarray, a: int, b: np.ndarray, c: np.ndarray, d: np.ndarray
+) -> np.ndarray:
     """(candidates, 3): down + up, the range each swap guarantees in yes, no, applicable."""
     slack = state.slack()
     values = state.atom_values
@@ -203,7 +205,7 @@ def _widths(state: _State, change: np.ndarray, a: int, b, c, d) -> np.ndarray:
             limit_down = np.where(rising > 0, slack[:, [k]] / rising, np.inf).min(axis=0)
             up[:, k] = np.minimum(up[:, k], limit_up)
             down[:, k] = np.minimum(down[:, k], limit_down)
-    return np.maximum(np.floor(up), 0) + np.maximum(np.floor(down), 0)
+    return np.asarray(np.maximum(np.floor(up), 0) + np.maximum(np.floor(down), 0))
 
 
 CHUNK = 32  # candidates whose widths are computed at a time, cheapest first
@@ -234,13 +236,13 @@ def _pick(
         if enough.size:
             pick, width = int(chunk[enough[0]]), widths[enough[0]]
             key: tuple[float, ...] = (0.0, float(cost[pick]), a)
-            return key, _certificate(state, a, b, c, d, pick, hit, width)
+            return key, _certificate(a, b, c, d, pick, hit, width)
         best = int(np.argmax(narrowest))
         if widest is None or narrowest[best] > widest[0]:
             widest = (float(narrowest[best]), int(chunk[best]), widths[best])
     assert widest is not None
     key = (1.0, -widest[0], a)
-    return key, _certificate(state, a, b, c, d, widest[1], hit, widest[2])
+    return key, _certificate(a, b, c, d, widest[1], hit, widest[2])
 
 
 def _at(row: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -249,7 +251,13 @@ def _at(row: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 
 def _certificate(
-    state: _State, a: int, b, c, d, pick: int, hit: np.ndarray, width: np.ndarray
+    a: int,
+    b: np.ndarray,
+    c: np.ndarray,
+    d: np.ndarray,
+    pick: int,
+    hit: np.ndarray,
+    width: np.ndarray,
 ) -> Certificate:
     gain = tuple(x for x in (a, int(d[pick])) if x >= 0)  # lose may be empty: a alone grows
     lose = tuple(x for x in (int(b[pick]), int(c[pick])) if x >= 0)
@@ -298,7 +306,7 @@ def _changes_known(
     known = state.system.known
     if known.shape[0] == 0:
         return np.zeros((1, len(b)))
-    return known[:, [a]] - _column(known, b) - _column(known, c) + _column(known, d)
+    return np.asarray(known[:, [a]] - _column(known, b) - _column(known, c) + _column(known, d))
 
 
 def _covered(state: _State) -> np.ndarray:

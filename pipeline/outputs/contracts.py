@@ -142,7 +142,7 @@ def _column(dtype: pl.DataType, key: bool) -> dy.Column:
 def _within(low: str, value: str, high: str) -> Callable[[type], pl.Expr]:
     """low <= value <= high wherever all three are present."""
 
-    def rule(cls: type) -> pl.Expr:
+    def rule(_cls: type) -> pl.Expr:
         inside = (pl.col(low) <= pl.col(value) + TOLERANCE) & (
             pl.col(value) <= pl.col(high) + TOLERANCE
         )
@@ -152,7 +152,7 @@ def _within(low: str, value: str, high: str) -> Callable[[type], pl.Expr]:
 
 
 def _percentage(column: str) -> Callable[[type], pl.Expr]:
-    def rule(cls: type) -> pl.Expr:
+    def rule(_cls: type) -> pl.Expr:
         return pl.col(column).is_null() | pl.col(column).is_between(0, 100)
 
     return rule
@@ -166,7 +166,7 @@ def _visible_not_small(
     denominators = [c for c in columns if c.startswith("n_applicable")]
     outcomes = [c for c in columns if c.startswith(("n_yes", "n_no"))]
 
-    def rule(cls: type) -> pl.Expr:
+    def rule(_cls: type) -> pl.Expr:
         small = pl.any_horizontal(
             *[pl.col(d).is_not_null() & (pl.col(d) < threshold) for d in denominators],
             *[pl.col(o).is_not_null() & (pl.col(o) < min_outcome) for o in outcomes],
@@ -176,7 +176,7 @@ def _visible_not_small(
     return rule
 
 
-def _reason_given(cls: type) -> pl.Expr:
+def _reason_given(_cls: type) -> pl.Expr:
     """A suppressed row says why; a visible one has no reason."""
     return pl.col("suppressed").fill_null(False) == pl.col("suppression").is_not_null()
 

@@ -70,7 +70,7 @@ def _data_notes(settings: Settings) -> list[str]:
     ]
 
 
-def _method_notes(settings: Settings) -> list[str]:
+def _method_notes(settings: Settings) -> list[str]:  # noqa: ARG001 - same call as the data notes
     """Notes 6-10: case mix, ratings, published ratings, time series, funnels."""
     return [
         "The adjusted difference is the average marginal effect of the post-unification period "

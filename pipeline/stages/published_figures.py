@@ -12,6 +12,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -59,7 +60,7 @@ class PublishedResult:
 
     table: pl.DataFrame
     rejected: pl.DataFrame
-    accounts: list[dict]
+    accounts: list[dict[str, Any]]
 
 
 def _clean(column: str) -> pl.Expr:
@@ -216,7 +217,7 @@ def normalise(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return _published_table(frame.filter(ok)), rejected
 
 
-def _read_file(path: Path, name: str) -> tuple[pl.DataFrame | None, dict]:
+def _read_file(path: Path, name: str) -> tuple[pl.DataFrame | None, dict[str, Any]]:
     """One published-figures CSV as text with provenance, and its accounting entry (complete
     when the file is rejected whole, otherwise filled in after normalisation)."""
     try:
@@ -241,7 +242,9 @@ def _read_file(path: Path, name: str) -> tuple[pl.DataFrame | None, dict]:
     return rows, {"source_file": name, "rows_read": frame.height}
 
 
-def _account(name: str, read: int, accepted: int, rejected: int, error: str | None) -> dict:
+def _account(
+    name: str, read: int, accepted: int, rejected: int, error: str | None
+) -> dict[str, Any]:
     return {
         "source_file": name,
         "rows_read": read,

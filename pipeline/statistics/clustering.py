@@ -72,7 +72,7 @@ def design_effect(sum_m: ArrayLike, sum_m2: ArrayLike, rho: ArrayLike) -> np.nda
     s1, s2, r = (np.asarray(x, float) for x in (sum_m, sum_m2, rho))
     with np.errstate(invalid="ignore", divide="ignore"):
         weighted = np.where(s1 > 0, s2 / s1, np.nan)
-    return 1 + (weighted - 1) * r
+    return np.asarray(1 + (weighted - 1) * r)
 
 
 def korn_graubard_interval(
@@ -140,4 +140,4 @@ def minimum_detectable_difference(
     """The smallest true difference a two-sided test at `level` detects with `power`:
     (t_{1-alpha/2} + t_{power}) x SE on `df` degrees of freedom."""
     se_arr, df_arr = np.asarray(se, float), np.maximum(np.asarray(df, float), 1)
-    return (dist.t_ppf(0.5 + level / 2, df_arr) + dist.t_ppf(power, df_arr)) * se_arr
+    return np.asarray((dist.t_ppf(0.5 + level / 2, df_arr) + dist.t_ppf(power, df_arr)) * se_arr)

@@ -307,7 +307,7 @@ def _weighted_solve(x: np.ndarray, w: np.ndarray, z: np.ndarray) -> np.ndarray |
     minimum-norm solution where dummies are collinear, as statsmodels' does."""
     xw = x * w[:, None]
     try:
-        return np.linalg.pinv(xw.T @ x, hermitian=True) @ (xw.T @ z)
+        return np.asarray(np.linalg.pinv(xw.T @ x, hermitian=True) @ (xw.T @ z))
     except np.linalg.LinAlgError:
         return None
 
@@ -336,7 +336,7 @@ def _cluster_covariance(
     )
     information = (x * (weights * mu * (1 - mu))[:, None]).T @ x
     inverse = np.linalg.pinv(information, hermitian=True)
-    return inverse @ (summed.T @ summed) @ inverse
+    return np.asarray(inverse @ (summed.T @ summed) @ inverse)
 
 
 def _codes(values: np.ndarray) -> np.ndarray:

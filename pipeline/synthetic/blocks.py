@@ -81,7 +81,9 @@ def practitioner_eta(theme: str, columns: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _shared_eta(effects: Effects, columns: dict[str, np.ndarray], theme: str) -> np.ndarray:
-    return effects.region + effects.inspection + effects.case + practitioner_eta(theme, columns)
+    return np.asarray(
+        effects.region + effects.inspection + effects.case + practitioner_eta(theme, columns)
+    )
 
 
 def single_questions(
@@ -143,9 +145,9 @@ def _applies(rule: str, columns: dict[str, np.ndarray]) -> np.ndarray:
     """Which cases a prompt applies to (prompts.csv `applies_when`)."""
     n = len(columns["case_type"])
     if rule == "da_concern":
-        return columns["da_concern"] == "true"
+        return np.asarray(columns["da_concern"] == "true")
     if rule == "cs_concern":
-        return columns["cs_concern"] == "true"
+        return np.asarray(columns["cs_concern"] == "true")
     if rule == "mappa":
         mappa = columns["mappa_level"]
         return np.isin(mappa, ["1", "2", "3"])

@@ -8,6 +8,7 @@ same check can later run on the pipeline's accepted cases.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
 
@@ -15,7 +16,7 @@ from pipeline import refdata
 from pipeline.synthetic.model import target_column
 
 
-def _selection(target: dict) -> pl.Expr:
+def _selection(target: dict[str, Any]) -> pl.Expr:
     cond = pl.lit(True)
     if target["inspection_type"]:
         cond &= pl.col("inspection_type").is_in(target["inspection_type"].split(";"))

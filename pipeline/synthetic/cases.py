@@ -166,10 +166,10 @@ def _linear_predictor(kq: str, columns: dict[str, np.ndarray], effects: Effects)
     if theme == "safety":
         rosh_eff = np.asarray([ROSH_SAFETY[r] for r in columns["rosh"]])
         eta = eta + rosh_eff - 0.10 * (case_type == "licence") - 0.20 * (case_type == "pss")
-        return eta + 0.10 * ((mappa != "0") & (mappa != None))  # noqa: E711 (object array)
+        return np.asarray(eta + 0.10 * ((mappa != "0") & (mappa != None)))  # noqa: E711 (object array)
     eta = eta - 0.20 * (columns["age_band"] == "18-24") + 0.10 * (columns["age_band"] == "50+")
     eta = eta + 0.15 * (columns["gender"] == "female")
-    return eta - 0.20 * (case_type == "pss")
+    return np.asarray(eta - 0.20 * (case_type == "pss"))
 
 
 def _answers(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -168,7 +169,7 @@ def _date_text(d: dt.date, style: ExportStyle) -> str:
 
 def _inject_invalid(
     frame: pl.DataFrame, canonical: pl.DataFrame, style: ExportStyle, rng: np.random.Generator
-) -> tuple[dict[str, list], dict[str, list[int]]]:
+) -> tuple[dict[str, list[Any]], dict[str, list[int]]]:
     """Add a few invalid rows, each a copy of a real row breaking exactly one contract rule.
 
     The planted rows are *extra*: every drawn case stays valid, so an inspection keeps its
@@ -181,7 +182,7 @@ def _inject_invalid(
     n_bad = max(len(INVALID_KINDS), round(0.0025 * n))
     sources = sorted(rng.choice(np.arange(n), size=min(n_bad, n), replace=False).tolist())
     columns = {c: frame[c].to_list() for c in frame.columns}
-    rows: dict[str, list] = {c: [] for c in frame.columns}
+    rows: dict[str, list[Any]] = {c: [] for c in frame.columns}
     injected: dict[str, list[int]] = {str(k): [] for k in INVALID_KINDS}
     planted = dict(zip(sources, range(len(sources)), strict=True))
     for i in range(n):
@@ -201,7 +202,9 @@ def _inject_invalid(
     return rows, injected
 
 
-def _corrupt(row: dict, kind: Rule, canonical: dict, style: ExportStyle) -> None:
+def _corrupt(
+    row: dict[str, Any], kind: Rule, canonical: dict[str, Any], style: ExportStyle
+) -> None:
     """Make `row` break exactly the rule `kind` (dates written as the export writes them)."""
     as_written = (lambda d: d) if style.kind == "xlsx" else (lambda d: _date_text(d, style))
     fw_start, fw_end = canonical["fieldwork_start"], canonical["fieldwork_end"]
@@ -223,7 +226,7 @@ def _corrupt(row: dict, kind: Rule, canonical: dict, style: ExportStyle) -> None
     # Rule.DUPLICATE_CASE: the copy itself, case id included, is the fault
 
 
-def _write_csv(rows: dict[str, list], path: Path, style: ExportStyle) -> None:
+def _write_csv(rows: dict[str, list[Any]], path: Path, style: ExportStyle) -> None:
     frame = pl.DataFrame(
         {_header(style.header_style, c): pl.Series(v, dtype=pl.String) for c, v in rows.items()}
     )
@@ -232,7 +235,7 @@ def _write_csv(rows: dict[str, list], path: Path, style: ExportStyle) -> None:
 
 
 def _write_xlsx(
-    rows: dict[str, list], path: Path, style: ExportStyle, rng: np.random.Generator
+    rows: dict[str, list[Any]], path: Path, style: ExportStyle, rng: np.random.Generator
 ) -> None:
     """Write an XLSX export with real date cells (a few as bare serials) and fixed metadata."""
     wb = xlsxwriter.Workbook(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ def choice(rng: np.random.Generator, values: list[str], p: list[float], n: int) 
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return np.asarray(1.0 / (1.0 + np.exp(-x)))
 
 
 def calibrate_shift(eta: np.ndarray, target: float, tol: float = 1e-10) -> float:
@@ -88,7 +89,7 @@ class Effects:
     case: np.ndarray
 
 
-def target_column(target: dict) -> str | None:
+def target_column(target: dict[str, Any]) -> str | None:
     """The contract column a calibration target measures (None for enquiry targets, which
     are shares among flagged cases)."""
     measure, code = target["measure"], target["key_question"]
@@ -116,7 +117,7 @@ def exact_targets(f: Frame) -> list[tuple[str, np.ndarray, float]]:
     return out
 
 
-def selected(insp: Inspection, target: dict) -> bool:
+def selected(insp: Inspection, target: dict[str, Any]) -> bool:
     """Whether a calibration target's selection takes this inspection."""
     checks = [
         not target["inspection_type"]

@@ -15,6 +15,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -99,7 +100,7 @@ def generate_sample(out_dir: Path, seed: int = DEFAULT_SEED, scale: float = 1.0)
     return summary
 
 
-def _manifest(summary: SampleSummary, seed: int, scale: float) -> dict:
+def _manifest(summary: SampleSummary, seed: int, scale: float) -> dict[str, Any]:
     """The sample's manifest: files, row counts, hashes and the rows planted invalid."""
     return {
         "generator": "pipeline.synthetic",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -82,7 +83,11 @@ def build_schedule(rng: np.random.Generator, scale: float) -> list[Inspection]:
 
 
 def _pre_unit(
-    rng: np.random.Generator, scale: float, row: dict, start: dt.date, duration: int | np.integer
+    rng: np.random.Generator,
+    scale: float,
+    row: dict[str, Any],
+    start: dt.date,
+    duration: int | np.integer,
 ) -> Inspection:
     """A CRC or NPS division inspection (a split footprint gives cases in several regions)."""
     other = [r for r in (row["other_regions"] or "").split(";") if r]

@@ -18,6 +18,8 @@ A comparison resting on fewer than `min_inspections_per_era` inspections in eith
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -170,7 +172,9 @@ def _era(group: pl.DataFrame, era: str) -> dict[str, float]:
     return row.row(0, named=True)
 
 
-def _weighted_pre(key: tuple, pre: dict, providers: pl.DataFrame) -> tuple[float, float, str]:
+def _weighted_pre(
+    key: tuple[Any, ...], pre: dict[str, Any], providers: pl.DataFrame
+) -> tuple[float, float, str]:
     """The pre-unification level post-stratified to the providers' caseload shares, its
     variance, and how it was weighted (or why it could not be)."""
     shares = refdata.provider_shares().get(str(key[1]))
@@ -185,7 +189,7 @@ def _weighted_pre(key: tuple, pre: dict, providers: pl.DataFrame) -> tuple[float
 
 
 def _clustered_row(
-    key: tuple, group: pl.DataFrame, providers: pl.DataFrame, settings: Settings
+    key: tuple[Any, ...], group: pl.DataFrame, providers: pl.DataFrame, settings: Settings
 ) -> dict[str, object]:
     pre, post = _era(group, "pre_unification"), _era(group, "post_unification")
     p_pre, var_pre, weighting = _weighted_pre(key, pre, providers)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -169,7 +170,9 @@ ROW_SCHEMA: dict[str, type[pl.DataType]] = {
 }
 
 
-def _fit_row(key: tuple, rows: pl.DataFrame, model: str, settings: Settings) -> dict:
+def _fit_row(
+    key: tuple[Any, ...], rows: pl.DataFrame, model: str, settings: Settings
+) -> dict[str, Any]:
     """One segmented regression (or the reason there is none)."""
     out: dict[str, object] = {"comparable_id": key[0], "scope": key[1], "model": model}
     ids, after = rows["inspection_id"].to_list(), rows["post"].to_list()

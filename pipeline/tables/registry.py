@@ -101,7 +101,8 @@ class Precision:
         )
         if places < 0:  # to the nearest 10, 100, ...
             step = 10 ** (-places)
-            return ((pl.col(column) / step).round(0) * step).alias(column)
+            scaled: pl.Expr = (pl.col(column) / step).round(0) * step
+            return scaled.alias(column)
         return pl.col(column).round(places)
 
 

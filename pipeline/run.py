@@ -194,64 +194,66 @@ def _run(
     cohorts: pl.DataFrame,
     sheet: str | None,
 ) -> RunResult:
-    """The run itself, with the output folder locked."""
+    """The analysis run as its steps, in order, each timed by its name (the output folder is
+    locked). Memory is released and work overlapped inside the steps, never between them."""
     timer = _Timer(on_stage)
     started = dt.datetime.now(dt.UTC)
     with timer.stage("ingest"):
         reads = _ingest(raw_dir, sheet)
-    with timer.stage("validate"), pl.Config(engine_affinity=VALIDATE_ENGINE):
-        checked = validate.validate(reads)
-        for read in reads:  # raw text is no longer needed: free it before the big tables
-            read.frame = None
-    stored, publication, pub = _compute(raw_dir, checked, cohorts, timer)
-    with timer.stage("contracts"):
-        _check_contracts(stored, publication)
-    result = RunResult(
-        out_dir=out_dir,
-        accounts=checked.accounts,
-        published_accounts=pub.accounts,
-        rejected_by_rule=checked.rejected_by_rule(),
-        field_issues_by_column=checked.field_issues_by_column(),
-        inspections_lost=checked.inspections_lost().to_dicts(),
-        outputs=[],
-        timings=timer.timings,
-        table_rows={name: frame.height for name, frame in (stored | publication.tables).items()},
-    )
-    staging = store.begin(out_dir)
-    try:
-        _write_outputs(staging, stored, publication, timer, out_dir / "probation.duckdb")
-        _write_manifest(staging / "manifest.json", raw_dir, out_dir, reads, result, started)
-    except BaseException:  # disk full, Ctrl-C, a failed write: the previous outputs stay
-        shutil.rmtree(staging, ignore_errors=True)  # and the half-written files go
-        raise
-    result.outputs = store.commit(staging, out_dir)
-    return result
-
-
-def _compute(
-    raw_dir: Path, checked: validate.ValidationResult, cohorts: pl.DataFrame, timer: _Timer
-) -> tuple[dict[str, pl.DataFrame], tables.Publication, published_figures.PublishedResult]:
-    """Derive, tidy, read the published figures and build the tables: the stored tables, the
-    publication and the published-figures result (for its accounting)."""
+    with timer.stage("validate"):
+        checked = _validate(reads)
     with timer.stage("derive"):
         derived = derive.derive(checked.accepted.lazy())
     with timer.stage("tidy"):
-        case_tables = _tidy(derived)
-        checked.accepted = checked.accepted.clear()
-        del derived
+        case_tables = _tidy(derived, checked)
     with timer.stage("published"):
         pub = published_figures.read_published(raw_dir / ingest.PUBLISHED_SUBDIR, raw_dir)
     with timer.stage("tables"):
-        data = tables.CaseData.of(
-            case_tables.cases,
-            case_tables.answers,
-            case_tables.inspections,
-            cohorts=cohorts,
-            prompt_answers=case_tables.prompt_answers,
-            rationales=case_tables.rationales,
-        )
-        publication = tables.build_analysis(data, pub.table)
-    stored = {
+        publication = tables.build_analysis(_case_data(case_tables, cohorts), pub.table)
+    stored = _stored(case_tables, checked, pub, cohorts)
+    with timer.stage("contracts"):
+        _check_contracts(stored, publication)
+    result = _result(out_dir, checked, pub, stored, publication, timer)
+    with timer.stage("store"):
+        staging = store.begin(out_dir)
+        try:
+            _write_outputs(staging, stored, publication, out_dir / "probation.duckdb")
+            _write_manifest(staging / "manifest.json", raw_dir, out_dir, reads, result, started)
+        except BaseException:  # disk full, Ctrl-C, a failed write: the previous outputs stay
+            shutil.rmtree(staging, ignore_errors=True)  # and the half-written files go
+            raise
+        result.outputs = store.commit(staging, out_dir)
+    return result
+
+
+def _validate(reads: list[ingest.FileRead]) -> validate.ValidationResult:
+    """Validation on the in-memory engine; the raw text is freed once it is checked."""
+    with pl.Config(engine_affinity=VALIDATE_ENGINE):
+        checked = validate.validate(reads)
+    for read in reads:  # raw text is no longer needed: free it before the big tables
+        read.frame = None
+    return checked
+
+
+def _case_data(case_tables: _CaseTables, cohorts: pl.DataFrame) -> tables.CaseData:
+    return tables.CaseData.of(
+        case_tables.cases,
+        case_tables.answers,
+        case_tables.inspections,
+        cohorts=cohorts,
+        prompt_answers=case_tables.prompt_answers,
+        rationales=case_tables.rationales,
+    )
+
+
+def _stored(
+    case_tables: _CaseTables,
+    checked: validate.ValidationResult,
+    pub: published_figures.PublishedResult,
+    cohorts: pl.DataFrame,
+) -> dict[str, pl.DataFrame]:
+    """Every table stored beside the analysis tables, by name."""
+    return {
         "cases": case_tables.cases,
         "answers": case_tables.answers,
         "inspections": case_tables.inspections,
@@ -263,7 +265,28 @@ def _compute(
         "published_rejected": pub.rejected,
         "cohorts": cohorts,
     }
-    return stored, publication, pub
+
+
+def _result(
+    out_dir: Path,
+    checked: validate.ValidationResult,
+    pub: published_figures.PublishedResult,
+    stored: dict[str, pl.DataFrame],
+    publication: tables.Publication,
+    timer: _Timer,
+) -> RunResult:
+    """What the run did, for the summary and the manifest (outputs filled in at commit)."""
+    return RunResult(
+        out_dir=out_dir,
+        accounts=checked.accounts,
+        published_accounts=pub.accounts,
+        rejected_by_rule=checked.rejected_by_rule(),
+        field_issues_by_column=checked.field_issues_by_column(),
+        inspections_lost=checked.inspections_lost().to_dicts(),
+        outputs=[],
+        timings=timer.timings,
+        table_rows={name: frame.height for name, frame in (stored | publication.tables).items()},
+    )
 
 
 def load_cohorts(path: Path | None) -> pl.DataFrame:
@@ -307,13 +330,15 @@ def check_publication(publication: tables.Publication) -> None:
     )
 
 
-def _tidy(derived: pl.LazyFrame) -> _CaseTables:
+def _tidy(derived: pl.LazyFrame, checked: validate.ValidationResult) -> _CaseTables:
+    """The case tables; the accepted rows they came from are released afterwards."""
     derived = derived.sort(*tidy.CASE_KEY).collect().lazy()  # sorted once, used twice
     cases = tidy.cases_table(derived).collect()
     answers = tidy.answers_table(derived).collect()
     inspections = tidy.inspections_table(cases.lazy()).collect()
     prompts = tidy.prompt_answers_table(derived).collect()
     rationales = tidy.rationales_table(derived).collect()
+    checked.accepted = checked.accepted.clear()
     return _CaseTables(cases, answers, inspections, prompts, rationales)
 
 
@@ -321,35 +346,17 @@ def _write_outputs(
     staging: Path,
     stored: dict[str, pl.DataFrame],
     publication: tables.Publication,
-    timer: _Timer,
     previous_database: Path | None = None,
 ) -> None:
-    """Publication tables and workbook, then case tables, quarantine files and the database.
+    """Analysis tables and workbook, quarantine files, case tables and the database.
 
     The workbook (pure Python) is written in a worker thread while this one writes Parquet and
     loads DuckDB, which release the GIL: on two cores that hides most of the workbook's time.
-    "store" therefore ends when both are done. Frames are written and released one by one, so
-    memory does not hold two copies."""
+    Frames are written and released one by one, so memory does not hold two copies."""
     publish_dir = staging / "tables"
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbook") as pool:
-        with timer.stage("publish"):
-            write_tables(publication, publish_dir)
-            workbook = pool.submit(write_publication_workbook, publication, publish_dir)
-        _store(staging, stored, publication, timer, previous_database)
-        with timer.stage("workbook"):
-            workbook.result()
-
-
-def _store(
-    staging: Path,
-    stored: dict[str, pl.DataFrame],
-    publication: tables.Publication,
-    timer: _Timer,
-    previous_database: Path | None,
-) -> None:
-    """Quarantine CSVs, case tables as Parquet, and the database over every table."""
-    publish_dir = staging / "tables"
-    with timer.stage("store"):
+        write_tables(publication, publish_dir)
+        workbook = pool.submit(write_publication_workbook, publication, publish_dir)
         store.write_csv(stored["rejected"], staging / "rejected.csv")
         store.write_csv(stored["field_issues"], staging / "field_issues.csv")
         store.write_csv(stored["published_rejected"], staging / "published_rejected.csv")
@@ -358,11 +365,11 @@ def _store(
             parquet[name] = staging / f"{name}.parquet"
             store.write_parquet(stored.pop(name), parquet[name])
         parquet |= {name: publish_dir / f"{name}.parquet" for name in publication}
-        carried = database.build_duckdb(
+        for message in database.build_duckdb(
             staging / "probation.duckdb", parquet, previous=previous_database
-        )
-        for message in carried:
+        ):
             log.warning(message)
+        workbook.result()
 
 
 def _ingest(raw_dir: Path, sheet: str | None = None) -> list[ingest.FileRead]:

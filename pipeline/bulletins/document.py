@@ -94,7 +94,7 @@ def build(report: Bulletin, published: dt.date | None = None) -> Document:
         published=(published or dt.date.today()).strftime("%-d %B %Y"),
         status=status,
         synthetic=report.synthetic,
-        key_findings=_key_findings(report, sections),
+        key_findings=key_findings(report),
         sections=sections,
         ratings=regional_ratings_table(report) if regional else pl.DataFrame(),
         ratings_note=RATINGS_NOTE,
@@ -137,12 +137,19 @@ def _scoped_svg(svg: str, prefix: str) -> str:
     return svg.replace("<svg ", f'<svg role="img" aria-labelledby="{prefix}_alt" ', 1)
 
 
-def _key_findings(report: Bulletin, sections: list[Section]) -> list[str]:
-    """The headline, then the finding of the first sections (a reader's summary)."""
-    lead = [
-        s for s in sections if s.anchor in ("safety-trend", "unification", "court-resettlement")
-    ]
-    return [report.headline(), *[s.finding for s in lead if s.finding]]
+KEY_FINDING_SECTIONS = ("safety_trend", "court_resettlement")
+"""Sections whose finding joins the headline in the key findings, one fact each: the headline
+is the before-and-after comparison (implementation safety and how many keeping-safe questions
+changed), the trend the latest year against England and Wales, then court work and
+resettlement. The unification section's finding repeats the headline's count, so it is not
+listed again."""
+
+
+def key_findings(report: Bulletin) -> list[str]:
+    """The key findings: the headline, then one finding per fact (no measure twice)."""
+    shown = {spec.chart for spec in report.sections()}
+    lead = [report.chart(name).finding for name in KEY_FINDING_SECTIONS if name in shown]
+    return [report.headline(), *[text for text in lead if text]]
 
 
 def _quality(report: Bulletin) -> list[str]:

@@ -13,29 +13,31 @@ from typing import Any
 import polars as pl
 
 from pipeline import refdata
-from pipeline.domain import STANDARD_LABELS, SUBGROUP_LABELS, THEME_LABELS
+from pipeline.domain import NATIONAL, STANDARD_LABELS, SUBGROUP_LABELS, THEME_LABELS
 
 
 def trend_finding(
     core: pl.DataFrame, region: str, comparison: dict[str, Any] | None = None
 ) -> tuple[str, str]:
-    """One sentence and a title for the region's series. The sentence gives the levels before
-    and after unification (answer-weighted means of the yearly cells); the title states a
-    direction only where the clustered, multiplicity-adjusted comparison supports one."""
-    unification_year = refdata.unification_date().year
+    """One sentence and a title for the region's series. The sentence gives the latest year's
+    level beside England and Wales in the same year (the before-and-after comparison is the
+    headline's, so it is not restated here with other numbers); the title states a direction
+    only where the clustered, multiplicity-adjusted comparison supports one."""
     reg = core.filter(pl.col("scope") == region)
-    pre = reg.filter(pl.col("year") < unification_year)
-    post = reg.filter(pl.col("year") > unification_year)
-    if pre.height == 0 or post.height == 0:
+    if reg.height == 0:
         return (
-            f"Not enough published cells for {region} to compare before and after unification.",
+            f"No published yearly figures for {region} in the years chosen.",
             f"Work to keep people safe over time in {region}",
         )
+    latest = reg.sort("year").row(-1, named=True)
+    national = core.filter(pl.col("scope") == NATIONAL, pl.col("year") == latest["year"])
     finding = (
-        f"In {region}, {_weighted_pct(post):.0f}% of cases inspected after {unification_year} "
-        f"were judged sufficient, against {_weighted_pct(pre):.0f}% before it."
+        f"In {latest['year']}, the latest year with published figures, {latest['pct']:.0f}% "
+        f"of cases inspected in {region} were judged sufficient on this question"
     )
-    return finding, trend_title(region, comparison)
+    if region != NATIONAL and national.height:
+        finding += f", against {national['pct'][0]:.0f}% in England and Wales"
+    return finding + ".", trend_title(region, comparison)
 
 
 def trend_title(region: str, comparison: dict[str, Any] | None) -> str:
@@ -185,15 +187,19 @@ class Claim:
 
 def _change_sentence(region: str, r: dict[str, Any]) -> tuple[str, Claim]:
     """The implementation-and-delivery safety sentence: levels, then what can be concluded."""
-    levels = (
-        f"In {region}, implementation and delivery supported the safety of other people in "
-        f"{r['pct_post']:.0f}% of cases inspected after unification, against "
-        f"{r['pct_pre']:.0f}% before."
-    )
     if r["comparison_note"] or r["adjusted_diff_pp"] is None:
         reason = r["comparison_note"] or "the comparison could not be estimated"
-        text = f"{levels} Whether that is a real change cannot be judged: {_lower_first(reason)}."
+        text = (
+            f"In {region}, whether implementation and delivery supported the safety of other "
+            f"people more or less often after unification (26 June 2021) was not assessed: "
+            f"{_lower_first(reason)}."
+        )
         return text, Claim(r["comparable_id"], None, "")
+    levels = (
+        f"In {region}, implementation and delivery supported the safety of other people in "
+        f"{r['pct_post']:.0f}% of cases inspected after unification (26 June 2021), against "
+        f"{r['pct_pre']:.0f}% before."
+    )
     direction = "lower" if r["adjusted_diff_pp"] < 0 else "higher"
     interval = (
         f"{r['adjusted_diff_pp']:+.0f} percentage points (95% interval "

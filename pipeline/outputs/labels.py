@@ -160,7 +160,13 @@ def for_readers(frame: pl.DataFrame, decimals: int = 1) -> pl.DataFrame:
             continue
         column = pl.col(name)
         if dtype == pl.Boolean:
-            column = pl.when(column).then(pl.lit("Yes")).otherwise(pl.lit("No"))
+            column = (
+                pl.when(column.is_null())
+                .then(pl.lit("Not assessed"))
+                .when(column)
+                .then(pl.lit("Yes"))
+                .otherwise(pl.lit("No"))
+            )
         elif dtype.is_float():
             column = column.round(decimals)
         elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):

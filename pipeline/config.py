@@ -50,6 +50,8 @@ class Settings:
     reliable_min_inspections: int = 3
     reliable_min_effective_n: int = 30
     min_inspections_per_era: int = 5
+    its_min_inspections_each_side: int = 3
+    its_max_leverage: float = 0.9
 
     @property
     def z(self) -> float:

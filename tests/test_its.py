@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 import statsmodels.formula.api as smf
 
+from pipeline import refdata
 from pipeline.tables import its
 
 
@@ -91,7 +92,7 @@ def test_the_table_has_every_model_and_says_why_a_fit_is_missing(sample_run: Pat
     table = pl.read_parquet(sample_run / "tables" / "its.parquet")
     assert set(table["model"]) == set(its.MODELS)
     missing = table.filter(pl.col("step_pp_estimate").is_null())
-    assert missing["note"].str.contains("not estimated").all()
+    assert missing["note"].str.contains("not estimated|estimates withheld").all()
     national = table.filter(pl.col("scope") == "England and Wales", pl.col("model") == "main")
     assert national.height == 12
     assert national["step_pp_estimate"].is_not_null().all()
@@ -104,4 +105,39 @@ def test_sensitivity_models_change_what_counts_as_after(sample_run: Path, model:
         pl.col("model") == model, pl.col("scope") == "England and Wales"
     )
     assert table.height == 12
-    assert table["n_inspections_pre"].min() >= its.MIN_INSPECTIONS_EACH_SIDE
+    assert table["n_inspections_pre"].min() >= refdata.settings().its_min_inspections_each_side
+
+
+def test_inspection_leverage_sums_the_weighted_hat_values() -> None:
+    """Hat values computed another way (QR of sqrt(w) X: h = row sums of Q squared), summed
+    over each inspection's rows."""
+    rng = np.random.default_rng(3)
+    x = np.column_stack([np.ones(12), np.arange(12.0), (np.arange(12) > 6).astype(float)])
+    weights = rng.integers(5, 40, 12).astype(float)
+    inspections = pl.Series([f"I{i // 2}" for i in range(12)])  # two rows per inspection
+    q, _ = np.linalg.qr(np.sqrt(weights)[:, None] * x)
+    hats = (q**2).sum(axis=1)
+    per_inspection = [hats[i : i + 2].sum() for i in range(0, 12, 2)]
+    assert its.inspection_leverage(x, weights, inspections) == pytest.approx(max(per_inspection))
+
+
+def test_a_fit_one_inspection_determines_or_beyond_the_scale_is_withheld() -> None:
+    settings = refdata.settings()
+    base = {"step_pp_estimate": -12.0, "step_pp_ci_low": -30.0, "step_pp_ci_high": 6.0,
+            "covid_pp": 3.0, "max_leverage": 0.4, "note": None}  # fmt: skip
+    assert its._withheld_if_unidentified(dict(base), settings)["step_pp_estimate"] == -12.0
+    leveraged = its._withheld_if_unidentified({**base, "max_leverage": 0.95}, settings)
+    assert leveraged["step_pp_estimate"] is None
+    assert "leverage 0.95" in leveraged["note"]
+    beyond = its._withheld_if_unidentified({**base, "step_pp_ci_low": -325.0}, settings)
+    assert beyond["step_pp_estimate"] is None
+    assert "beyond what a share can move" in beyond["note"]
+
+
+def test_no_estimate_the_scale_cannot_hold_is_published(sample_run: Path) -> None:
+    table = pl.read_parquet(sample_run / "tables" / "its.parquet")
+    estimated = table.filter(pl.col("step_pp_estimate").is_not_null())
+    assert estimated.height > 0
+    for column in ("step_pp_estimate", "step_pp_ci_low", "step_pp_ci_high", "covid_pp"):
+        assert (estimated[column].abs().fill_null(0) <= 100).all(), column
+    assert (estimated["max_leverage"] <= refdata.settings().its_max_leverage).all()

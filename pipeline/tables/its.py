@@ -33,7 +33,10 @@ from pipeline.tables.cells import asked_before_and_after, ordered, scopes
 
 MODELS = ("main", "exclude_transition", "lag_to_march_2022", "after_by_supervision_start")
 TERMS = ("intercept", "time", "step", "slope_change", "covid", "framework_2023")
-MIN_INSPECTIONS_EACH_SIDE = 3
+SCALE_LIMIT_PP = 100.0
+"""A level shift (step, Covid, 2023-standards term) or an interval bound beyond +/-100
+percentage points is outside what a share can move: the model is not identified by these data,
+and its estimates are withheld (the row's note says so)."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ ROW_SCHEMA: dict[str, type[pl.DataType]] = {
     },
     "covid_pp": pl.Float64,
     "framework_2023_pp": pl.Float64,
+    "max_leverage": pl.Float64,
     "note": pl.String,
 }
 
@@ -184,10 +188,11 @@ def _fit_row(
         "n_inspections_pre": pre,
         "n_inspections_post": post,
     }
-    if min(pre, post) < MIN_INSPECTIONS_EACH_SIDE:
+    least = settings.its_min_inspections_each_side
+    if min(pre, post) < least:
         out["note"] = (
             f"not estimated: {pre} inspections before and {post} after the breakpoint "
-            f"(at least {MIN_INSPECTIONS_EACH_SIDE} needed on each side)"
+            f"(at least {least} needed on each side)"
         )
         return out
     breakpoint = _breakpoint(model)
@@ -201,7 +206,8 @@ def _fit_row(
         float(rows["m"].sum()),
     )
     fit = ClusteredFit(terms, 100 * beta, 1e4 * cov, df)
-    out |= {"terms": ", ".join(terms[1:]), "df": df}
+    leverage = inspection_leverage(x, rows["m"].to_numpy().astype(float), rows["inspection_id"])
+    out |= {"terms": ", ".join(terms[1:]), "df": df, "max_leverage": leverage}
     for name, term in (
         ("pre_slope_pp_per_year", "time"),
         ("step_pp", "step"),
@@ -219,7 +225,40 @@ def _fit_row(
     for name, term in (("covid_pp", "covid"), ("framework_2023_pp", "framework_2023")):
         if term in terms:
             out[name] = float(fit.beta[terms.index(term)])
-    return out
+    return _withheld_if_unidentified(out, settings)
+
+
+LEVEL_COLUMNS = ("step_pp_estimate", "step_pp_ci_low", "step_pp_ci_high", "covid_pp",
+                 "framework_2023_pp")  # fmt: skip
+"""Level shifts in percentage points: each must lie within +/-SCALE_LIMIT_PP."""
+
+
+def _withheld_if_unidentified(out: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Withhold every estimate of a fit that one inspection determines (leverage above the
+    setting) or that puts a level shift beyond what a share can move; the note says which."""
+    beyond = [c for c in LEVEL_COLUMNS if abs(out.get(c) or 0.0) > SCALE_LIMIT_PP]
+    reason = None
+    if out["max_leverage"] > settings.its_max_leverage:
+        reason = (
+            f"one inspection determines the fit (leverage {out['max_leverage']:.2f}, above "
+            f"{settings.its_max_leverage:g})"
+        )
+    elif beyond:
+        reason = f"{beyond[0]} of {out[beyond[0]]:+.0f} points is beyond what a share can move"
+    if reason is None:
+        return out
+    estimates = [c for c, t in ROW_SCHEMA.items() if t == pl.Float64 and c != "max_leverage"]
+    return {**out, **dict.fromkeys(estimates), "note": f"estimates withheld: {reason}"}
+
+
+def inspection_leverage(x: np.ndarray, weights: np.ndarray, inspections: pl.Series) -> float:
+    """The largest share of the fit one inspection determines: the sum of the weighted hat
+    values h_i = w_i x_i (X'WX)^-1 x_i' over the inspection's rows (1 means the fit passes
+    through it whatever it is)."""
+    bread = np.linalg.pinv(x.T @ (x * weights[:, None]))
+    hat = weights * np.einsum("ij,jk,ik->i", x, bread, x)
+    _, group = np.unique(inspections.to_numpy(), return_inverse=True)
+    return float(np.bincount(group, weights=hat).max())
 
 
 def _breakpoint(model: str) -> dt.date:

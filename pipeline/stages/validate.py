@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipeline import refdata
-from pipeline.domain import ANSWER, KEY_QUESTIONS, Rule
+from pipeline.domain import ANSWER, KEY_QUESTIONS, QUESTIONS, Rule
 from pipeline.stages.ingest import PROVENANCE, FileRead
 
 log = logging.getLogger(__name__)
@@ -323,9 +323,13 @@ def rule_flags() -> dict[str, pl.Expr]:
 
 def field_rules() -> set[str]:
     """Flags that concern a single optional field: an unknown code or an unparseable date in
-    a column the contract does not require (gender 'M', mappa_level 'N/A', a prompt 'maybe')."""
+    a column the contract does not require (gender 'M', mappa_level 'N/A', a prompt 'maybe').
+
+    An unknown code in a key-question answer (`QUESTIONS`: 'maybe' for assessment_safety) is
+    not one of them: setting it to missing would drop the case from that question's
+    denominator unseen, so the row is quarantined instead."""
     optional = set(refdata.contract_columns()["column"]) - set(refdata.required_columns())
-    return {
+    rules = {
         rule.on(column)
         for column in optional
         for rule in (
@@ -335,6 +339,7 @@ def field_rules() -> set[str]:
             Rule.QUESTION_NOT_ASKED,
         )
     }
+    return rules - {Rule.UNKNOWN_CODE.on(question) for question in QUESTIONS}
 
 
 def _column_flags() -> dict[str, pl.Expr]:

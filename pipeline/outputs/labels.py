@@ -249,18 +249,62 @@ _WORDS = {
 }
 
 
-def workbook_unit(name: str) -> str:
-    """The unit a workbook header carries: %, percentage points or number (or none)."""
+COUNT_COLUMNS = frozenset(
+    {"model_n_inspections", "standards_rated", "standards_required", "test_family_size"}
+)
+"""Counts whose names do not start with `n_`."""
+RATIO_COLUMNS = frozenset({"design_effect", "overdispersion", "shrinkage_weight"})
+"""Ratios and weights with no unit (shown to two decimal places)."""
+
+KIND_UNITS = {
+    "percentage": "%",
+    "percentage_points": "percentage points",
+    "percentage_points_squared": "percentage points squared",
+    "count": "number",
+}
+"""The unit a workbook header carries, per column kind; every other kind (p-value, degrees of
+freedom, odds ratio, correlation, z-score, design effect, year) carries none."""
+
+
+def column_kind(name: str) -> str:
+    """What a numeric column holds, from its name: 'p_value', 'degrees_of_freedom',
+    'odds_ratio', 'correlation', 'z_score', 'ratio', 'percentage_points_squared',
+    'percentage_points', 'percentage', 'count', 'year' or 'other'. The statistic's own kind
+    wins over the scale it is on: a step's p-value ('step_pp_p_value') is a p-value."""
     base = re.sub(r"_(pre|post)$", "", name)
+    if "p_value" in base:
+        return "p_value"
+    if base == "df" or base.endswith("_df"):
+        return "degrees_of_freedom"
+    if "odds_ratio" in base:
+        return "odds_ratio"
+    if base == "icc":
+        return "correlation"
+    if base == "z_score" or base.startswith("z_"):
+        return "z_score"
+    if base in RATIO_COLUMNS:
+        return "ratio"
+    return _scale_kind(base)
+
+
+def _scale_kind(base: str) -> str:
     if base.endswith("_pp2"):
-        return "percentage points squared"
+        return "percentage_points_squared"
     if "_pp" in base or base.startswith(("diff_", "adjusted_ci", "adjusted_diff")):
-        return "percentage points"
+        return "percentage_points"
     if base.startswith(("pct", "ci_", "share_pct", "lower_", "upper_")) or base.endswith("_pct"):
-        return "%"
-    if base.startswith("n_") or base == "n_inspections":
-        return "number"
-    return ""
+        return "percentage"
+    if base.startswith("n_") or base in COUNT_COLUMNS:
+        return "count"
+    if base == "year" or base.endswith("_year"):
+        return "year"
+    return "other"
+
+
+def workbook_unit(name: str) -> str:
+    """The unit a workbook header carries: %, percentage points or number (or none: p-values,
+    degrees of freedom, odds ratios, correlations, z-scores and design effects have no unit)."""
+    return KIND_UNITS.get(column_kind(name), "")
 
 
 def workbook_header(name: str) -> str:

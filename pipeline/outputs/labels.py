@@ -116,6 +116,7 @@ def _shared_labels() -> dict[str, str]:
             parts.append(THEME_LABELS.get(theme, theme).lower())
         labels[question] = ": ".join(parts)
     labels.update(dict(refdata.prompts().select("prompt", "wording").iter_rows()))
+    labels.update(dict(refdata.rationale_themes().select("theme", "label").iter_rows()))
     labels.update({"core": "Core inspections", "dipp": "Dynamic inspection of public protection"})
     labels.update(
         {
@@ -128,16 +129,61 @@ def _shared_labels() -> dict[str, str]:
     return {code: label for code, label in labels.items() if not code.isdigit()}
 
 
+COLUMN_NAME_COLUMNS = frozenset({"subgroup", "characteristic", "grouping"})
+"""Columns whose values name other columns ('age_band', 'practitioner_grade'): each value is
+labelled with that column's header, the one source of a column's name."""
+
+
+@cache
+def _value_labels() -> dict[str, dict[str, str]]:
+    """Column -> code -> label for the project's own per-column vocabularies (sensitivity
+    models, suppression reasons, rating rules, source documents), from value_labels.csv."""
+    lists: dict[str, dict[str, str]] = {}
+    table = refdata._read("value_labels.csv").select("column", "code", "label")
+    for column, code, label in table.rows():
+        lists.setdefault(str(column), {})[str(code)] = str(label)
+    return lists
+
+
 @cache
 def labels_for(column: str) -> dict[str, str]:
     """Code -> label for the values of `column`: its own code list (or the lists
-    `CODE_COLUMNS` names) and the shared vocabulary. Labels are chosen by column, never by
-    value alone, so a year is never read as a framework code."""
+    `CODE_COLUMNS` names), its own vocabulary in value_labels.csv, column headers for a column
+    of column names, and the shared vocabulary. Labels are chosen by column, never by value
+    alone, so a year is never read as a framework code."""
     lists = _code_lists()
     own: dict[str, str] = {}
     for name in CODE_COLUMNS.get(column, (column,)):
         own |= lists.get(name, {})
+    own |= _value_labels().get(column, {})
+    if column in COLUMN_NAME_COLUMNS:
+        names = set(refdata.contract_columns()["column"]) | set(COLUMN_LABELS)
+        own |= {name: column_label(name) for name in names}
     return _shared_labels() | own
+
+
+def label_value(column: str, value: str) -> str:
+    """One value of `column` as a reader sees it: its label; a compound measure
+    ('childrens_services|safety|no') as its parts' labels; source file paths as the
+    documents' names."""
+    found = labels_for(column).get(value)
+    if found is not None:
+        return found
+    if column in COLUMN_NAME_COLUMNS and re.fullmatch(r"[a-z][a-z0-9_]*", value):
+        return column_label(value)
+    if column == "measure" and "|" in value:
+        theme, group, judgement = [*value.split("|"), "", ""][:3]
+        parts = [
+            labels_for("theme").get(theme, theme),
+            labels_for("question_group").get(group, group),
+            labels_for("judgement").get(judgement, judgement),
+        ]
+        return ": ".join(p for p in parts if p)
+    documents = _value_labels().get("source_document", {})
+    return SOURCE_PATH.sub(lambda m: documents.get(m.group(0), m.group(0)), value)
+
+
+SOURCE_PATH = re.compile(r"\bsources/[\w.-]+")
 
 
 def column_label(name: str) -> str:

@@ -396,7 +396,9 @@ def for_workbook(frame: pl.DataFrame) -> pl.DataFrame:
         elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
             column = column.cast(pl.String)
             if name not in UNLABELLED:
-                column = column.replace(labels.labels_for(name))
+                values = frame.get_column(name).cast(pl.String).drop_nulls().unique()
+                shown = {v: labels.label_value(name, v) for v in values}
+                column = column.replace({v: t for v, t in shown.items() if t != v})
         columns.append(column.alias(name))
     return frame.select(columns)
 

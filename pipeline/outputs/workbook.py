@@ -33,12 +33,14 @@ FIXED_TIMESTAMP = dt.datetime(2021, 6, 26)
 
 @dataclass(frozen=True)
 class TableSheet:
-    """One table to publish: sheet name (<= 31 chars), title, description and the frame."""
+    """One table to publish: sheet name (<= 31 chars, readable), title, description, the
+    frame and the table's code."""
 
     sheet: str
     title: str
     description: str
     frame: pl.DataFrame
+    table: str = ""  # the table's code, for the Excel table's name (else from the sheet name)
 
 
 def header_label(column: str) -> str:
@@ -211,7 +213,7 @@ def _contents(wb: xlsxwriter.Workbook, formats: _Formats, sheets: list[TableShee
         contents.write_url(i, 0, f"internal:'{sheet.sheet}'!A1", formats.link, string=sheet.sheet)
         contents.write_string(i, 1, sheet.title)
         contents.write_number(i, 2, sheet.frame.height)
-    contents.set_column(0, 0, 24)
+    contents.set_column(0, 0, 32)
     contents.set_column(1, 1, 90)
     contents.set_column(2, 2, 14)
 
@@ -272,7 +274,7 @@ def _table(wb: xlsxwriter.Workbook, formats: _Formats, sheet: TableSheet) -> Non
         first + max(frame.height, 1),
         len(columns) - 1,
         {
-            "name": "table_" + sheet.sheet.lower().replace(" ", "_"),
+            "name": "table_" + re.sub(r"\W+", "_", sheet.table or sheet.sheet).lower(),
             "columns": [
                 {"header": header_label(c), "header_format": formats.header} for c in columns
             ],

@@ -147,6 +147,7 @@ class TableSpec:
     description: str
     protection: Protection
     model_rule: ModelRule | None = field(default=None)
+    sheet: str = ""  # the workbook sheet's name (<= 31 characters); empty: the table's name
 
     def __post_init__(self) -> None:
         if (self.protection is Protection.MODEL) != (self.model_rule is not None):
@@ -156,6 +157,7 @@ class TableSpec:
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         "kq_trend",
+        sheet="Key questions over time",
         keys=("series", "comparable_id", "scope", "period_type", "period"),
         title="Sufficiency by key question over time",
         description=(
@@ -168,6 +170,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "unification",
+        sheet="Before and after unification",
         keys=("comparable_id", "scope"),
         title="Before and after unification (26 June 2021)",
         description=(
@@ -180,6 +183,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "kq_by_inspection",
+        sheet="By inspection",
         keys=("inspection_id", "comparable_id"),
         title="Sufficiency by inspection and key question",
         description=("What each inspection report would publish. [note 1] [note 2]"),
@@ -187,6 +191,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "subgroups",
+        sheet="By case characteristics",
         keys=("series", "comparable_id", "era", "subgroup", "subgroup_value", "scope"),
         title="Sufficiency by case characteristics",
         description=(
@@ -197,6 +202,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "enquiries",
+        sheet="Abuse and safeguarding enquiry",
         keys=("measure", "series", "scope", "period_type", "period"),
         title="Domestic abuse and child safeguarding enquiries",
         description=("Enquiries made among cases where the concern was flagged. [note 1] [note 2]"),
@@ -204,6 +210,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "prompts",
+        sheet="Prompts",
         keys=("measure", "series", "scope", "period_type", "period"),
         title="Prompts under the key questions",
         description=(
@@ -215,6 +222,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "oversight",
+        sheet="Management oversight",
         keys=("measure", "series", "scope", "period_type", "period"),
         title="Management oversight",
         description=(
@@ -225,6 +233,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "rationale_themes",
+        sheet="Themes in inspectors reasons",
         keys=("measure", "series", "scope", "period_type", "period"),
         title="Themes in inspectors' reasons",
         description=(
@@ -236,6 +245,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "practitioner_effects",
+        sheet="By practitioner",
         keys=("characteristic", "level", "theme"),
         title="Sufficiency by practitioner grade, caseload and experience",
         description=(
@@ -249,6 +259,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "its",
+        sheet="Segmented regression",
         keys=("comparable_id", "scope", "model"),
         title="Step or trend: segmented regression around unification",
         description=(
@@ -261,6 +272,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "funnel",
+        sheet="Funnel plot data",
         keys=("comparable_id", "programme", "level", "unit"),
         title="Funnel plot data: inspections and regions against England and Wales",
         description=(
@@ -272,6 +284,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "kq_cohort",
+        sheet="By cohort of inspections",
         keys=("cohort", "series", "comparable_id", "scope"),
         title="Sufficiency by cohort of inspections",
         description=(
@@ -284,6 +297,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "kq_round",
+        sheet="Regional rounds",
         keys=("regional_round", "series", "comparable_id"),
         title="Regional rounds: PDU cases pooled per regional inspection",
         description=(
@@ -295,6 +309,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "ratings",
+        sheet="Standard ratings",
         keys=("inspection_id", "standard"),
         title="Standard ratings by the configured rule",
         description=(
@@ -306,6 +321,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "regional_ratings",
+        sheet="Regional ratings (derived)",
         keys=("regional_round", "regional_standard"),
         title="Regional ratings derived from pooled PDU case data",
         description=(
@@ -318,6 +334,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "ratings_overall",
+        sheet="Overall ratings",
         keys=("inspection_id",),
         title="Overall ratings",
         description=(
@@ -328,6 +345,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "published_ratings",
+        sheet="Published ratings (real data)",
         keys=("inspection_type", "grouping", "group", "rating"),
         title="Published overall ratings (real data)",
         description=(

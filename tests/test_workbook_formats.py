@@ -72,7 +72,7 @@ def test_each_column_kind_has_its_number_format(table_sheets: list) -> None:
 
 def test_statistics_without_a_unit_carry_none(table_sheets: list) -> None:
     headers = {h for _, header, _ in table_sheets for h in header}
-    unitless = [h for h in headers if h.lower().startswith(NO_UNIT) or " p value" in h.lower()]
+    unitless = [h for h in headers if h.lower().startswith(NO_UNIT) or "p-value" in h.lower()]
     assert len(unitless) >= 8, unitless
     assert [h for h in unitless if "(" in h and "percentage" in h] == []
 
@@ -87,3 +87,14 @@ def test_years_in_a_mixed_period_column_are_numbers(table_sheets: list) -> None:
         other |= {r[period].value for r in rows if r[kind].value == "Financial year"}
     assert years and all(isinstance(c.value, int) and c.number_format == "0" for c in years)
     assert 2019 in {c.value for c in years} and "2021-22" in other
+
+
+def test_headers_of_unitless_statistics() -> None:
+    from pipeline.outputs.labels import workbook_header
+
+    assert workbook_header("step_pp_p_value") == "Step p-value"
+    assert workbook_header("diff_clustered_df") == "Change, clustered, degrees of freedom"
+    assert workbook_header("adjusted_odds_ratio") == "Odds ratio allowing for case mix"
+    assert workbook_header("icc") == "Intra-inspection correlation"
+    assert workbook_header("n_effective") == "Effective sample size (number)"
+    assert workbook_header("pct_pre") == "Sufficient, before unification (%)"

@@ -365,6 +365,7 @@ def workbook_header(name: str) -> str:
         words = [_WORDS.get(t, _UNIT_WORDS.get(t, t)) for t in base.split("_")]
         text = " ".join(w for w in words if w).strip() or base
         text = text.replace("limit low", "lower limit").replace("limit high", "upper limit")
+        text = text.replace(" p value", " p-value")
         text = text[0].upper() + text[1:]
     if era:
         text += ", before unification" if era.group(1) == "pre" else ", after unification"

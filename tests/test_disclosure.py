@@ -324,14 +324,14 @@ def test_charts_plot_only_numbers_the_tables_publish(sample_release: Path) -> No
 def test_the_workbook_hides_every_suppressed_number(sample_release: Path) -> None:
     import openpyxl
 
-    from pipeline.outputs.publication import WORKBOOK_NAME
+    from pipeline.outputs.publication import WORKBOOK_NAME, sheet_name
 
     book = openpyxl.load_workbook(sample_release / "tables" / WORKBOOK_NAME, read_only=True)
     checked = 0
     for name in disclosure.PROTECTED_TABLES:
         table = pl.read_parquet(sample_release / "tables" / f"{name}.parquet")
         blanked = {table.columns.index(c) for c in marking.blanked_columns(table)}
-        rows = list(book[name].iter_rows(min_row=6, values_only=True))
+        rows = list(book[sheet_name(name)].iter_rows(min_row=6, values_only=True))
         assert len(rows) == table.height
         for flag, row in zip(table["suppressed"].to_list(), rows, strict=True):
             if flag:

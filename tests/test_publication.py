@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import refdata
 from pipeline.config import Settings
-from pipeline.outputs.publication import WORKBOOK_NAME, notes, write_publication
+from pipeline.outputs.publication import WORKBOOK_NAME, notes, sheet_name, write_publication
 from tests.helpers import released
 
 
@@ -95,7 +95,7 @@ def test_the_workbook_follows_the_spreadsheet_guidance(sample_release: Path) -> 
                 if isinstance(value, float):
                     assert abs(value * 10_000 - round(value * 10_000)) < 1e-6 or abs(value) < 1
         texts += [str(ws["B2"].value or ""), str(ws["A2"].value or "")]
-    trend = book["kq_trend"]
+    trend = book[sheet_name("kq_trend")]
     header = [c.value for c in trend[5]]
     assert "Sufficient (%)" in header
     assert "Area" in header

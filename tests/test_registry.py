@@ -21,7 +21,7 @@ from pipeline.bulletins import bulletin, document, sections
 from pipeline.bulletins.charts import ChartResult
 from pipeline.config import NOTEBOOKS_DIR, PUBLISHED_DIR
 from pipeline.outputs import dictionary
-from pipeline.outputs.publication import WORKBOOK_NAME
+from pipeline.outputs.publication import WORKBOOK_NAME, sheet_name
 from pipeline.release import make_release
 from pipeline.run import run_pipeline
 from pipeline.tables import build, registry
@@ -127,7 +127,7 @@ def test_tables_workbook_database_and_registry_are_one_set(
         files = {p.stem for p in (folder / "tables").glob("*.parquet")}
         assert files == declared, folder
         sheets = set(openpyxl.load_workbook(folder / "tables" / WORKBOOK_NAME).sheetnames)
-        assert sheets - {"Cover", "Contents", "Notes"} == declared, folder
+        assert sheets - {"Cover", "Contents", "Notes"} == {sheet_name(t) for t in declared}
     con = duckdb.connect(str(sample_run / "probation.duckdb"), read_only=True)
     in_database = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     con.close()

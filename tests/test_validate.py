@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pipeline.domain import KEY_QUESTIONS
-from pipeline.stages import ingest, validate
+from pipeline.stages import derive, ingest, tidy, validate
 from tests.helpers import valid_row, write_csv
 
 
@@ -55,12 +55,11 @@ def test_each_rule(tmp_path: Path, override: dict, reason: str) -> None:
 @pytest.mark.parametrize(
     ("override", "column", "suggestion"),
     [
-        ({"assessment_safety": "maybe"}, "assessment_safety", None),
         ({"da_concern": "sometimes"}, "da_concern", None),
         ({"mappa_level": "4"}, "mappa_level", None),
         ({"gender": "M"}, "gender", "male"),
-        ({"age_band": "50 and over"}, "age_band", None),
-        ({"practitioner_grade": "Probation Oficer"}, "practitioner_grade", None),
+        ({"age_band": "50 and over"}, "age_band", "50+"),
+        ({"practitioner_grade": "Probation Oficer"}, "practitioner_grade", "po"),
         ({"caseload_band": "60+"}, "caseload_band", None),
         ({"prompt_da_information_used": "Yse"}, "prompt_da_information_used", "yes"),
         ({"publication_date": "next spring"}, "publication_date", None),
@@ -83,6 +82,38 @@ def test_a_bad_optional_field_keeps_the_case(
     [account] = result.accounts
     assert account.rows_read == 2 == account.rows_accepted
     assert account.field_issues == 1
+
+
+def test_an_unknown_key_question_answer_quarantines_the_row(tmp_path: Path) -> None:
+    """'Maybe' for a key question used to be set to missing and the case kept, silently
+    leaving that question's denominator one case short; now the row is quarantined with its
+    reason. A prompt's 'maybe' stays a field issue (the case is kept)."""
+    rows = [
+        valid_row(case_id="X1"),
+        valid_row(case_id="X2", assessment_safety="Maybe"),
+        valid_row(case_id="X3", court_work="perhaps"),
+        valid_row(case_id="X4", prompt_risk_of_harm_identified="maybe"),
+        valid_row(case_id="X5", planning_safety="no"),
+    ]
+    path = write_csv(tmp_path / "f.csv", rows)
+    result = validate.validate([ingest.read_case_file(path, tmp_path)])
+    rejected = dict(result.rejected.select("case_id", "reasons").iter_rows())
+    assert rejected == {
+        "X2": "unknown_code(assessment_safety)",
+        "X3": "unknown_code(court_work)",
+    }
+    details = dict(result.rejected.select("case_id", "details").iter_rows())
+    assert details["X2"].startswith("assessment_safety 'Maybe' is not a known value")
+    assert sorted(result.accepted["case_id"]) == ["X1", "X4", "X5"]
+    assert result.field_issues["column"].to_list() == ["prompt_risk_of_harm_identified"]
+    [account] = result.accounts
+    assert (account.rows_read, account.rows_accepted, account.rows_rejected) == (5, 3, 2)
+    answers = tidy.answers_table(derive.derive(result.accepted.lazy())).collect()
+    assert answers.height == 3 * 12
+    counts = answers.group_by("key_question", "answer").len()
+    by_key = {(str(q), str(a)): n for q, a, n in counts.iter_rows()}
+    assert by_key[("assessment_safety", "yes")] == 3
+    assert (by_key[("planning_safety", "yes")], by_key[("planning_safety", "no")]) == (2, 1)
 
 
 def test_a_row_rejected_for_another_reason_lists_its_field_problems_too(tmp_path: Path) -> None:

@@ -116,6 +116,7 @@ def _shared_labels() -> dict[str, str]:
             parts.append(THEME_LABELS.get(theme, theme).lower())
         labels[question] = ": ".join(parts)
     labels.update(dict(refdata.prompts().select("prompt", "wording").iter_rows()))
+    labels.update(dict(refdata.rationale_themes().select("theme", "label").iter_rows()))
     labels.update({"core": "Core inspections", "dipp": "Dynamic inspection of public protection"})
     labels.update(
         {
@@ -128,16 +129,61 @@ def _shared_labels() -> dict[str, str]:
     return {code: label for code, label in labels.items() if not code.isdigit()}
 
 
+COLUMN_NAME_COLUMNS = frozenset({"subgroup", "characteristic", "grouping"})
+"""Columns whose values name other columns ('age_band', 'practitioner_grade'): each value is
+labelled with that column's header, the one source of a column's name."""
+
+
+@cache
+def _value_labels() -> dict[str, dict[str, str]]:
+    """Column -> code -> label for the project's own per-column vocabularies (sensitivity
+    models, suppression reasons, rating rules, source documents), from value_labels.csv."""
+    lists: dict[str, dict[str, str]] = {}
+    table = refdata._read("value_labels.csv").select("column", "code", "label")
+    for column, code, label in table.rows():
+        lists.setdefault(str(column), {})[str(code)] = str(label)
+    return lists
+
+
 @cache
 def labels_for(column: str) -> dict[str, str]:
     """Code -> label for the values of `column`: its own code list (or the lists
-    `CODE_COLUMNS` names) and the shared vocabulary. Labels are chosen by column, never by
-    value alone, so a year is never read as a framework code."""
+    `CODE_COLUMNS` names), its own vocabulary in value_labels.csv, column headers for a column
+    of column names, and the shared vocabulary. Labels are chosen by column, never by value
+    alone, so a year is never read as a framework code."""
     lists = _code_lists()
     own: dict[str, str] = {}
     for name in CODE_COLUMNS.get(column, (column,)):
         own |= lists.get(name, {})
+    own |= _value_labels().get(column, {})
+    if column in COLUMN_NAME_COLUMNS:
+        names = set(refdata.contract_columns()["column"]) | set(COLUMN_LABELS)
+        own |= {name: column_label(name) for name in names}
     return _shared_labels() | own
+
+
+def label_value(column: str, value: str) -> str:
+    """One value of `column` as a reader sees it: its label; a compound measure
+    ('childrens_services|safety|no') as its parts' labels; source file paths as the
+    documents' names."""
+    found = labels_for(column).get(value)
+    if found is not None:
+        return found
+    if column in COLUMN_NAME_COLUMNS and re.fullmatch(r"[a-z][a-z0-9_]*", value):
+        return column_label(value)
+    if column == "measure" and "|" in value:
+        theme, group, judgement = [*value.split("|"), "", ""][:3]
+        parts = [
+            labels_for("theme").get(theme, theme),
+            labels_for("question_group").get(group, group),
+            labels_for("judgement").get(judgement, judgement),
+        ]
+        return ": ".join(p for p in parts if p)
+    documents = _value_labels().get("source_document", {})
+    return SOURCE_PATH.sub(lambda m: documents.get(m.group(0), m.group(0)), value)
+
+
+SOURCE_PATH = re.compile(r"\bsources/[\w.-]+")
 
 
 def column_label(name: str) -> str:
@@ -255,18 +301,62 @@ _WORDS = {
 }
 
 
-def workbook_unit(name: str) -> str:
-    """The unit a workbook header carries: %, percentage points or number (or none)."""
+COUNT_COLUMNS = frozenset(
+    {"model_n_inspections", "standards_rated", "standards_required", "test_family_size"}
+)
+"""Counts whose names do not start with `n_`."""
+RATIO_COLUMNS = frozenset({"design_effect", "overdispersion", "shrinkage_weight"})
+"""Ratios and weights with no unit (shown to two decimal places)."""
+
+KIND_UNITS = {
+    "percentage": "%",
+    "percentage_points": "percentage points",
+    "percentage_points_squared": "percentage points squared",
+    "count": "number",
+}
+"""The unit a workbook header carries, per column kind; every other kind (p-value, degrees of
+freedom, odds ratio, correlation, z-score, design effect, year) carries none."""
+
+
+def column_kind(name: str) -> str:
+    """What a numeric column holds, from its name: 'p_value', 'degrees_of_freedom',
+    'odds_ratio', 'correlation', 'z_score', 'ratio', 'percentage_points_squared',
+    'percentage_points', 'percentage', 'count', 'year' or 'other'. The statistic's own kind
+    wins over the scale it is on: a step's p-value ('step_pp_p_value') is a p-value."""
     base = re.sub(r"_(pre|post)$", "", name)
+    if "p_value" in base:
+        return "p_value"
+    if base == "df" or base.endswith("_df"):
+        return "degrees_of_freedom"
+    if "odds_ratio" in base:
+        return "odds_ratio"
+    if base == "icc":
+        return "correlation"
+    if base == "z_score" or base.startswith("z_"):
+        return "z_score"
+    if base in RATIO_COLUMNS:
+        return "ratio"
+    return _scale_kind(base)
+
+
+def _scale_kind(base: str) -> str:
     if base.endswith("_pp2"):
-        return "percentage points squared"
+        return "percentage_points_squared"
     if "_pp" in base or base.startswith(("diff_", "adjusted_ci", "adjusted_diff")):
-        return "percentage points"
+        return "percentage_points"
     if base.startswith(("pct", "ci_", "share_pct", "lower_", "upper_")) or base.endswith("_pct"):
-        return "%"
-    if base.startswith("n_") or base == "n_inspections":
-        return "number"
-    return ""
+        return "percentage"
+    if base.startswith("n_") or base in COUNT_COLUMNS:
+        return "count"
+    if base == "year" or base.endswith("_year"):
+        return "year"
+    return "other"
+
+
+def workbook_unit(name: str) -> str:
+    """The unit a workbook header carries: %, percentage points or number (or none: p-values,
+    degrees of freedom, odds ratios, correlations, z-scores and design effects have no unit)."""
+    return KIND_UNITS.get(column_kind(name), "")
 
 
 def workbook_header(name: str) -> str:
@@ -281,6 +371,7 @@ def workbook_header(name: str) -> str:
         words = [_WORDS.get(t, _UNIT_WORDS.get(t, t)) for t in base.split("_")]
         text = " ".join(w for w in words if w).strip() or base
         text = text.replace("limit low", "lower limit").replace("limit high", "upper limit")
+        text = text.replace(" p value", " p-value")
         text = text[0].upper() + text[1:]
     if era:
         text += ", before unification" if era.group(1) == "pre" else ", after unification"

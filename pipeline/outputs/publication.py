@@ -126,7 +126,13 @@ def write_publication_workbook(publication: Publication, folder: Path) -> Path:
         if "synthetic" in frame.columns and name != "published_ratings" and frame.height
     )
     sheets = [
-        TableSheet(name, registry.spec(name).title, registry.spec(name).description, frame)
+        TableSheet(
+            sheet_name(name),
+            registry.spec(name).title,
+            registry.spec(name).description,
+            frame,
+            table=name,
+        )
         for name, frame in tables.items()
     ]
     title = "Probation inspection analytics: sufficiency, unification and ratings tables"
@@ -144,3 +150,17 @@ def write_publication_workbook(publication: Publication, folder: Path) -> Path:
         internal=publication.status is Status.INTERNAL,
     )
     return folder / WORKBOOK_NAME
+
+
+SHEET_NAME_LIMIT = 31
+"""Excel's longest sheet name."""
+
+
+def sheet_name(table: str) -> str:
+    """The workbook sheet of a registered table: its registry `sheet` (a short readable name),
+    else the table's name; refused when longer than Excel allows or holding a character a
+    sheet name cannot (or a Contents link could not quote)."""
+    name = registry.spec(table).sheet or table
+    if len(name) > SHEET_NAME_LIMIT or set(name) & set("[]:*?/\\'"):
+        raise ValueError(f"sheet name for table {table!r} is not allowed in Excel: {name!r}")
+    return name

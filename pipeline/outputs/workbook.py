@@ -33,12 +33,14 @@ FIXED_TIMESTAMP = dt.datetime(2021, 6, 26)
 
 @dataclass(frozen=True)
 class TableSheet:
-    """One table to publish: sheet name (<= 31 chars), title, description and the frame."""
+    """One table to publish: sheet name (<= 31 chars, readable), title, description, the
+    frame and the table's code."""
 
     sheet: str
     title: str
     description: str
     frame: pl.DataFrame
+    table: str = ""  # the table's code, for the Excel table's name (else from the sheet name)
 
 
 def header_label(column: str) -> str:
@@ -57,6 +59,29 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
+KIND_FORMATS = {
+    "percentage": "0.0",
+    "percentage_points": "0.0",
+    "percentage_points_squared": "0.0",
+    "p_value": '[<0.001]"<0.001";0.000',
+    "correlation": "0.00",
+    "odds_ratio": "0.00",
+    "ratio": "0.00",
+    "z_score": "0.00",
+    "count": "#,##0",
+    "degrees_of_freedom": "#,##0",
+    "year": "0",
+}
+"""The number format of each column kind (`labels.column_kind`): one decimal for percentages
+and percentage points, p-values to three decimals (below 0.001 shown as '<0.001', the number
+kept), correlations, ratios and z-scores to two, counts with thousands separators, years bare.
+Other numbers: `#,##0` for whole numbers, `#,##0.0##` otherwise."""
+
+WHOLE_NUMBER = r"^-?(?:0|[1-9]\d{0,14})$"
+"""Text that is a whole number (a year in a mixed `period` column): written as a number. A
+leading zero marks an identifier, which stays text."""
+
+
 @dataclass
 class _Formats:
     """The workbook's cell formats, created once per workbook."""
@@ -69,10 +94,12 @@ class _Formats:
     date: Format
     link: Format
     header: Format
+    kinds: dict[str, Format]
 
     @classmethod
     def of(cls, wb: xlsxwriter.Workbook) -> _Formats:
         return cls(
+            kinds={kind: wb.add_format({"num_format": f}) for kind, f in KIND_FORMATS.items()},
             bold=wb.add_format({"bold": True}),
             heading=wb.add_format({"bold": True, "font_size": 14}),
             wrap=wb.add_format({"text_wrap": True, "valign": "top"}),
@@ -186,7 +213,7 @@ def _contents(wb: xlsxwriter.Workbook, formats: _Formats, sheets: list[TableShee
         contents.write_url(i, 0, f"internal:'{sheet.sheet}'!A1", formats.link, string=sheet.sheet)
         contents.write_string(i, 1, sheet.title)
         contents.write_number(i, 2, sheet.frame.height)
-    contents.set_column(0, 0, 24)
+    contents.set_column(0, 0, 32)
     contents.set_column(1, 1, 90)
     contents.set_column(2, 2, 14)
 
@@ -247,7 +274,7 @@ def _table(wb: xlsxwriter.Workbook, formats: _Formats, sheet: TableSheet) -> Non
         first + max(frame.height, 1),
         len(columns) - 1,
         {
-            "name": "table_" + sheet.sheet.lower().replace(" ", "_"),
+            "name": "table_" + re.sub(r"\W+", "_", sheet.table or sheet.sheet).lower(),
             "columns": [
                 {"header": header_label(c), "header_format": formats.header} for c in columns
             ],
@@ -308,22 +335,38 @@ def _write_cells(
 def _typed_writer(
     ws: Worksheet, formats: _Formats, values: pl.Series
 ) -> tuple[Any, tuple[Format, ...], list[Any]]:
-    """(writer, format arguments, values) for one column; `_write_value` for types that need
-    the general path (dates, nested or mixed values)."""
+    """(writer, format arguments, values) for one column, its number format chosen by the
+    column's kind; `_write_value` for types that need the general path (dates, nested or mixed
+    values). A text column mixing whole numbers with other text (years and financial years in
+    `period`) has its whole numbers written as numbers, cell by cell."""
     dtype = values.dtype
+    kind = labels.column_kind(values.name)
     if dtype == pl.Boolean:
         return ws.write_string, (), values.replace_strict({True: "Yes", False: "No"}).to_list()
-    if dtype.is_integer():
-        return ws.write_number, (formats.integer,), values.to_list()
-    if dtype.is_float():
-        return ws.write_number, (formats.number,), values.to_list()
+    if dtype.is_numeric():
+        default = formats.integer if dtype.is_integer() else formats.number
+        return ws.write_number, (formats.kinds.get(kind, default),), values.to_list()
     if dtype == pl.String:
-        return ws.write_string, (), values.to_list()
+        if not values.str.contains(WHOLE_NUMBER).any():
+            return ws.write_string, (), values.to_list()
+        return _text_or_number(ws, formats.kinds["year"]), (), values.to_list()
 
     def general(row: int, col: int, value: object) -> None:
         _write_value(ws, formats, row, col, value)
 
     return general, (), values.to_list()
+
+
+def _text_or_number(ws: Worksheet, number_format: Format) -> Any:
+    whole = re.compile(WHOLE_NUMBER)
+
+    def write(row: int, col: int, value: str) -> None:
+        if whole.match(value):
+            ws.write_number(row, col, int(value), number_format)
+        else:
+            ws.write_string(row, col, value)
+
+    return write
 
 
 def _write_value(ws: Worksheet, formats: _Formats, row: int, col: int, value: object) -> None:
@@ -342,7 +385,8 @@ def _write_value(ws: Worksheet, formats: _Formats, row: int, col: int, value: ob
 def for_workbook(frame: pl.DataFrame) -> pl.DataFrame:
     """What the workbook shows (full precision stays in Parquet and DuckDB): codes as labels,
     percentages and percentage points to 1 decimal place, other measures to 4 significant
-    figures, and text columns holding only whole numbers (years) as numbers."""
+    figures. Text that is a whole number (a year) is written as a number cell by cell
+    (`_typed_writer`), so a code column of digits (framework '2018') is labelled first."""
     columns = []
     for name, dtype in frame.schema.items():
         column = pl.col(name)
@@ -352,11 +396,11 @@ def for_workbook(frame: pl.DataFrame) -> pl.DataFrame:
             else:
                 column = column.round_sig_figs(4)
         elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-            text = frame.get_column(name).cast(pl.String)
-            if text.drop_nulls().len() and text.drop_nulls().str.contains(r"^\d{4}$").all():
-                column = column.cast(pl.String).cast(pl.Int64)
-            elif name not in UNLABELLED:
-                column = column.cast(pl.String).replace(labels.labels_for(name))
+            column = column.cast(pl.String)
+            if name not in UNLABELLED:
+                values = frame.get_column(name).cast(pl.String).drop_nulls().unique()
+                shown = {v: labels.label_value(name, v) for v in values}
+                column = column.replace({v: t for v, t in shown.items() if t != v})
         columns.append(column.alias(name))
     return frame.select(columns)
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from pipeline import refdata
-from pipeline.domain import ANSWER, KEY_QUESTIONS, Rule
+from pipeline.domain import ANSWER, KEY_QUESTIONS, QUESTIONS, Rule
 from pipeline.stages.ingest import PROVENANCE, FileRead
 
 log = logging.getLogger(__name__)
@@ -322,9 +323,13 @@ def rule_flags() -> dict[str, pl.Expr]:
 
 def field_rules() -> set[str]:
     """Flags that concern a single optional field: an unknown code or an unparseable date in
-    a column the contract does not require (gender 'M', mappa_level 'N/A', a prompt 'maybe')."""
+    a column the contract does not require (gender 'M', mappa_level 'N/A', a prompt 'maybe').
+
+    An unknown code in a key-question answer (`QUESTIONS`: 'maybe' for assessment_safety) is
+    not one of them: setting it to missing would drop the case from that question's
+    denominator unseen, so the row is quarantined instead."""
     optional = set(refdata.contract_columns()["column"]) - set(refdata.required_columns())
-    return {
+    rules = {
         rule.on(column)
         for column in optional
         for rule in (
@@ -334,6 +339,7 @@ def field_rules() -> set[str]:
             Rule.QUESTION_NOT_ASKED,
         )
     }
+    return rules - {Rule.UNKNOWN_CODE.on(question) for question in QUESTIONS}
 
 
 def _column_flags() -> dict[str, pl.Expr]:
@@ -720,21 +726,64 @@ def _with_suggestions(issues: pl.DataFrame) -> pl.DataFrame:
 
 
 def suggest(column: str, value: str | None) -> str | None:
-    """A valid value for `column` close to `value` ('M' -> 'male' by first letter, 'Walse' ->
-    'Wales' by spelling), or None when nothing is close."""
+    """The valid value of `column` that `value` most likely means, or None when nothing is
+    close. Spaces, hyphens and dots read as `_`; a code's label ('Very high') or a tolerated
+    spelling means its code; then a word-by-word prefix ('V High' -> very_high, 'M' -> male)
+    when exactly one value fits; then spelling ('Walse' -> 'Wales'). Only valid values are
+    ever suggested."""
     import difflib
 
-    if value is None:
+    text = suggestion_key(value or "")
+    if not text:
         return None
+    names = _names_of_values(column)
+    for match in (
+        lambda key: key == text,
+        lambda key: _prefix_match(text, key),
+    ):
+        found = {code for key, code in names if match(key)}
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            return None  # ambiguous: no guess
+    close = difflib.get_close_matches(text, [key for key, _ in names], n=1, cutoff=0.6)
+    return next(code for key, code in names if key == close[0]) if close else None
+
+
+def suggestion_key(text: str) -> str:
+    """`text` folded for comparison: lower case, '&' as 'and', every run of spaces, hyphens,
+    dots and other punctuation as one `_` ('V High' -> 'v_high', '18-24' -> '18_24')."""
+    text = text.strip().lower().replace("&", " and ")
+    return re.sub(r"[^0-9a-z+]+", "_", text).strip("_")
+
+
+def _prefix_match(text: str, key: str) -> bool:
+    """Each word of `text` starts the word of `key` in the same place ('v_high' fits
+    'very_high'), or `text` starts `key` whole ('med' fits 'medium')."""
+    if key.startswith(text):
+        return True
+    words, targets = text.split("_"), key.split("_")
+    if len(words) != len(targets):
+        return False
+    return all(t.startswith(w) for w, t in zip(words, targets, strict=True))
+
+
+def _names_of_values(column: str) -> list[tuple[str, str]]:
+    """(comparison key, valid value) for every valid value of `column` and every name of one:
+    the value itself, its label in codes.csv, a tolerated spelling or a region alias."""
     options = _valid_values(column)
-    text = value.strip().lower()
-    starts = [o for o in options if o.lower().startswith(text)] if text else []
-    if len(starts) == 1:
-        return starts[0]
-    close = difflib.get_close_matches(text, [o.lower() for o in options], n=1, cutoff=0.6)
-    if close:
-        return next(o for o in options if o.lower() == close[0])
-    return None
+    names = [(suggestion_key(o), o) for o in options]
+    if column in answer_columns():
+        names += [(suggestion_key(v), a) for v, a in refdata.answer_variants().items()]
+    elif column in bool_columns():
+        variants = refdata.boolean_variants().items()
+        names += [(suggestion_key(v), str(b).lower()) for v, b in variants]
+    elif column == "region":
+        names += [(suggestion_key(a), r) for a, r in refdata.region_aliases().items()]
+    else:
+        labels = refdata._read("codes.csv").filter(pl.col("column") == column)
+        names += [(suggestion_key(label), c) for c, label in labels.select("code", "label").rows()]
+    return [(key, value) for key, value in names if key and value in options]
 
 
 def _valid_values(column: str) -> list[str]:

@@ -148,6 +148,7 @@ class TableSpec:
     description: str
     protection: Protection
     model_rule: ModelRule | None = field(default=None)
+    sheet: str = ""  # the workbook sheet's name (<= 31 characters); empty: the table's name
 
     def __post_init__(self) -> None:
         if (self.protection is Protection.MODEL) != (self.model_rule is not None):
@@ -157,6 +158,7 @@ class TableSpec:
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(
         "kq_trend",
+        sheet="Key questions over time",
         keys=("series", "comparable_id", "scope", "period_type", "period"),
         title="Sufficiency by key question over time",
         description=(
@@ -169,6 +171,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "unification",
+        sheet="Before and after unification",
         keys=("comparable_id", "scope"),
         title="Before and after unification (26 June 2021)",
         description=(
@@ -181,6 +184,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "kq_by_inspection",
+        sheet="By inspection",
         keys=("inspection_id", "comparable_id"),
         title="Sufficiency by inspection and key question",
         description=("What each inspection report would publish. [note 1] [note 2]"),
@@ -188,6 +192,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "subgroups",
+        sheet="By case characteristics",
         keys=("series", "comparable_id", "era", "subgroup", "subgroup_value", "scope"),
         title="Sufficiency by case characteristics",
         description=(
@@ -198,6 +203,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "enquiries",
+        sheet="Abuse and safeguarding enquiry",
         keys=("measure", "series", "scope", "period_type", "period"),
         title="Domestic abuse and child safeguarding enquiries",
         description=("Enquiries made among cases where the concern was flagged. [note 1] [note 2]"),
@@ -205,6 +211,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "prompts",
+        sheet="Prompts",
         keys=("measure", "series", "scope", "period_type", "period"),
         title="Prompts under the key questions",
         description=(
@@ -216,6 +223,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "oversight",
+        sheet="Management oversight",
         keys=("measure", "series", "scope", "period_type", "period"),
         title="Management oversight",
         description=(
@@ -226,6 +234,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "rationale_themes",
+        sheet="Themes in inspectors reasons",
         keys=("measure", "series", "scope", "period_type", "period"),
         title="Themes in inspectors' reasons",
         description=(
@@ -237,6 +246,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "practitioner_effects",
+        sheet="By practitioner",
         keys=("characteristic", "level", "theme"),
         title="Sufficiency by practitioner grade, caseload and experience",
         description=(
@@ -250,6 +260,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "its",
+        sheet="Segmented regression",
         keys=("comparable_id", "scope", "model"),
         title="Step or trend: segmented regression around unification",
         description=(
@@ -262,6 +273,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "funnel",
+        sheet="Funnel plot data",
         keys=("comparable_id", "programme", "level", "unit"),
         title="Funnel plot data: inspections and regions against England and Wales",
         description=(
@@ -273,6 +285,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "kq_cohort",
+        sheet="By cohort of inspections",
         keys=("cohort", "series", "comparable_id", "scope"),
         title="Sufficiency by cohort of inspections",
         description=(
@@ -285,6 +298,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "kq_round",
+        sheet="Regional rounds",
         keys=("regional_round", "series", "comparable_id"),
         title="Regional rounds: PDU cases pooled per regional inspection",
         description=(
@@ -296,6 +310,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "ratings",
+        sheet="Standard ratings",
         keys=("inspection_id", "standard"),
         title="Standard ratings by the configured rule",
         description=(
@@ -307,6 +322,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "regional_ratings",
+        sheet="Regional ratings (derived)",
         keys=("regional_round", "regional_standard"),
         title="Regional ratings derived from pooled PDU case data",
         description=(
@@ -319,6 +335,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "ratings_overall",
+        sheet="Overall ratings",
         keys=("inspection_id",),
         title="Overall ratings",
         description=(
@@ -329,6 +346,7 @@ TABLES: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "published_ratings",
+        sheet="Published ratings (real data)",
         keys=("inspection_type", "grouping", "group", "rating"),
         title="Published overall ratings (real data)",
         description=(

@@ -373,6 +373,10 @@ def _reliability_cases() -> None:
     (HERE / "question_not_asked.csv").write_text(csv_text(rows(2, **dipp)))
     expect("question_not_asked.csv", "engagement answers in the dynamic inspection",
            "normalised", 2, 2, 0, "question_not_asked(assessment_engagement)")  # fmt: skip
+    maybe = [*rows(2), valid_row(case_id="K2", assessment_safety="Maybe")]
+    (HERE / "answer_outside_the_list.csv").write_text(csv_text(maybe))
+    expect("answer_outside_the_list.csv", "a key-question answer that is not yes, no or n/a",
+           "rows_rejected", 3, 2, 1, "unknown_code(assessment_safety)")  # fmt: skip
     zoned = rows_frame(rows(2)).with_columns(
         pl.col(c).str.to_date().cast(pl.Datetime("us", "UTC"))
         for c in ("fieldwork_start", "fieldwork_end", "start_date")

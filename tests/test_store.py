@@ -281,3 +281,37 @@ def test_a_run_carries_a_hostile_user_table_and_exits_0(tmp_path: Path) -> None:
     con = duckdb.connect(str(tmp_path / "out" / "probation.duckdb"), read_only=True)
     for name in names:
         assert con.execute(f'SELECT v FROM "user".{ident(name)}').fetchall() == [(1,)]
+
+
+def test_a_user_view_over_a_file_that_never_answers_is_named_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A view over a CSV that later becomes a named pipe (as a stalled network drive would,
+    nothing ever arrives): the rebuild goes on, names the view, and keeps the rest."""
+    import os
+    import time
+
+    import duckdb
+
+    from pipeline.outputs import database
+
+    source = tmp_path / "notes.csv"
+    source.write_text("note\nhello\n")
+    old, cases = _database_with_user_objects(
+        tmp_path,
+        [
+            f"CREATE VIEW \"user\".stalled AS SELECT * FROM read_csv('{source}')",
+            'CREATE TABLE "user".kept AS SELECT 1 AS v',
+        ],
+    )
+    source.unlink()
+    os.mkfifo(source)
+    monkeypatch.setattr(database, "VIEW_BIND_SECONDS", 2.0)
+    started = time.monotonic()
+    messages = database.build_duckdb(tmp_path / "new.duckdb", {"cases": cases}, previous=old)
+    assert time.monotonic() - started < 30
+    assert len(messages) == 1
+    assert "'stalled'" in messages[0]
+    assert "did not finish" in messages[0]
+    con = duckdb.connect(str(tmp_path / "new.duckdb"), read_only=True)
+    assert con.execute('SELECT v FROM "user".kept').fetchall() == [(1,)]

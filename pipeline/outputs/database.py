@@ -218,10 +218,14 @@ def _user_objects(con: duckdb.DuckDBPyConnection) -> tuple[list[_UserObject], li
         copy = f"INSERT INTO {schema}.{ident(name)} SELECT * FROM previous.{schema}.{ident(name)}"
         objects.append(_UserObject("table", name, sql, copy))
     objects += _user_macros(con, where)
+    stalled = []
     for name, sql in con.execute(
         f"SELECT view_name, sql FROM duckdb_views() WHERE {where}"
     ).fetchall():
-        objects.append(_UserObject("view", name, sql))
+        if binds_in_time(previous_path(con), name):
+            objects.append(_UserObject("view", name, sql))
+        else:
+            stalled.append(name)
     for name, sql in con.execute(
         f"SELECT index_name, sql FROM duckdb_indexes() WHERE {where}"
     ).fetchall():
@@ -231,7 +235,54 @@ def _user_objects(con: duckdb.DuckDBPyConnection) -> tuple[list[_UserObject], li
         f"user {kind} {name!r} was not kept: DuckDB cannot re-create this kind of object"
         for kind, name in _unsupported(con, where)
     ]
+    messages += [
+        f"user view {name!r} was not kept: reading what it reads did not finish within "
+        f"{VIEW_BIND_SECONDS:g} seconds (a named pipe, or a file on a drive that does not answer)"
+        for name in stalled
+    ]
     return objects, messages
+
+
+VIEW_BIND_SECONDS = 10.0
+"""How long re-creating one user view may take. Creating a view reads what it reads (a CSV's
+header, a Parquet schema); a view over a file that never delivers data (a named pipe, a stalled
+network drive) would hang every later run. A thread blocked in such a read cannot be stopped,
+so each view is first bound in a separate process, which can."""
+
+_BIND_CHECK = (
+    "import sys, duckdb\n"
+    "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+    "con.execute('SET enable_progress_bar = false')\n"
+    "con.execute('DESCRIBE SELECT * FROM ' + sys.argv[2])\n"
+)
+
+
+def previous_path(con: duckdb.DuckDBPyConnection) -> Path:
+    """The file of the attached previous database."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = 'previous'"
+    ).fetchone()
+    return Path(str(row[0])) if row else Path()
+
+
+def binds_in_time(database: Path, view: str) -> bool:
+    """Whether the view in `database`'s user schema binds within VIEW_BIND_SECONDS, tried in a
+    separate process that is killed (not waited for) when it does not."""
+    import subprocess
+    import sys
+
+    target = f"{ident(USER_SCHEMA)}.{ident(view)}"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _BIND_CHECK, str(database), target],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        child.wait(timeout=VIEW_BIND_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        return False
+    return True
 
 
 def _user_types(con: duckdb.DuckDBPyConnection, where: str) -> list[_UserObject]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from pipeline import config
 from pipeline.config import DEFAULT_SEED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_UNUSABLE_INPUT
@@ -27,7 +27,29 @@ if TYPE_CHECKING:
     from pipeline.run import RunResult
     from pipeline.stages import validate
 
+
+class _Command(TyperCommand):
+    """A command whose --help shows no value type (Typer would print `<bool>` beside it)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Group(TyperGroup):
+    """The top-level group, with the same plain --help."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
 app = typer.Typer(
+    cls=_Group,
     name="probation",
     help=(
         "Probation inspection analytics: synthetic sample, pipeline, trend tables, bulletins."
@@ -78,7 +100,7 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
-@app.command()
+@app.command(cls=_Command)
 def sample(
     out: Annotated[Path, typer.Option(help="Folder to write the export files into.")] = (
         config.SAMPLE_DIR
@@ -146,7 +168,7 @@ def _print_calibration(seed: int, scale: float) -> None:
     console.print(cal)
 
 
-@app.command()
+@app.command(cls=_Command)
 def run(
     raw: Annotated[Path, typer.Option(help="Folder of case exports (and published/).")] = (
         config.RAW_DIR
@@ -236,7 +258,7 @@ def _print_run(result: RunResult, raw: Path, out: Path) -> None:
     console.print("Stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
 
 
-@app.command()
+@app.command(cls=_Command)
 def release(
     data: Annotated[
         Path, typer.Option(help="Folder of the analysis run to release (probation run's --out).")
@@ -285,7 +307,7 @@ def release(
         )
 
 
-@app.command("releases")
+@app.command("releases", cls=_Command)
 def list_releases(
     releases: Annotated[Path, typer.Option(help="Folder of releases.")] = config.RELEASES_DIR,
 ) -> None:
@@ -319,7 +341,7 @@ def list_releases(
     SafeConsole().print(table)
 
 
-@app.command("validate")
+@app.command("validate", cls=_Command)
 def validate_files(
     files: Annotated[list[Path], typer.Argument(help="Case files (CSV, XLSX, Parquet).")],
     verbose: Annotated[
@@ -397,7 +419,7 @@ def _print_rows(result: validate.ValidationResult) -> None:
             console.print(f"  {f} row {r}: {text}", soft_wrap=True)
 
 
-@app.command()
+@app.command(cls=_Command)
 def rate(
     file: Annotated[
         Path,
@@ -460,7 +482,7 @@ def _print_ratings(rated: object, name: str) -> None:
     console.print(table)
 
 
-class _RegionsEpilog(TyperCommand):
+class _RegionsEpilog(_Command):
     """`bulletins --help` ends with the 12 region names, read only when help is shown (so
     the CLI starts without loading the reference data)."""
 
@@ -557,7 +579,7 @@ def _print_bulletins(results: list[Any], out: Path) -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(cls=_Command)
 def docs(
     data: Annotated[Path, typer.Option(help="Folder `probation run` wrote.")] = (
         config.PROCESSED_DIR

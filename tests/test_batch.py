@@ -198,3 +198,16 @@ def test_notebooks_run_on_ipc_kernels_with_the_project_kernel(
     assert seen["cwd"] == str(NOTEBOOKS_DIR)
     manager = seen["kernel_manager_class"](kernel_name=batch.KERNEL_NAME)
     assert manager.transport == "ipc"
+
+
+def test_checking_parameters_prints_no_input_notebook_lines(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each job's parameter check used to log papermill's 'Input Notebook' line, naming no
+    region, once per job."""
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            batch.check_parameters(NOTEBOOKS_DIR / batch.REGIONAL_NOTEBOOK, {"region": "Wales"})
+    assert not [r for r in caplog.records if "Input Notebook" in r.getMessage()]

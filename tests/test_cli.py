@@ -40,3 +40,17 @@ def test_sample_rejects_bad_scale(tmp_path: Path) -> None:
     result = runner.invoke(app, ["sample", "--out", str(tmp_path), "--scale", "0"])
     assert result.exit_code == 2
     assert "--scale must be positive" in result.output
+
+
+def test_help_shows_no_value_type_for_flags() -> None:
+    """`--help` and the on/off flags are switches: no `<bool>` beside them in any help."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    runner = CliRunner()
+    for command in ([], ["run"], ["release"], ["releases"], ["validate"], ["rate"],
+                    ["bulletins"], ["sample"], ["docs"]):  # fmt: skip
+        shown = runner.invoke(app, [*command, "--help"]).output
+        assert "Show this message and exit." in shown, command
+        assert "<bool>" not in shown, command

@@ -120,15 +120,27 @@ def select_regions(requested: list[str] | None) -> list[str]:
 
 def check_parameters(notebook: Path, parameters: dict[str, Any]) -> None:
     """Every parameter passed must exist in the notebook's parameters cell."""
-    import papermill
-
-    declared = set(papermill.inspect_notebook(str(notebook)))
+    declared = _declared_parameters(notebook)
     unknown = sorted(set(parameters) - declared)
     if unknown:
         raise BatchInputError(
             f"{notebook.name} has no parameter(s) {', '.join(unknown)}; "
             f"it declares: {', '.join(sorted(declared))}"
         )
+
+
+def _declared_parameters(notebook: Path) -> frozenset[str]:
+    """The notebook's parameter names, read quietly: papermill logs an "Input Notebook" line
+    per inspection, which named no region and repeated once per job on the console."""
+    import papermill
+
+    pm_log = logging.getLogger("papermill")
+    level = pm_log.level
+    pm_log.setLevel(logging.WARNING)
+    try:
+        return frozenset(papermill.inspect_notebook(str(notebook)))
+    finally:
+        pm_log.setLevel(level)
 
 
 def check_kernel(kernel_name: str) -> None:

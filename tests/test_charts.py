@@ -128,3 +128,16 @@ def test_export_writes_five_files(tables: dict, tmp_path: Path) -> None:
     # a second save of the same chart reuses the cached render, byte for byte
     again = export.save_chart_set(result, tmp_path / "again", cache_dir=tmp_path / "cache")
     assert again[0].read_bytes() == png
+
+
+def test_data_colours_meet_the_graphics_contrast_minimum() -> None:
+    """WCAG 1.4.11: marks that carry data need 3:1 against the white background. The rating
+    scale's lighter shades do not yet (issue 30) and are not checked here."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for colour in (theme.FOCUS, theme.CONTEXT, *theme.PALETTE):
+        assert 1.05 / (luminance(colour) + 0.05) >= 3, colour

@@ -198,8 +198,13 @@ def safety_trend(
         .encode(x="year:Q", y="pct:Q", color=colour)
     )
     comparison = _comparison_row(unification, region, comparable_id)
+    measure = (
+        "on keeping other people safe in implementation and delivery"
+        if comparable_id == "IMPL_SAFE"
+        else f"on the question '{label}'"
+    )
     finding, heading = findings.trend_finding(
-        data.filter(pl.col("series") == "core"), region, comparison
+        data.filter(pl.col("series") == "core"), region, comparison, measure
     )
     rule, rule_text = _unification_marker()
     chart = (band + line + dipp + rule + rule_text).properties(

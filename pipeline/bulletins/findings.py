@@ -17,7 +17,10 @@ from pipeline.domain import NATIONAL, STANDARD_LABELS, SUBGROUP_LABELS, THEME_LA
 
 
 def trend_finding(
-    core: pl.DataFrame, region: str, comparison: dict[str, Any] | None = None
+    core: pl.DataFrame,
+    region: str,
+    comparison: dict[str, Any] | None = None,
+    measure: str = "on keeping other people safe in implementation and delivery",
 ) -> tuple[str, str]:
     """One sentence and a title for the region's series. The sentence gives the latest year's
     level beside England and Wales in the same year (the before-and-after comparison is the
@@ -33,7 +36,7 @@ def trend_finding(
     national = core.filter(pl.col("scope") == NATIONAL, pl.col("year") == latest["year"])
     finding = (
         f"In {latest['year']}, the latest year with published figures, {latest['pct']:.0f}% "
-        f"of cases inspected in {region} were judged sufficient on this question"
+        f"of cases inspected in {region} were judged sufficient {measure}"
     )
     if region != NATIONAL and national.height:
         finding += f", against {national['pct'][0]:.0f}% in England and Wales"
@@ -189,6 +192,7 @@ def _change_sentence(region: str, r: dict[str, Any]) -> tuple[str, Claim]:
     """The implementation-and-delivery safety sentence: levels, then what can be concluded."""
     if r["comparison_note"] or r["adjusted_diff_pp"] is None:
         reason = r["comparison_note"] or "the comparison could not be estimated"
+        reason = reason.removeprefix("comparison withheld: ")
         text = (
             f"In {region}, whether implementation and delivery supported the safety of other "
             f"people more or less often after unification (26 June 2021) was not assessed: "

@@ -98,6 +98,13 @@ def _unification_x() -> float:
 # --- 1. safety sufficiency over time ----------------------------------------------------------
 
 
+def _measure(comparable_id: str, label: str) -> str:
+    """What a trend sentence says was judged sufficient, in words."""
+    if comparable_id == "IMPL_SAFE":
+        return "on keeping other people safe in implementation and delivery"
+    return f"on the question '{label}'"
+
+
 def _calendar_years(
     kq_trend: pl.DataFrame, comparable_id: str, years: tuple[int, int] | None
 ) -> pl.DataFrame:
@@ -198,13 +205,8 @@ def safety_trend(
         .encode(x="year:Q", y="pct:Q", color=colour)
     )
     comparison = _comparison_row(unification, region, comparable_id)
-    measure = (
-        "on keeping other people safe in implementation and delivery"
-        if comparable_id == "IMPL_SAFE"
-        else f"on the question '{label}'"
-    )
     finding, heading = findings.trend_finding(
-        data.filter(pl.col("series") == "core"), region, comparison, measure
+        data.filter(pl.col("series") == "core"), region, comparison, _measure(comparable_id, label)
     )
     rule, rule_text = _unification_marker()
     chart = (band + line + dipp + rule + rule_text).properties(

@@ -28,24 +28,22 @@ if TYPE_CHECKING:
     from pipeline.stages import validate
 
 
-class _Command(TyperCommand):
-    """A command whose --help shows no value type (Typer would print `<bool>` beside it)."""
+class _PlainHelp:
+    """--help with no value type beside it (Typer would print `<bool>`)."""
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.metavar = ""
         return option
 
 
-class _Group(TyperGroup):
-    """The top-level group, with the same plain --help."""
+class _Command(_PlainHelp, TyperCommand):
+    """Every command of the CLI."""
 
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
+
+class _Group(_PlainHelp, TyperGroup):
+    """The top-level group."""
 
 
 app = typer.Typer(

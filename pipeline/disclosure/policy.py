@@ -297,23 +297,6 @@ def _units_of(system: CellSystem, cells: list[int]) -> list[tuple[str, int]]:
     return list(dict.fromkeys(units[int(system.cell_unit[c])] for c in cells))
 
 
-def protect(
-    tables: dict[str, pl.DataFrame],
-    context: pl.LazyFrame,
-    frames: dict[str, pl.LazyFrame],
-    settings: Settings,
-    groupings: Groupings,
-) -> tuple[dict[str, pl.DataFrame], DisclosureReport]:
-    """Primary and complementary suppression over every linked table, then the attack on what
-    would be published; a breach stops the run (`DisclosureBreach`) before anything is written.
-
-    `tables` are the unsuppressed PROTECTED_TABLES; returns them protected (same rows, numbers
-    blanked where suppressed). `suppress` and `Suppression.audited` are the two halves, for a
-    caller that runs the attack beside other work."""
-    suppression = suppress(tables, context, frames, settings, groupings)
-    return suppression.published, suppression.audited()
-
-
 @dataclass(frozen=True)
 class Suppression:
     """The protected tables and what the attack needs to test them."""

@@ -176,6 +176,8 @@ def test_model_tables_publish_no_counts_and_no_regional_fits(sample_release: Pat
     to whole percentage points, regional segmented regressions not published."""
     its = pl.read_parquet(sample_release / "tables" / "its.parquet")
     assert set(its["scope"].unique()) == {"England and Wales"}
+    leverage = its["max_leverage"].drop_nulls()
+    assert ((leverage > 0) & (leverage < 1)).any(), "leverage keeps 2 places, not 0 or 1"
     for name in ("its", "practitioner_effects"):
         table = pl.read_parquet(sample_release / "tables" / f"{name}.parquet")
         counts = [c for c in table.columns if c.startswith("n_") and "inspections" not in c]

@@ -2,7 +2,7 @@
 needs, builds its charts and the sentences around them, and saves the chart packs.
 
 Notebooks stay thin: every number they show is computed here, from the publication tables that
-a release holds (`probation release`), so the logic is tested once (tests/test_bulletin.py).
+a release holds (`probation release`), so the logic is tested once (tests/e2e/test_bulletin.py).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ PARAMETERS: dict[str, str] = {
     "publication_date": "date printed on the bulletin, YYYY-MM-DD; empty means today",
 }
 """The parameters every bulletin notebook declares (its parameters cell lists the same names,
-checked by tests/test_bulletin.py)."""
+checked by tests/e2e/test_bulletin.py)."""
 IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
 
 

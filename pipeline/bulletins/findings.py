@@ -1,7 +1,7 @@
 """Finding sentences and titles: pure functions from plotted data to text.
 
 Every sentence a chart, alt text or bulletin states about the data is computed here from the
-frame the chart plots, so the wording is tested once (tests/test_findings.py) and never drifts
+frame the chart plots, so the wording is tested once (tests/e2e/test_findings.py) and never drifts
 from the numbers. Nothing here draws or writes files.
 """
 

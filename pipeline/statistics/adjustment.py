@@ -84,7 +84,7 @@ def adjusted_differences(
     """Fit one cluster-robust logistic model per comparable key question x scope.
 
     Answers are first collapsed to covariate patterns within each inspection (yes count out of
-    n), which gives the same estimates as a case-level fit (tests/test_stats.py) while keeping
+    n), which gives the same estimates as a case-level fit (tests/unit/test_stats.py) while keeping
     ten million answers to a few thousand rows.
     """
     patterns = _covariate_patterns(core)

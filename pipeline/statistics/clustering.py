@@ -3,8 +3,8 @@
 * `icc_anova`: the intra-inspection correlation of sufficiency, pooled over every inspection of a
   key question, from the one-way random-effects (ANOVA) model with strata as fixed effects
   (Donner 1986; recommended for clustered binary data by Ridout, Demetrio and Firth 1999). On
-  balanced data it equals the REML estimate of a random-intercept model (tests/test_clustering.py
-  checks this against statsmodels MixedLM).
+  balanced data it equals the REML estimate of a random-intercept model
+  (tests/unit/test_clustering.py checks this against statsmodels MixedLM).
 * `design_effect`: Kish's model-based design effect of a cell, 1 + (m - 1) rho with m the
   size-weighted mean cluster size. Because rho is pooled, a cell holding one or two inspections
   still gets an honest (never below 1) design effect, instead of the noisy estimate its own

@@ -2,8 +2,8 @@
 
 `scipy.stats` computes `t.ppf`, `t.sf`, `norm.ppf` and `beta.ppf` with exactly these special
 functions (`stdtrit`, `stdtr`, `ndtri`, `betaincinv`), so results are bit-for-bit the same
-(tests/test_stats.py checks it), but importing `scipy.stats` costs about 0.65 s of every run and
-`scipy.special` a fraction of that. Arguments outside a distribution's support give NaN, as in
+(tests/unit/test_stats.py checks it), but importing `scipy.stats` costs about 0.65 s of every run
+and `scipy.special` a fraction of that. Arguments outside a distribution's support give NaN, as in
 `scipy.stats`.
 """
 

@@ -7,7 +7,7 @@ rate (the chance of any false claim); Benjamini and Hochberg's controls the fals
 withheld comparison) take no part and stay missing.
 
 Own code rather than `statsmodels.stats.multitest.multipletests`, which gives the same numbers
-(tests/test_clustering.py compares them to 1e-12) but whose import costs 1.3 s of every run
+(tests/unit/test_clustering.py compares them to 1e-12) but whose import costs 1.3 s of every run
 (measured with `python -X importtime`, 7 December 2026), more than all the adjustments take.
 """
 

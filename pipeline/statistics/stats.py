@@ -3,7 +3,7 @@
 Vectorised over NumPy arrays so a whole table of cells is computed at once. Conventions:
 proportions are 0-1 here (tables convert to percentages), `k` is the number of 'yes' answers and
 `n` the applicable answers (yes + no); cells with n = 0 give NaN. Every function is checked in
-tests/test_stats.py against statsmodels / scipy or hand-worked cases.
+tests/unit/test_stats.py against statsmodels / scipy or hand-worked cases.
 
 References: Wilson (1927) score interval; Newcombe (1998), "Interval estimation for the
 difference between independent proportions", method 10 (hybrid score); the with-replacement
@@ -244,7 +244,7 @@ def _fit_logistic(
     fitted (non-finite input, a singular design): reported, never guessed.
 
     The same model, estimator and covariance as statsmodels' `GLM(..., var_weights=weights)
-    .fit(cov_type="cluster", use_correction=False)` (tests/test_stats.py checks the two agree),
+    .fit(cov_type="cluster", use_correction=False)` (tests/unit/test_stats.py checks the two agree),
     without statsmodels' per-fit overhead or its SVD least squares: at scale 10 the 27
     practitioner models took 12 s through statsmodels."""
     if not (np.all(np.isfinite(proportion)) and np.all(np.isfinite(weights))):

@@ -16,7 +16,7 @@ from pipeline.synthetic.cases import TRUTH_PREFIX
 from pipeline.tables import practitioners, rationale_coder
 from pipeline.tables.cells import answers_in_context
 
-LABELLED = Path(__file__).parent / "data" / "rationale_labelled.csv"
+LABELLED = Path(__file__).parents[1] / "data" / "rationale_labelled.csv"
 BLOCK_COLUMNS = [
     c
     for c in refdata.contract_columns()["column"]

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 
-GOLDEN = Path(__file__).parent / "fixtures" / "golden_export.csv"
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "golden_export.csv"
 runner = CliRunner()
 
 

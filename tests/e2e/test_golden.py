@@ -24,7 +24,7 @@ import pytest
 
 from pipeline.run import run_pipeline
 
-FIXTURE = Path(__file__).parent / "fixtures" / "golden_export.csv"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "golden_export.csv"
 
 
 @pytest.fixture(scope="module")

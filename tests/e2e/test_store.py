@@ -14,7 +14,7 @@ from pipeline.outputs import database
 from pipeline.run import run_pipeline
 from pipeline.stages import store
 
-GOLDEN = Path(__file__).parent / "fixtures" / "golden_export.csv"
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "golden_export.csv"
 DATA_FILES = [
     "answers.parquet",
     "cases.parquet",

@@ -17,7 +17,7 @@ from pipeline.bulletins import bulletin
 from pipeline.run import run_pipeline
 from pipeline.stages import store
 
-GOLDEN = Path(__file__).parent / "fixtures" / "golden_export.csv"
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "golden_export.csv"
 
 
 def _digests(folder: Path) -> dict[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
@@ -54,14 +52,3 @@ def test_hand_worked_limit_without_overdispersion() -> None:
     row = funnels.funnel_rows(units, 0.3).row(0, named=True)
     assert row["between_unit_variance_pp2"] == 0
     assert row["upper_95"] == pytest.approx(100 * (0.3 + 1.959964 * np.sqrt(0.21 / 100)), abs=1e-4)
-
-
-def test_the_funnel_table_uses_published_cells_only(sample_release: Path) -> None:
-    table = pl.read_parquet(sample_release / "tables" / "funnel.parquet")
-    cells = pl.read_parquet(sample_release / "tables" / "kq_by_inspection.parquet")
-    joined = table.filter(pl.col("level") == "inspection").join(
-        cells, left_on=["unit", "comparable_id"], right_on=["inspection_id", "comparable_id"]
-    )
-    assert joined.height
-    assert not joined["suppressed"].any()
-    assert (joined["n_yes"] == joined["n_yes_right"]).all()

@@ -15,7 +15,7 @@ import pytest
 from pipeline.stages import ingest, validate
 from tests.helpers import rows_frame, valid_row
 
-CORPUS = Path(__file__).parent / "bad_inputs"
+CORPUS = Path(__file__).parent / "corpus"
 with (CORPUS / "expected.csv").open() as _fh:
     EXPECTED = list(csv.DictReader(_fh))
 

@@ -480,6 +480,61 @@ def _print_ratings(rated: object, name: str) -> None:
     console.print(table)
 
 
+@app.command("import-reports", cls=_Command)
+def import_reports(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Report pages (.html as published, .txt saved) or folders of them."),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="Published-figures CSV to add the figures to (created if absent).")
+    ] = Path("data/raw/published/imported_reports.csv"),
+) -> None:
+    """Read published inspection report pages into the published-figures dataset.
+
+    Takes the title, type, unit, publication date, ratings, overall rating, cases inspected and
+    every Annexe One key-question percentage, each row with its source (file, section, line).
+    A page in a layout this reader does not know is refused with what was missing (exit 2);
+    the other pages are still added. Figures already held in the folder are not repeated.
+    """
+    from pipeline.stages import report_import
+
+    _configure_logging(False, False)
+    files = report_import.report_files(paths)
+    if not files:
+        console.print(styled("no report pages (.html, .htm, .txt) in:", ", ".join(map(str, paths))))
+        raise typer.Exit(EXIT_UNUSABLE_INPUT)
+    reports, refused = [], []
+    for file in files:
+        try:
+            reports.append(report_import.read_report(file))
+        except (OSError, report_import.ReportLayoutError) as exc:
+            refused.append(str(exc) if isinstance(exc, ValueError) else f"{file.name}: {exc}")
+    _print_reports(reports)
+    merged = report_import.merge(reports, out)
+    console.print(
+        f"{merged.added:,} row(s) added to {visible(out)}; {merged.already_held:,} already held."
+    )
+    for problem in [*merged.conflicts, *refused]:
+        console.print(styled("not imported:", problem, style="yellow"), soft_wrap=True)
+    if refused:
+        raise typer.Exit(EXIT_UNUSABLE_INPUT)
+
+
+def _print_reports(reports: list[Any]) -> None:
+    table = Table(title="Report pages read", title_justify="left")
+    for col in ("file", "type", "unit", "region", "published", "ratings", "key questions", "cases"):
+        table.add_column(col)
+    for r in reports:
+        cases = next((x["n_cases"] for x in r.rows if x["key_question"] == "cases_inspected"), "-")
+        table.add_row(
+            cell(r.file), cell(r.inspection_type), cell(r.unit_name), cell(r.region),
+            cell(r.publication_date), str(r.count("rating")), str(r.count("key_question")),
+            cell(cases),
+        )  # fmt: skip
+    console.print(table)
+
+
 class _RegionsEpilog(_Command):
     """`bulletins --help` ends with the 12 region names, read only when help is shown (so
     the CLI starts without loading the reference data)."""

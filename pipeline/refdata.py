@@ -180,6 +180,17 @@ def rating_bands() -> pl.DataFrame:
 
 
 @cache
+def certainty_words() -> list[tuple[float, str]]:
+    """(smallest chance that the band stays the same, plain words), most certain first: how a
+    rating's uncertainty is read out ('very likely', 'likely', 'could go either way')."""
+    df = _read("certainty_words.csv").with_columns(pl.col("min_chance_same").cast(pl.Float64))
+    rows = sorted(df.select("min_chance_same", "words").iter_rows(), reverse=True)
+    if not rows or rows[-1][0] != 0.0:
+        raise ReferenceDataError("certainty_words.csv needs a row with min_chance_same 0")
+    return [(float(c), str(w)) for c, w in rows]
+
+
+@cache
 def overall_bands() -> pl.DataFrame:
     """Score -> overall rating bands, only for frameworks where they are configured."""
     return _read("overall_bands.csv").with_columns(

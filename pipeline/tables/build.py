@@ -32,6 +32,7 @@ from pipeline.tables.comparisons import unification
 from pipeline.tables.funnels import funnel_table
 from pipeline.tables.its import its_table
 from pipeline.tables.practitioners import practitioner_effects
+from pipeline.tables.published_checks import rating_movement, rule_check
 from pipeline.tables.ratings import overall_table, published_ratings, standard_ratings
 from pipeline.tables.rounds import kq_round, regional_ratings
 from pipeline.tables.trends import kq_by_inspection, kq_trend
@@ -176,6 +177,8 @@ def derived_tables(
         "ratings_overall": overall_table(rated, cells["kq_by_inspection"]),
         "regional_ratings": regional_ratings(cells["kq_round"], published),
         "published_ratings": published_ratings(published),
+        "rating_rules_check": rule_check(published),
+        "rating_movement": rating_movement(published, rated),
     }
 
 

@@ -17,6 +17,7 @@ import polars as pl
 from pipeline import refdata
 from pipeline.config import Settings
 from pipeline.domain import RATING, THEMES
+from pipeline.statistics.rating_uncertainty import chance_band_differs
 
 THEME_COLUMNS = {t: f"pct_{t}" for t in THEMES}
 
@@ -257,12 +258,15 @@ def standard_ratings(by_inspection: pl.DataFrame) -> pl.DataFrame:
         by_inspection.filter(pl.col("n_applicable") > 0)
         .with_columns(pl.col("inspection_type", "framework", "standard").cast(pl.String))
         .join(rated_here, on=["inspection_type", "framework", "standard"], how="semi")
-        .select("inspection_id", "framework", "standard", "theme", "pct", "n_applicable")
+        .select("inspection_id", "framework", "standard", "theme", "pct", "n_yes", "n_applicable")
     )
     smallest = kq.group_by("inspection_id", "standard").agg(
-        pl.col("n_applicable").min().alias("n_applicable_min")
+        pl.col("n_applicable").min().alias("n_applicable_min"),
+        pl.struct("n_yes", "n_applicable").alias("_counts"),
     )
-    rated = rate_standards(kq).join(smallest, on=["inspection_id", "standard"], how="left")
+    rated = with_uncertainty(
+        rate_standards(kq).join(smallest, on=["inspection_id", "standard"], how="left")
+    )
     return (
         rated.with_columns(pl.lit("case_data").alias("rated_by"))
         .join(_inspection_info(by_inspection), on="inspection_id", how="left")
@@ -318,3 +322,55 @@ def published_ratings(published: pl.DataFrame) -> pl.DataFrame:
         pl.col("rating").cast(RATING),
     )
     return table.sort("grouping", "inspection_type", "group", "rating")
+
+
+def certainty_words(chance_differs: float | None) -> str | None:
+    """Plain words for how likely a rating's band is to stay the same with another sample of
+    cases (reference/certainty_words.csv: 'very likely', 'likely', 'could go either way')."""
+    if chance_differs is None:
+        return None
+    same = 1.0 - chance_differs
+    return next(words for floor, words in refdata.certainty_words() if same >= floor - 1e-12)
+
+
+def with_uncertainty(rated: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
+    """`rated` (with `framework`, `rating` and `_counts`: a list of {n_yes, n_applicable} per key
+    question the rating rests on) plus `rating_chance_differs_pct`, the chance in percent that
+    resampling the inspection's cases puts the standard in another band, and
+    `rating_certainty`, that chance in words. Only where a rating is given; `_counts` is
+    dropped."""
+    settings = settings or refdata.settings()
+    bands = refdata.rating_bands()
+    chances = []
+    if "_pooled" in rated.columns:  # a rule that pools its key questions rests on one count
+        pooled = pl.struct(
+            pl.col("_counts")
+            .list.eval(pl.element().struct.field("n_yes"))
+            .list.sum()
+            .alias("n_yes"),
+            pl.col("_counts")
+            .list.eval(pl.element().struct.field("n_applicable"))
+            .list.sum()
+            .alias("n_applicable"),
+        )
+        rated = rated.with_columns(
+            pl.when(pl.col("_pooled"))
+            .then(pl.concat_list(pooled))
+            .otherwise(pl.col("_counts"))
+            .alias("_counts")
+        ).drop("_pooled")
+    for framework, rating, counts in rated.select("framework", "rating", "_counts").iter_rows():
+        cut_offs = bands.filter(pl.col("framework") == str(framework))["min_pct"].to_list()
+        chance = None
+        pairs = [(c["n_yes"], c["n_applicable"]) for c in counts or []]
+        if rating is not None and pairs and cut_offs and None not in {*sum(pairs, ())}:
+            chance = chance_band_differs(pairs, cut_offs, settings.round_before_banding)
+        chances.append(chance)
+    return rated.drop("_counts").with_columns(
+        pl.Series(
+            "rating_chance_differs_pct",
+            [None if c is None else 100 * c for c in chances],
+            pl.Float64,
+        ),
+        pl.Series("rating_certainty", [certainty_words(c) for c in chances], pl.String),
+    )

@@ -355,6 +355,32 @@ TABLES: tuple[TableSpec, ...] = (
         ),
         protection=Protection.NOT_CASE_DATA,
     ),
+    TableSpec(
+        "rating_rules_check",
+        sheet="Rules against real ratings",
+        keys=("unit_name", "publication_date", "standard", "rule_variant"),
+        title="The configured rating rules against real published ratings",
+        description=(
+            "Each real published pair (key-question percentages beside the published rating of "
+            "their standard, same unit and report) under the configured rule and variants "
+            "(rounding before banding, cut-off strictly exceeded), and the 2024 annual "
+            "report's statement on regional desistance ratings. [note 7] [note 8]"
+        ),
+        protection=Protection.NOT_CASE_DATA,
+    ),
+    TableSpec(
+        "rating_movement",
+        sheet="Latest rating and movement",
+        keys=("synthetic", "level", "unit_key", "standard"),
+        title="Latest rating and movement since the previous inspection",
+        description=(
+            "Per PDU and region and standard: the latest rating and the movement since the "
+            "same unit's previous inspection (improved, same, declined, first inspection), "
+            "from real published ratings and, labelled synthetic, the standard ratings derived "
+            "here from the synthetic case data (as published). [note 7] [note 8]"
+        ),
+        protection=Protection.FROM_PROTECTED,
+    ),
 )
 """Every publication table, in workbook order."""
 

@@ -19,7 +19,7 @@ import polars as pl
 from pipeline import refdata
 from pipeline.config import Settings
 from pipeline.tables.cells import KQ_COLUMNS, ordered
-from pipeline.tables.ratings import band_expr
+from pipeline.tables.ratings import band_expr, with_uncertainty
 from pipeline.tables.trends import inspection_counts, kq_icc, pooled_cells
 
 KEYS = ["regional_round", "series", *KQ_COLUMNS]
@@ -87,6 +87,8 @@ def regional_ratings(round_cells: pl.DataFrame, published: pl.DataFrame) -> pl.D
         pl.col("suppressed").fill_null(False).any().alias("_suppressed"),
         pl.col("suppressed").is_null().sum().alias("_absent"),  # no such cell in the data
         pl.len().alias("_needed"),
+        pl.struct("n_yes", "n_applicable").alias("_counts"),
+        (pl.col("rule_combine").first() == "pooled").alias("_pooled"),
     )
     table = rows.drop("key_questions").join(
         derived, on=["regional_round", "regional_standard"], how="left"
@@ -95,6 +97,7 @@ def regional_ratings(round_cells: pl.DataFrame, published: pl.DataFrame) -> pl.D
         _published_beside(table, published), on=["regional_round", "regional_standard"],
         how="left",
     )  # fmt: skip
+    table = with_uncertainty(table)
     return ordered(table, ["round_fieldwork_start", "regional_round", "regional_standard"])
 
 

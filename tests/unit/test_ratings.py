@@ -120,3 +120,50 @@ def test_rate_rejects_bad_input() -> None:
                 }
             )
         )
+
+
+def test_chance_band_differs_single_key_question_by_hand() -> None:
+    """40 of 50 'yes' (80 %, Outstanding at the 80 % cut-off): the band holds when a resampled
+    count is 40 or more, P(X >= 40) for X ~ Binomial(50, 0.8); and 25 of 50 (50 %) at the
+    50 % cut-off holds when X >= 25 and X < 32.5."""
+    from scipy.stats import binom
+
+    from pipeline.statistics.rating_uncertainty import chance_band_differs
+
+    cut_offs = [0, 50, 65, 80]
+    by_hand = 1 - binom.sf(39, 50, 0.8)  # 1 - P(X >= 40)
+    assert chance_band_differs([(40, 50)], cut_offs) == pytest.approx(by_hand, abs=1e-12)
+    assert by_hand == pytest.approx(0.4164, abs=1e-4)
+    # 50 %: Requires improvement holds for 25 <= X <= 32 (32/50 = 64 %, 33/50 = 66 %)
+    same = binom.cdf(32, 50, 0.5) - binom.cdf(24, 50, 0.5)
+    assert chance_band_differs([(25, 50)], cut_offs) == pytest.approx(1 - same, abs=1e-12)
+
+
+def test_chance_band_differs_lowest_of_independent_key_questions() -> None:
+    from scipy.stats import binom
+
+    from pipeline.statistics.rating_uncertainty import chance_band_differs
+
+    # 20/50 (40 %, Inadequate) and 45/50 (90 %): the band changes only if the lowest reaches 50 %
+    p_up = binom.sf(24, 50, 0.4) * binom.sf(24, 50, 0.9)
+    assert chance_band_differs([(20, 50), (45, 50)], [0, 50, 65, 80]) == pytest.approx(p_up)
+    assert chance_band_differs([(0, 0)], [0, 50]) is None
+
+
+def test_ratings_carry_their_uncertainty_in_numbers_and_words() -> None:
+    from pipeline.tables.ratings import certainty_words, with_uncertainty
+
+    assert certainty_words(0.05) == "very likely"
+    assert certainty_words(0.30) == "likely"
+    assert certainty_words(0.5) == "could go either way"
+    assert certainty_words(0.8) == "unlikely"
+    rated = pl.DataFrame(
+        {
+            "framework": ["2023", "2023"],
+            "rating": ["Outstanding", None],
+            "_counts": [[{"n_yes": 40, "n_applicable": 50}], [{"n_yes": 1, "n_applicable": 2}]],
+        }
+    )
+    out = with_uncertainty(rated)
+    assert out["rating_chance_differs_pct"][0] == pytest.approx(41.64, abs=0.01)
+    assert out["rating_certainty"].to_list() == ["could go either way", None]

@@ -201,6 +201,7 @@ def test_ratings_skip_inspections_hmip_does_not_rate_by_rule() -> None:
                 "standard": kq.split("_")[0],
                 "theme": kq.split("_")[1],
                 "pct": 40.0,
+                "n_yes": 12,
                 "n_applicable": 30,
                 "unit_name": inspection,
                 "region": "Wales",

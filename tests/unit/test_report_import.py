@@ -15,7 +15,7 @@ from pipeline.cli import app
 from pipeline.stages import report_import
 from pipeline.stages.published_figures import read_published
 
-REPORTS = Path(__file__).parent / "fixtures" / "reports"
+REPORTS = Path(__file__).parents[1] / "fixtures" / "reports"
 NATIONAL_HTML = REPORTS / "national_inspection_april_2025.html"
 NATIONAL_TEXT = REPORTS / "national_inspection_april_2025.txt"
 

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -719,30 +719,41 @@ def _print_rejections(by_rule: dict[str, int], n_rejected: int, path: Path | Non
 
 
 _INTERRUPTED = threading.Event()
-"""Set when Ctrl-C arrives: a library may turn the KeyboardInterrupt into its own error (DuckDB:
-"RuntimeError: Query interrupted"), which is still an interruption, not an internal error."""
+"""Set when Ctrl-C or SIGTERM arrives: a library may turn the KeyboardInterrupt into its own error
+(DuckDB: "RuntimeError: Query interrupted"), which is still an interruption, not an internal
+error."""
+_SIGNAL_RECEIVED = [signal.SIGINT]
+"""The signal that interrupted the run: the exit code is 128 + its number (130, 143)."""
 
 
-def _on_interrupt(_signum: int, _frame: object) -> None:
-    """SIGINT: remember it, then interrupt as Python does by default."""
+def _on_signal(signum: int, _frame: object) -> None:
+    """SIGINT or SIGTERM: remember it, then interrupt as Python does for Ctrl-C, so every step's
+    clean-up runs (staging removed, previous outputs kept) instead of the process vanishing."""
+    _SIGNAL_RECEIVED[0] = signal.Signals(signum)
     _INTERRUPTED.set()
     raise KeyboardInterrupt
 
 
+def _interrupted() -> NoReturn:
+    console.print("interrupted: the previous outputs are unchanged")
+    sys.exit(128 + int(_SIGNAL_RECEIVED[0]) if _INTERRUPTED.is_set() else EXIT_INTERRUPTED)
+
+
 def main() -> None:
     """Console-script entry: run the app, turning unexpected errors into exit code 1."""
-    signal.signal(signal.SIGINT, _on_interrupt)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
     try:
         app()
     except SystemExit:
+        if _INTERRUPTED.is_set():  # Typer turns KeyboardInterrupt into exit 130, silently
+            _interrupted()
         raise
     except KeyboardInterrupt:
-        console.print("interrupted: the previous outputs are unchanged")
-        sys.exit(EXIT_INTERRUPTED)
+        _interrupted()
     except Exception as exc:  # an internal error: say so plainly, keep the detail for -v
         if _INTERRUPTED.is_set() or type(exc).__name__ == "InterruptException":
-            console.print("interrupted: the previous outputs are unchanged")
-            sys.exit(EXIT_INTERRUPTED)
+            _interrupted()
         logging.getLogger("pipeline").debug("internal error", exc_info=True)
         console.print(styled("internal error:", f"{type(exc).__name__}: {exc}"))
         console.print("Re-run with --verbose for the traceback, and please report it.")

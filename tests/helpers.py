@@ -130,3 +130,55 @@ def stray_cell_workbook(
         for name, text in parts.items():
             book.writestr(name, text)
     return path
+
+
+def stray_cell_ods(path: Path, rows_repeated: int, columns_repeated: int) -> Path:
+    """A small hand-made OpenDocument sheet: a header row, then `rows_repeated` empty rows (one
+    `number-rows-repeated` row, as LibreOffice writes them) and a row whose one value sits after
+    `columns_repeated` empty cells. Nothing declares the extent: it is counted."""
+    import zipfile
+
+    ns = 'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    ns += 'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    ns += 'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    cell = '<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>'
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="Cases">'
+        f"<table:table-row>{cell.format('case_id')}</table:table-row>"
+        f'<table:table-row table:number-rows-repeated="{rows_repeated}"><table:table-cell/>'
+        "</table:table-row><table:table-row>"
+        f'<table:table-cell table:number-columns-repeated="{columns_repeated}"/>{cell.format("x")}'
+        "</table:table-row></table:table></office:spreadsheet></office:body>"
+        "</office:document-content>"
+    )
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        book.writestr("content.xml", content)
+        book.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"'
+            ' manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+            'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+            '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+            "</manifest:manifest>",
+        )
+    return path
+
+
+def stray_cell_xls(path: Path) -> Path:
+    """A legacy Excel 97-2003 workbook with one cell moved to row 60,001, column 65,001 (BIFF
+    cells carry 16-bit addresses beyond the format's 65,536 x 256 grid). Made from the small
+    .xls test workbook statsmodels ships (BSD licence) by rewriting the address of its first
+    LABELSST record in place, so the compound file stays valid. The Excel reader, given it,
+    aborts the process (SIGABRT, memory allocation failed)."""
+    import statsmodels
+
+    source = Path(statsmodels.__file__).parent.joinpath(
+        "tsa", "statespace", "tests", "results", "frbny_nowcast", "Nowcasting", "test_spec.xls"
+    )
+    data = bytearray(source.read_bytes())
+    at = data.find(b"\xfd\x00\x0a\x00")  # LABELSST: type 0x00FD, 10 bytes: row, column, ...
+    data[at + 4 : at + 8] = (60000).to_bytes(2, "little") + (65000).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path

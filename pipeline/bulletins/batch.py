@@ -368,26 +368,25 @@ def _stop_workers(pool: ProcessPoolExecutor, out_dir: Path) -> None:
 
 
 def _descendants(roots: set[int]) -> list[int]:
-    """`roots` and every process below them, from the process table in /proc (Linux)."""
-    parents: dict[int, int] = {}
-    for stat_file in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat_file.read_text().rsplit(")", 1)[1].split()
-            parents[int(stat_file.parent.name)] = int(fields[1])
-    found, frontier = set(roots), set(roots)
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
-        found |= frontier
+    """`roots` and every process below them (psutil: the process table on Linux, macOS and
+    Windows alike, where reading /proc would find nothing and leave kernels running)."""
+    import psutil
+
+    found = set(roots)
+    for pid in roots:
+        with contextlib.suppress(psutil.Error):
+            found |= {child.pid for child in psutil.Process(pid).children(recursive=True)}
     return sorted(found)
 
 
 def _alive(pid: int) -> bool:
     """Is the process running (not gone, not a zombie waiting to be reaped)?"""
+    import psutil
+
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
         return False
-    return state not in ("Z", "X")
 
 
 def _signal_all(pids: list[int], signum: int) -> None:

@@ -19,17 +19,16 @@ import re
 import stat
 import unicodedata
 import zipfile
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import fastexcel
 import polars as pl
 import pyarrow.parquet as pq
 
 from pipeline import refdata
+from pipeline.stages import sheet_limits
 
 log = logging.getLogger(__name__)
 
@@ -328,127 +327,6 @@ def _split_header(frame: pl.DataFrame) -> tuple[list[str], pl.DataFrame, int]:
     return header, frame.slice(position + 1), position
 
 
-MAX_XLSX_CELLS = 50_000_000
-"""A worksheet whose declared extent is larger than this is refused before it is parsed: one
-stray cell at XFD1048576 declares 17 billion cells, and the Excel reader then tries to allocate
-hundreds of GiB and aborts the whole process (an abort cannot be caught)."""
-MAX_XLSX_UNPACKED = 2 * 1024**3
-"""Refuse a workbook whose parts would unpack to more than this (a zip bomb): 2 GiB."""
-
-
-class UnsafeWorkbook(ValueError):
-    """A workbook the reader must not open: it would exhaust memory and abort the process."""
-
-
-def _check_xlsx(path: Path | io.BytesIO) -> None:
-    """Refuse, before parsing, a workbook that would abort the reader: too large unpacked, or
-    a sheet that reaches an absurd extent. The extent is measured from the cells the sheet
-    holds, not taken from its <dimension>: that element is optional, may understate the range
-    and may sit anywhere. Every XML part is measured, whatever it is called."""
-    with zipfile.ZipFile(path) as book:
-        parts = book.infolist()
-        unpacked = sum(p.file_size for p in parts)
-        if unpacked > MAX_XLSX_UNPACKED:
-            raise UnsafeWorkbook(
-                f"the workbook would unpack to {unpacked / 1024**3:.1f} GiB (limit 2 GiB); "
-                "save it again from Excel or export the sheet as CSV"
-            )
-        for part in parts:
-            if part.filename.lower().endswith(".xml"):
-                with book.open(part) as stream:
-                    _check_extent(_sheet_extent(stream))
-
-
-def _check_extent(extent: tuple[int, int, str]) -> None:
-    """Refuse a sheet whose rows x columns exceed the cell limit."""
-    rows, columns, where = extent
-    if rows * columns > MAX_XLSX_CELLS:
-        raise UnsafeWorkbook(
-            f"a sheet {where} {_column_letters(columns)}{rows} ({rows * columns:,} cells): a "
-            "stray cell far from the table. Delete the empty rows and columns after the table "
-            "in Excel, or export the sheet as CSV"
-        )
-
-
-CELL_REF = re.compile(
-    rb"""<(?:[\w.-]+:)?c\s[^>]*?(?<=\s)r\s*=\s*["']([A-Z]{1,4})([0-9]{1,9})["']"""
-)
-"""A cell with its reference (`<c r="B7" ...>`, any namespace prefix, either quote)."""
-ROW_REF = re.compile(rb"""<(?:[\w.-]+:)?row\s[^>]*?(?<=\s)r\s*=\s*["']([0-9]{1,9})["']""")
-ANY_CELL = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
-DIMENSION = re.compile(
-    rb"""<(?:[\w.-]+:)?dimension\s[^>]*?ref\s*=\s*["'][A-Z]{1,4}[0-9]{1,9}:([A-Z]{1,4})([0-9]{1,9})"""
-)
-SHEET_CHUNK = 1 << 20
-
-
-def _tag_chunks(stream: IO[bytes]) -> Iterator[bytes]:
-    """The decompressed part in pieces that each end before a `<`, so no tag is split."""
-    rest = b""
-    while chunk := stream.read(SHEET_CHUNK):
-        data = rest + chunk
-        cut = data.rfind(b"<")
-        cut = cut if cut > 0 else len(data)
-        yield data[:cut]
-        rest = data[cut:]
-    if rest:
-        yield rest
-
-
-def _sheet_extent(stream: IO[bytes]) -> tuple[int, int, str]:
-    """(rows, columns, wording) the sheet reaches: the largest of its declared <dimension> and
-    every cell and row reference. Cells without a reference (they follow the previous one)
-    are counted positionally by `_positional_extent`."""
-    rows = columns = declared = 0
-    positional = False
-    for chunk in _tag_chunks(stream):
-        refs = CELL_REF.findall(chunk)
-        if refs:
-            rows = max(rows, max(int(r) for _, r in refs))
-            columns = max(columns, max(_column_number(c.decode()) for c in {c for c, _ in refs}))
-        row_refs = ROW_REF.findall(chunk)
-        rows = max(rows, max((int(r) for r in row_refs), default=0))
-        positional = positional or len(ANY_CELL.findall(chunk)) > len(refs)
-        for letters, number in DIMENSION.findall(chunk):
-            declared = max(declared, _column_number(letters.decode()) * int(number))
-            if declared > MAX_XLSX_CELLS:
-                return int(number), _column_number(letters.decode()), "declares cells up to"
-    if positional:
-        stream.seek(0)
-        rows, columns = _positional_extent(stream, rows, columns)
-    return rows, columns, "has cells up to"
-
-
-TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
-REF_ATTRIBUTE = re.compile(rb"""(?<=\s)r\s*=\s*["']([A-Z]{0,4})([0-9]{1,9})["']""")
-
-
-def _positional_extent(stream: IO[bytes], rows: int, columns: int) -> tuple[int, int]:
-    """The extent when some cells or rows carry no reference: walk every row and cell tag,
-    a row without `r` following the previous row and a cell without `r` the previous cell."""
-    row = column = 0
-    for chunk in _tag_chunks(stream):
-        for kind, attributes in TAG.findall(chunk):
-            ref = REF_ATTRIBUTE.search(attributes)
-            if kind == b"row":
-                row, column = (int(ref.group(2)) if ref else row + 1), 0
-            elif ref and ref.group(1):
-                column, row = _column_number(ref.group(1).decode()), int(ref.group(2))
-            else:
-                column += 1
-            rows, columns = max(rows, row), max(columns, column)
-    return rows, columns
-
-
-def _column_letters(number: int) -> str:
-    """Spreadsheet column letters of a 1-based column number (16384 -> XFD)."""
-    letters = ""
-    while number > 0:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
 def _uses_1904_dates(source: io.BytesIO) -> bool:
     """Does the workbook count dates from 1904 (<workbookPr date1904="1">)?"""
     with zipfile.ZipFile(source) as book:
@@ -479,13 +357,6 @@ def _serials_from_1904(frame: pl.DataFrame) -> pl.DataFrame:
         .alias(c)
         for c in dates
     )
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + ord(letter) - ord("A") + 1
-    return number
 
 
 def _holds_contract(frame: pl.DataFrame) -> bool:
@@ -522,9 +393,10 @@ def _read_xlsx(
     data: bytes, wanted: str | None = None, result: FileRead | None = None
 ) -> tuple[list[str], pl.DataFrame, str, int]:
     if data[:4] == b"PK\x03\x04":  # a zip container (xlsx, xlsm, ods): check before parsing
-        _check_xlsx(io.BytesIO(data))
+        sheet_limits.check_zip_workbook(io.BytesIO(data))
         if result is not None:
             result.date1904 = _uses_1904_dates(io.BytesIO(data))
+    sheet_limits.check_legacy_workbook(data)
     reader = fastexcel.read_excel(data)
     if result is not None:
         result.sheets = list(reader.sheet_names)
@@ -710,7 +582,7 @@ def read_case_file(path: Path, raw_dir: Path | None = None, sheet: str | None = 
     try:
         # rows above the header (titles, merged cells) are not records
         header, body, offset = _parse(path, result, sheet)
-    except (UnsafeWorkbook, NotRegularFile, ReadTimeout) as exc:
+    except (sheet_limits.UnsafeWorkbook, NotRegularFile, ReadTimeout) as exc:
         result.error = f"{display}: not read, {exc}"
         return result
     except Exception as exc:  # any reader failure is a property of the file, not a crash

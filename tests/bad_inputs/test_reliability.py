@@ -238,9 +238,13 @@ def test_two_processes_on_one_output_folder_never_mix(tmp_path: Path) -> None:
     assert con.execute("SELECT count(*) FROM cases").fetchall() == [(20,)]
 
 
-def test_ctrl_c_during_the_database_build_exits_130_and_keeps_the_outputs(
-    tmp_path: Path,
+@pytest.mark.parametrize(("signal_name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_during_the_database_build_exits_cleanly_and_keeps_the_outputs(
+    tmp_path: Path, signal_name: str, code: int
 ) -> None:
+    """Ctrl-C (SIGINT) and `kill` (SIGTERM, as a scheduler or a closing terminal sends) both
+    end the run through its clean-up: exit 128 + signal, one plain line, no traceback, the
+    previous outputs unchanged and no staging left (SIGTERM used to end the process at once)."""
     import signal
 
     raw = _export(tmp_path, _rows(20))
@@ -251,8 +255,11 @@ def test_ctrl_c_during_the_database_build_exits_130_and_keeps_the_outputs(
     run = _slow_run(raw, out, 30)
     assert run.stdout is not None
     assert run.stdout.readline().strip() == "building"
-    run.send_signal(signal.SIGINT)
-    assert run.wait(timeout=60) == 130
+    run.send_signal(getattr(signal, signal_name))
+    assert run.wait(timeout=60) == code
+    stdout, stderr = run.communicate()
+    assert "Traceback" not in stdout + stderr
+    assert "the previous outputs are unchanged" in stdout + stderr
     assert (out / "cases.parquet").read_bytes() == before
     assert not (out / ".staging").exists()
 

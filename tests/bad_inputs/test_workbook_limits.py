@@ -1,16 +1,20 @@
-"""Ingest: file discovery, encodings, sheets, header matching, whole-file rejection."""
+"""Workbooks that would make the Excel reader abort the process: stray cells far from the table in
+every format it opens (OOXML, OpenDocument, Excel 97-2003), zip bombs, and the odd shapes real
+workbooks take (1904 dates, zoned timestamps)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 import xlsxwriter
 
-from pipeline.stages import ingest
-from tests.helpers import valid_row, write_csv
+from pipeline.stages import ingest, sheet_limits
+from tests.helpers import stray_cell_ods, stray_cell_xls, valid_row, write_csv
 
 
 def test_a_stray_cell_far_away_is_refused_without_aborting(tmp_path: Path) -> None:
@@ -146,3 +150,77 @@ def test_a_stray_cell_is_measured_not_taken_from_the_dimension(
     assert "stray.xlsx: not read" in done.stderr
     assert "XFD1048576" in done.stderr
     assert pl.read_parquet(tmp_path / "out" / "cases.parquet").height == 20
+
+
+def _read_in_child(path: Path) -> subprocess.CompletedProcess[str]:
+    """Read `path` with the pipeline's reader in a child process (an abort fails the test, not
+    the test run); the child exits 0 when the file was refused with a message."""
+    code = (
+        "import sys; from pathlib import Path; from pipeline.stages import ingest; "
+        f"r = ingest.read_case_file(Path({str(path)!r})); print(r.error); "
+        "sys.exit(0 if r.error else 3)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns"),
+    [(1_048_000, 16_000), (8_000, 8_000), (60_000, 1_000)],
+    ids=["far", "64 million cells", "60 million cells"],
+)
+def test_an_opendocument_stray_cell_is_counted_and_refused(
+    tmp_path: Path, rows: int, columns: int
+) -> None:
+    """OpenDocument declares no extent: rows and cells come with repeat counts. 8,000 x 8,000
+    was read by the Excel reader (about 4 GB), the far one failed as "Cannot detect file
+    format"; both are now refused with the cell named."""
+    path = stray_cell_ods(tmp_path / "stray.ods", rows, columns)
+    done = _read_in_child(path)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "stray cell far from the table" in done.stdout
+    assert f"{(rows + 2) * (columns + 1):,} cells" in done.stdout
+
+
+def test_a_small_opendocument_sheet_is_read(tmp_path: Path) -> None:
+    path = stray_cell_ods(tmp_path / "near.ods", 10, 3)
+    read = ingest.read_case_file(path)
+    assert read.error is not None  # a contract error: the sheet holds only case_id
+    assert "missing required column" in read.error
+    assert read.rows_read == 11  # 10 empty rows and the row with x; the header is not a record
+
+
+def test_a_legacy_workbook_that_would_abort_the_reader_is_refused(tmp_path: Path) -> None:
+    """An .xls cell at row 60,001, column 65,001 aborted the process (SIGABRT); it is now opened
+    first in a child with a memory limit, and refused here."""
+    path = stray_cell_xls(tmp_path / "stray.xls")
+    done = _read_in_child(path)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "stray cell far from the table" in done.stdout
+
+
+def test_a_legacy_workbook_within_the_limit_is_read(tmp_path: Path) -> None:
+    """The untouched workbook the stray one is made from reads (its header is not ours)."""
+    import statsmodels
+
+    source = Path(statsmodels.__file__).parent.joinpath(
+        "tsa", "statespace", "tests", "results", "frbny_nowcast", "Nowcasting", "test_spec.xls"
+    )
+    read = ingest.read_case_file(source)
+    assert read.error is not None
+    assert "contract column" in read.error
+    assert read.rows_read > 0
+
+
+def test_the_legacy_probe_limit_is_enforced() -> None:
+    """With a memory limit too small to open even a small workbook, the probe refuses it (the
+    limit is real, not a declaration)."""
+    import statsmodels
+
+    source = Path(statsmodels.__file__).parent.joinpath(
+        "tsa", "statespace", "tests", "results", "frbny_nowcast", "Nowcasting", "test_spec.xls"
+    )
+    sheet_limits.check_legacy_workbook(source.read_bytes())  # passes with the default
+    with pytest.raises(sheet_limits.UnsafeWorkbook, match="stray cell"):
+        sheet_limits.check_legacy_workbook(source.read_bytes(), memory=8 * 1024**2)

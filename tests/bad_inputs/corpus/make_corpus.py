@@ -405,7 +405,7 @@ def _hostile_cases() -> None:
     """One or more files per class of issue 29: text that an interpreter could obey (markup,
     terminal escapes, SQL, glob patterns), guards that trusted a declaration, identifiers in
     two Unicode forms, and the silent wrongs."""
-    from tests.helpers import stray_cell_workbook
+    from tests.helpers import stray_cell_ods, stray_cell_workbook, stray_cell_xls
 
     markup = rows(3, inspection_id="[/i] PDU-1", unit_name="[bold]Unit[/bold] :smile:")
     markup[0]["gender"] = "[/link]"
@@ -432,6 +432,13 @@ def _hostile_cases() -> None:
     ]:  # fmt: skip
         stray_cell_workbook(HERE / name, **variant)
         expect(name, f"a cell at XFD1048576, {what}", "file_rejected", 0, 0, 0, "stray cell")
+    stray_cell_ods(HERE / "stray_cell.ods", 1_048_000, 16_000)
+    expect("stray_cell.ods", "OpenDocument: a cell after a million repeated rows and 16,000 "
+           "repeated cells (no extent declared)", "file_rejected", 0, 0, 0,
+           "stray cell")  # fmt: skip
+    stray_cell_xls(HERE / "stray_cell.xls")
+    expect("stray_cell.xls", "Excel 97-2003: a cell at row 60,001, column 65,001 (aborts the "
+           "reader)", "file_rejected", 0, 0, 0, "stray cell")  # fmt: skip
     _identifier_and_silent_cases()
 
 

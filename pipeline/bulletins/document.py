@@ -63,18 +63,13 @@ class Document:
     licence: str
     contact: str
     publisher: str
-
-
-def publication_settings() -> dict[str, str]:
-    """Publisher, contact, licence and source lines (reference/publication.csv)."""
-    frame = refdata._read("publication.csv")
-    return dict(frame.select("name", "value").iter_rows())
+    draft: bool
 
 
 def build(report: Bulletin, published: dt.date | None = None) -> Document:
     """The document for a bulletin (charts must have been saved: the SVGs are embedded)."""
     report.save()
-    meta = publication_settings()
+    meta = refdata.publication()
     regional = report.region != NATIONAL
     sections = [_section(report, spec, regional) for spec in report.sections()]
     title = (
@@ -91,7 +86,7 @@ def build(report: Bulletin, published: dt.date | None = None) -> Document:
         title=title,
         area=report.region,
         period=f"{report.period_start} to {report.period_end}",
-        published=(published or dt.date.today()).strftime("%-d %B %Y"),
+        published=meta.date_line(published),
         status=status,
         synthetic=report.synthetic,
         key_findings=key_findings(report),
@@ -99,10 +94,14 @@ def build(report: Bulletin, published: dt.date | None = None) -> Document:
         ratings=regional_ratings_table(report) if regional else pl.DataFrame(),
         ratings_note=RATINGS_NOTE,
         quality=_quality(report),
-        sources=[meta["case_source"], meta["published_source"]],
-        licence=meta["licence"],
-        contact=meta["contact"],
-        publisher=meta["publisher"],
+        sources=[meta.source(report.synthetic), meta.published_source],
+        licence=meta.licence,
+        contact=(
+            f"Questions about this bulletin: {meta.contact_team}, {meta.contact_email}. "
+            f"Responsible statistician: {meta.statistician}."
+        ),
+        publisher=meta.organisation,
+        draft=meta.draft,
     )
 
 
@@ -231,6 +230,14 @@ def render_typst(document: Document, svg_names: dict[str, str]) -> str:
         f'#text(size: 9pt, fill: rgb("#505a5f"))[#{t(document.publisher)}]',
         f'#block(below: 0.4em, text(size: 22pt, weight: "bold")[#{t(document.title)}])',
         f"#text(size: 11pt)[#{t(_meta_line(document))}]",
+        *(
+            [
+                '#block(stroke: 2pt + rgb("#d4351c"), inset: 8pt, width: 100%)'
+                f"[#strong[#{t(document.published + ': figures and wording may change.')}]]"
+            ]
+            if document.draft
+            else []
+        ),
         f'#block(fill: rgb("#f3f2f1"), inset: 8pt, width: 100%)[#strong[#{t(document.status)}]]',
         '#block(stroke: (left: 4pt + rgb("#12436D")), inset: (left: 10pt, y: 6pt))['
         '#text(size: 13pt, weight: "bold")[Key findings] \\',
@@ -261,7 +268,7 @@ def render_typst(document: Document, svg_names: dict[str, str]) -> str:
 
 
 def _meta_line(document: Document) -> str:
-    return f"Area: {document.area}. Years: {document.period}. Published {document.published}."
+    return f"Area: {document.area}. Years: {document.period}. {document.published}."
 
 
 def _typst_table(table: pl.DataFrame) -> str:

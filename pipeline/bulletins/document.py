@@ -128,8 +128,11 @@ def _section(report: Bulletin, spec: SectionSpec, regional: bool) -> Section:
 
 def _scoped_svg(svg: str, prefix: str) -> str:
     """An SVG safe to inline beside others: ids made unique, the XML prolog dropped, and the
-    root marked as an image whose description is the figure's caption."""
+    root marked as an image whose description is the figure's caption. The chart is one image:
+    the roles Vega gives mark containers inside it (graphics-symbol with no name: axe's
+    svg-img-alt) are dropped, so nothing inside the image claims to be a graphic of its own."""
     svg = re.sub(r"<\?xml[^>]*>\s*", "", svg)
+    svg = re.sub(r'\s(?:role|aria-roledescription|aria-label)="[^"]*"', "", svg)
     svg = re.sub(r'id="([^"]+)"', rf'id="{prefix}-\1"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
     svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
@@ -219,13 +222,15 @@ def render_typst(document: Document, svg_names: dict[str, str]) -> str:
     """Typst source of the A4 document; charts are the SVG files named in `svg_names`."""
     t = _typst_text
     out = [
+        f"#set document(title: {t(_pdf_title(document))}, author: {t(document.publisher)})",
         '#set page(paper: "a4", margin: (x: 2cm, y: 2cm), numbering: "1 of 1", '
         f"footer: context align(right, text(size: 8pt)[#{t(document.title)} #h(1fr) "
         '#counter(page).display("1 of 1", both: true)]))',
         '#set text(font: "Source Sans Pro", size: 10.5pt, lang: "en", region: "gb")',
         "#set par(justify: false, leading: 0.6em)",
         "#set heading(numbering: none)",
-        "#show heading.where(level: 2): it => block(above: 1.4em, below: 0.6em, "
+        # sticky: a heading never ends a page; it moves to the next with what follows it
+        "#show heading.where(level: 2): it => block(above: 1.4em, below: 0.6em, sticky: true, "
         'text(size: 14pt, weight: "bold", it.body))',
         f'#text(size: 9pt, fill: rgb("#505a5f"))[#{t(document.publisher)}]',
         f'#block(below: 0.4em, text(size: 22pt, weight: "bold")[#{t(document.title)}])',
@@ -247,9 +252,12 @@ def render_typst(document: Document, svg_names: dict[str, str]) -> str:
     out.append('#outline(title: "Contents", depth: 2)')
     for section in document.sections:
         out.append(f"== #{t(section.heading)}")
-        out.append(f"#strong[#{t(section.finding)}]")
         note = f"{section.coverage} {section.context}".strip()
-        out.append(f"#parbreak()#text(size: 9pt)[#{t(note)}]")
+        # the finding and its note stick to the chart, so heading, finding and chart share a page
+        out.append(
+            f"#block(sticky: true)[#strong[#{t(section.finding)}]"
+            f"#parbreak()#text(size: 9pt)[#{t(note)}]]"
+        )
         image = f"image({t(svg_names[section.anchor])}, width: 100%, alt: {t(section.alt_text)})"
         out.append(f"#figure({image})")
         out.append(_typst_table(section.table))
@@ -265,6 +273,23 @@ def render_typst(document: Document, svg_names: dict[str, str]) -> str:
     out.append(f"#{t(document.licence)}\n")
     out.append(f"#{t(document.contact)}")
     return "\n".join(out) + "\n"
+
+
+def _pdf_title(document: Document) -> str:
+    draft = "Draft: " if document.draft else ""
+    return f"{draft}{document.title}, {document.period}"
+
+
+_MARK_INFO = b"/MarkInfo<</Marked true/Suspects false>>"
+
+
+def _without_false_suspects(pdf: bytes) -> bytes:
+    """The PDF with `/Suspects false` dropped from its MarkInfo, padded to the same length so
+    every cross-reference offset stays right. False is the default, so the document means the
+    same; poppler before 23.x (Debian 12's pdfinfo, pdftotext) reports the explicit `false` as
+    "Syntax Error: Suspects object is wrong type (boolean)" on every bulletin."""
+    plain = b"/MarkInfo<</Marked true>>"
+    return pdf.replace(_MARK_INFO, plain + b" " * (len(_MARK_INFO) - len(plain)), 1)
 
 
 def _meta_line(document: Document) -> str:
@@ -318,5 +343,5 @@ def write(report: Bulletin, folder: Path, published: dt.date | None = None) -> l
             font_paths=[str(fonts)] if fonts else [],
             ignore_system_fonts=True,
         )
-        pdf_path.write_bytes(pdf)
+        pdf_path.write_bytes(_without_false_suspects(pdf))
     return [html_path, pdf_path]

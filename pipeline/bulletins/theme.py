@@ -38,6 +38,10 @@ def theme() -> dict[str, Any]:
         "config": {
             "font": FONT,
             "background": "white",
+            # No ARIA roles inside the SVG: Vega marks each mark container as a graphic of its
+            # own with no name (axe: svg-img-alt), while the chart is one image whose text
+            # alternative is the bulletin's alt text (on the root <svg>, see document.py).
+            "aria": False,
             "view": {"stroke": None, "continuousWidth": WIDTH, "continuousHeight": 300},
             "title": {
                 "anchor": "start",

@@ -231,3 +231,12 @@ def test_pdf_table_columns_are_as_wide_as_their_longest_word() -> None:
     )
     # longest words: 'Implementation' 14, 'Change,' 7, and the floor of 5 for 'Cases', '554'
     assert document._column_widths(table, document._rows(table)) == "(14fr, 7fr, 5fr)"
+
+
+def test_table_cells_carry_thousands_separators_but_years_do_not() -> None:
+    table = pl.DataFrame({"Year": [2024], "Cases (n)": [4797], "Sufficient (%)": [51.5]})
+    assert document._rows(table) == [["2024", "4,797", "51.5"]]
+    assert document.numeric_columns(table) == [True, True, True]
+    source = document._typst_table(table)
+    assert "hyphenate: false" in source
+    assert "align: (right, right, right,)" in source

@@ -589,7 +589,12 @@ def subgroup_chart(
         "pct",
         *INTERVAL,
         "n_applicable",
-    ).sort("standard", variable)
+    )
+    # in the code list's order (low, medium, high, very high), never alphabetical
+    rank = {value: i for i, value in enumerate(values)}
+    data = data.sort(
+        "standard", pl.col(variable).replace_strict(rank, default=len(rank), return_dtype=pl.Int64)
+    )
     ci, dot = _interval_dots(
         data,
         alt.Y("standard:N", sort=list(STANDARD_LABELS.values()), title=None),

@@ -205,11 +205,29 @@ def render_html(document: Document) -> str:
             ("bold", "SourceSansPro-Bold.ttf"),
         ):
             faces[weight] = base64.b64encode((fonts / name).read_bytes()).decode()
-    return env.get_template("bulletin.html.j2").render(doc=document, fonts=faces, table_rows=_rows)
+    return env.get_template("bulletin.html.j2").render(
+        doc=document, fonts=faces, table_rows=_rows, numeric=numeric_columns
+    )
 
 
 def _rows(table: pl.DataFrame) -> list[list[str]]:
-    return [["" if v is None else str(v) for v in row] for row in table.rows()]
+    """Cells as text: counts and other numbers with thousands separators (4,797), years as
+    written (2024)."""
+    plain = [
+        not dtype.is_numeric() or "year" in name.lower() for name, dtype in table.schema.items()
+    ]
+    return [
+        [
+            "" if v is None else str(v) if keep else f"{v:,}"
+            for v, keep in zip(row, plain, strict=True)
+        ]
+        for row in table.rows()
+    ]
+
+
+def numeric_columns(table: pl.DataFrame) -> list[bool]:
+    """Which columns hold numbers (right-aligned in the HTML and PDF tables)."""
+    return [dtype.is_numeric() for dtype in table.schema.values()]
 
 
 def _typst_text(text: str) -> str:
@@ -303,8 +321,11 @@ def _typst_table(table: pl.DataFrame) -> str:
     header = ", ".join(f"[#strong[#{t(c)}]]" for c in table.columns)
     rows = _rows(table)
     cells = ", ".join(f"[#{t(v)}]" for row in rows for v in row)
+    align = ", ".join("right" if n else "left" for n in numeric_columns(table))
+    # no hyphenation: headers broke as "Lower Up-per" and "unifi-cation"; numbers right-aligned
     return (
-        f"#text(size: 8pt, hyphenate: true, table(columns: {_column_widths(table, rows)}, "
+        f"#text(size: 8pt, hyphenate: false, table(columns: {_column_widths(table, rows)}, "
+        f"align: ({align},), "
         f'stroke: 0.4pt + rgb("#b1b4b6"), inset: 3pt, table.header({header}), {cells}))'
     )
 

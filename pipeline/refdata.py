@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -516,3 +517,92 @@ def rationale_themes() -> pl.DataFrame:
                 f"rationale_themes.csv: bad pattern for {theme}: {exc}"
             ) from None
     return df
+
+
+DRAFT_WORDING = "Draft: not for publication"
+"""What every output says while the publication settings' status is draft (the bulletin's
+date line and banner, the workbook cover, the release manifest): one wording everywhere."""
+
+
+@dataclass(frozen=True)
+class PublicationSettings:
+    """Who publishes, who to contact, and whether the outputs are a draft (publication.csv)."""
+
+    organisation: str
+    contact_team: str
+    contact_email: str
+    statistician: str
+    status: str
+    publication_date: dt.date | None
+    next_update: dt.date | None
+    licence: str
+    case_source: str
+    synthetic_source: str
+    published_source: str
+
+    @property
+    def draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def contact(self) -> str:
+        return f"{self.contact_team}, {self.contact_email}"
+
+    def date_line(self, date: dt.date | None = None) -> str:
+        """ "Published 7 December 2026", or the draft wording (with any planned date)."""
+        day = date or self.publication_date
+        if self.draft:
+            planned = f" (planned publication {_long_date(day)})" if day else ""
+            return f"{DRAFT_WORDING}{planned}"
+        return f"Published {_long_date(day)}" if day else "Published"
+
+    def next_update_line(self) -> str:
+        return _long_date(self.next_update) if self.next_update else "not yet scheduled"
+
+    def source(self, synthetic: bool) -> str:
+        """The case-level source line: the synthetic sample never claims HMIP's assessments."""
+        return self.synthetic_source if synthetic else self.case_source
+
+
+def _long_date(day: dt.date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
+@cache
+def publication() -> PublicationSettings:
+    """The publication settings, checked: status draft or published, dates as YYYY-MM-DD, and
+    a published status needs its publication date."""
+    values = dict(_read("publication.csv").select("name", "value").iter_rows())
+    dates: dict[str, dt.date | None] = {}
+    for name in ("publication_date", "next_update"):
+        text = (values.get(name) or "").strip()
+        if text and not _is_iso_date(text):
+            raise ReferenceDataError(f"publication.csv: {name} must be YYYY-MM-DD, got {text!r}")
+        dates[name] = dt.date.fromisoformat(text) if text else None
+    status = (values.get("status") or "").strip()
+    if status not in ("draft", "published"):
+        raise ReferenceDataError(f"publication.csv: status is draft or published, not {status!r}")
+    if status == "published" and dates["publication_date"] is None:
+        raise ReferenceDataError("publication.csv: status published needs a publication_date")
+    texts = {name: (values.get(name) or "").strip() for name in _PUBLICATION_TEXTS}
+    missing = [name for name, text in texts.items() if not text]
+    if missing:
+        raise ReferenceDataError(f"publication.csv: empty value(s) for {', '.join(missing)}")
+    return PublicationSettings(
+        **texts,
+        status=status,
+        publication_date=dates["publication_date"],
+        next_update=dates["next_update"],
+    )
+
+
+_PUBLICATION_TEXTS = (
+    "organisation",
+    "contact_team",
+    "contact_email",
+    "statistician",
+    "licence",
+    "case_source",
+    "synthetic_source",
+    "published_source",
+)

@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline import refdata
 from pipeline.config import PROCESSED_DIR, RELEASES_DIR, Settings
 from pipeline.disclosure import release_tables, revisions
 from pipeline.disclosure.suppression import DisclosureBreach
@@ -270,6 +271,23 @@ def _manifest(
         "disclosure_control": asdict(report) if report else {},
         "tables": {name: registry.spec(name).protection.value for name in publication.tables},
         "package_version": store.package_version(),
+        "publication": _publication(),
+    }
+
+
+def _publication() -> dict[str, Any]:
+    """The publication settings the release was made under (reference/publication.csv): the
+    same status and date wording as the workbook cover and the bulletins."""
+    meta = refdata.publication()
+    return {
+        "status": meta.status,
+        "statement": meta.date_line(),
+        "publication_date": meta.publication_date.isoformat() if meta.publication_date else None,
+        "next_update": meta.next_update.isoformat() if meta.next_update else None,
+        "organisation": meta.organisation,
+        "contact": meta.contact_team,
+        "contact_email": meta.contact_email,
+        "statistician": meta.statistician,
     }
 
 
@@ -305,7 +323,7 @@ def _append_index(releases_dir: Path, manifest: dict[str, Any]) -> None:
             {
                 "release_id": manifest["release_id"],
                 "created_utc": manifest["created_utc"],
-                "status": "published",
+                "status": manifest["publication"]["status"],
                 "inputs_sha256": manifest["inputs_sha256"],
                 "previous_release": manifest["previous_release"],
                 "cells_revised": manifest["cells_revised"],

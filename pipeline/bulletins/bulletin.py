@@ -42,7 +42,7 @@ PARAMETERS: dict[str, str] = {
     "output_dir": "folder for the chart files and the bulletin; empty means figures/<region>",
     "synthetic_label": "'auto' labels synthetic data as such; any other text forces the label",
     "cohort": "a cohort name from reference/cohorts.csv",
-    "publication_date": "date printed on the bulletin, YYYY-MM-DD; empty means today",
+    "publication_date": "date printed on the bulletin, YYYY-MM-DD; empty: the settings' date",
 }
 """The parameters every bulletin notebook declares (its parameters cell lists the same names,
 checked by tests/e2e/test_bulletin.py)."""
@@ -397,10 +397,11 @@ def show_sections(report: Bulletin) -> None:
         display(report.show(spec.chart))
 
 
-def publication_day(text: str | None) -> dt.date:
-    """The date printed on a bulletin: `text` as YYYY-MM-DD, or today when empty."""
+def publication_day(text: str | None) -> dt.date | None:
+    """The date printed on a bulletin: `text` as YYYY-MM-DD, or None when empty (the
+    publication settings' date then applies, so bulletin, workbook and release agree)."""
     if not text:
-        return dt.date.today()
+        return None
     try:
         return dt.date.fromisoformat(str(text).strip())
     except ValueError:

@@ -589,7 +589,12 @@ def subgroup_chart(
         "pct",
         *INTERVAL,
         "n_applicable",
-    ).sort("standard", variable)
+    )
+    # in the code list's order (low, medium, high, very high), never alphabetical
+    rank = {value: i for i, value in enumerate(values)}
+    data = data.sort(
+        "standard", pl.col(variable).replace_strict(rank, default=len(rank), return_dtype=pl.Int64)
+    )
     ci, dot = _interval_dots(
         data,
         alt.Y("standard:N", sort=list(STANDARD_LABELS.values()), title=None),
@@ -639,21 +644,21 @@ def _ratings_data(published_ratings: pl.DataFrame) -> pl.DataFrame:
 
 
 def published_ratings_chart(published_ratings: pl.DataFrame) -> ChartResult:
-    """Share of inspections by overall rating and publication year, by inspection type: real
-    published figures."""
+    """Inspections by overall rating and publication year, by inspection type: real published
+    figures. Bars count inspections (a 100% bar hid that a year held two)."""
     use_theme()
     data = _ratings_data(published_ratings)
     order = list(RATING_COLOURS)
     chart = (
         alt.Chart(data)
-        .mark_bar()
+        .mark_bar(stroke="white", strokeWidth=0.75)
         .encode(
             x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=-40, labelAlign="right")),
             y=alt.Y(
-                "share_pct:Q",
-                title="% of inspections",
-                stack="normalize",
-                axis=alt.Axis(format="%"),
+                "n_inspections:Q",
+                title="Inspections (number)",
+                stack="zero",
+                axis=alt.Axis(format="d", tickMinStep=1),
             ),
             color=alt.Color(
                 "rating:N",
@@ -666,6 +671,7 @@ def published_ratings_chart(published_ratings: pl.DataFrame) -> ChartResult:
         .transform_calculate(rating_order=f"indexof({json.dumps(order)}, datum.rating)")
         .properties(width=170, height=220)
         .facet(column=alt.Column("inspection_type:N", sort=list(RATING_TYPES.values()), title=None))
+        .resolve_scale(y="independent")
     )
     finding, almost_all = findings.ratings_finding(data)
     heading = (
@@ -675,8 +681,8 @@ def published_ratings_chart(published_ratings: pl.DataFrame) -> ChartResult:
         else "Published overall ratings by year"
     )
     subtitle = [
-        "Share of inspections by overall rating and year the report was published. Real "
-        "published figures.",
+        "Number of inspections by overall rating and year the report was published (each "
+        "inspection type on its own scale). Real published figures.",
         "Source: HM Inspectorate of Probation inspection reports, press releases and "
         "annual reports.",
     ]

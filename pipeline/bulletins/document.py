@@ -63,18 +63,13 @@ class Document:
     licence: str
     contact: str
     publisher: str
-
-
-def publication_settings() -> dict[str, str]:
-    """Publisher, contact, licence and source lines (reference/publication.csv)."""
-    frame = refdata._read("publication.csv")
-    return dict(frame.select("name", "value").iter_rows())
+    draft: bool
 
 
 def build(report: Bulletin, published: dt.date | None = None) -> Document:
     """The document for a bulletin (charts must have been saved: the SVGs are embedded)."""
     report.save()
-    meta = publication_settings()
+    meta = refdata.publication()
     regional = report.region != NATIONAL
     sections = [_section(report, spec, regional) for spec in report.sections()]
     title = (
@@ -91,7 +86,7 @@ def build(report: Bulletin, published: dt.date | None = None) -> Document:
         title=title,
         area=report.region,
         period=f"{report.period_start} to {report.period_end}",
-        published=(published or dt.date.today()).strftime("%-d %B %Y"),
+        published=meta.date_line(published),
         status=status,
         synthetic=report.synthetic,
         key_findings=key_findings(report),
@@ -99,10 +94,14 @@ def build(report: Bulletin, published: dt.date | None = None) -> Document:
         ratings=regional_ratings_table(report) if regional else pl.DataFrame(),
         ratings_note=RATINGS_NOTE,
         quality=_quality(report),
-        sources=[meta["case_source"], meta["published_source"]],
-        licence=meta["licence"],
-        contact=meta["contact"],
-        publisher=meta["publisher"],
+        sources=[meta.source(report.synthetic), meta.published_source],
+        licence=meta.licence,
+        contact=(
+            f"Questions about this bulletin: {meta.contact_team}, {meta.contact_email}. "
+            f"Responsible statistician: {meta.statistician}."
+        ),
+        publisher=meta.organisation,
+        draft=meta.draft,
     )
 
 
@@ -129,8 +128,11 @@ def _section(report: Bulletin, spec: SectionSpec, regional: bool) -> Section:
 
 def _scoped_svg(svg: str, prefix: str) -> str:
     """An SVG safe to inline beside others: ids made unique, the XML prolog dropped, and the
-    root marked as an image whose description is the figure's caption."""
+    root marked as an image whose description is the figure's caption. The chart is one image:
+    the roles Vega gives mark containers inside it (graphics-symbol with no name: axe's
+    svg-img-alt) are dropped, so nothing inside the image claims to be a graphic of its own."""
     svg = re.sub(r"<\?xml[^>]*>\s*", "", svg)
+    svg = re.sub(r'\s(?:role|aria-roledescription|aria-label)="[^"]*"', "", svg)
     svg = re.sub(r'id="([^"]+)"', rf'id="{prefix}-\1"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
     svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
@@ -203,11 +205,29 @@ def render_html(document: Document) -> str:
             ("bold", "SourceSansPro-Bold.ttf"),
         ):
             faces[weight] = base64.b64encode((fonts / name).read_bytes()).decode()
-    return env.get_template("bulletin.html.j2").render(doc=document, fonts=faces, table_rows=_rows)
+    return env.get_template("bulletin.html.j2").render(
+        doc=document, fonts=faces, table_rows=_rows, numeric=numeric_columns
+    )
 
 
 def _rows(table: pl.DataFrame) -> list[list[str]]:
-    return [["" if v is None else str(v) for v in row] for row in table.rows()]
+    """Cells as text: counts and other numbers with thousands separators (4,797), years as
+    written (2024)."""
+    plain = [
+        not dtype.is_numeric() or "year" in name.lower() for name, dtype in table.schema.items()
+    ]
+    return [
+        [
+            "" if v is None else str(v) if keep else f"{v:,}"
+            for v, keep in zip(row, plain, strict=True)
+        ]
+        for row in table.rows()
+    ]
+
+
+def numeric_columns(table: pl.DataFrame) -> list[bool]:
+    """Which columns hold numbers (right-aligned in the HTML and PDF tables)."""
+    return [dtype.is_numeric() for dtype in table.schema.values()]
 
 
 def _typst_text(text: str) -> str:
@@ -220,17 +240,27 @@ def render_typst(document: Document, svg_names: dict[str, str]) -> str:
     """Typst source of the A4 document; charts are the SVG files named in `svg_names`."""
     t = _typst_text
     out = [
+        f"#set document(title: {t(_pdf_title(document))}, author: {t(document.publisher)})",
         '#set page(paper: "a4", margin: (x: 2cm, y: 2cm), numbering: "1 of 1", '
         f"footer: context align(right, text(size: 8pt)[#{t(document.title)} #h(1fr) "
         '#counter(page).display("1 of 1", both: true)]))',
         '#set text(font: "Source Sans Pro", size: 10.5pt, lang: "en", region: "gb")',
         "#set par(justify: false, leading: 0.6em)",
         "#set heading(numbering: none)",
-        "#show heading.where(level: 2): it => block(above: 1.4em, below: 0.6em, "
+        # sticky: a heading never ends a page; it moves to the next with what follows it
+        "#show heading.where(level: 2): it => block(above: 1.4em, below: 0.6em, sticky: true, "
         'text(size: 14pt, weight: "bold", it.body))',
         f'#text(size: 9pt, fill: rgb("#505a5f"))[#{t(document.publisher)}]',
         f'#block(below: 0.4em, text(size: 22pt, weight: "bold")[#{t(document.title)}])',
         f"#text(size: 11pt)[#{t(_meta_line(document))}]",
+        *(
+            [
+                '#block(stroke: 2pt + rgb("#d4351c"), inset: 8pt, width: 100%)'
+                f"[#strong[#{t(document.published + ': figures and wording may change.')}]]"
+            ]
+            if document.draft
+            else []
+        ),
         f'#block(fill: rgb("#f3f2f1"), inset: 8pt, width: 100%)[#strong[#{t(document.status)}]]',
         '#block(stroke: (left: 4pt + rgb("#12436D")), inset: (left: 10pt, y: 6pt))['
         '#text(size: 13pt, weight: "bold")[Key findings] \\',
@@ -240,9 +270,12 @@ def render_typst(document: Document, svg_names: dict[str, str]) -> str:
     out.append('#outline(title: "Contents", depth: 2)')
     for section in document.sections:
         out.append(f"== #{t(section.heading)}")
-        out.append(f"#strong[#{t(section.finding)}]")
         note = f"{section.coverage} {section.context}".strip()
-        out.append(f"#parbreak()#text(size: 9pt)[#{t(note)}]")
+        # the finding and its note stick to the chart, so heading, finding and chart share a page
+        out.append(
+            f"#block(sticky: true)[#strong[#{t(section.finding)}]"
+            f"#parbreak()#text(size: 9pt)[#{t(note)}]]"
+        )
         image = f"image({t(svg_names[section.anchor])}, width: 100%, alt: {t(section.alt_text)})"
         out.append(f"#figure({image})")
         out.append(_typst_table(section.table))
@@ -260,8 +293,25 @@ def render_typst(document: Document, svg_names: dict[str, str]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _pdf_title(document: Document) -> str:
+    draft = "Draft: " if document.draft else ""
+    return f"{draft}{document.title}, {document.period}"
+
+
+_MARK_INFO = b"/MarkInfo<</Marked true/Suspects false>>"
+
+
+def _without_false_suspects(pdf: bytes) -> bytes:
+    """The PDF with `/Suspects false` dropped from its MarkInfo, padded to the same length so
+    every cross-reference offset stays right. False is the default, so the document means the
+    same; poppler before 23.x (Debian 12's pdfinfo, pdftotext) reports the explicit `false` as
+    "Syntax Error: Suspects object is wrong type (boolean)" on every bulletin."""
+    plain = b"/MarkInfo<</Marked true>>"
+    return pdf.replace(_MARK_INFO, plain + b" " * (len(_MARK_INFO) - len(plain)), 1)
+
+
 def _meta_line(document: Document) -> str:
-    return f"Area: {document.area}. Years: {document.period}. Published {document.published}."
+    return f"Area: {document.area}. Years: {document.period}. {document.published}."
 
 
 def _typst_table(table: pl.DataFrame) -> str:
@@ -271,8 +321,11 @@ def _typst_table(table: pl.DataFrame) -> str:
     header = ", ".join(f"[#strong[#{t(c)}]]" for c in table.columns)
     rows = _rows(table)
     cells = ", ".join(f"[#{t(v)}]" for row in rows for v in row)
+    align = ", ".join("right" if n else "left" for n in numeric_columns(table))
+    # no hyphenation: headers broke as "Lower Up-per" and "unifi-cation"; numbers right-aligned
     return (
-        f"#text(size: 8pt, hyphenate: true, table(columns: {_column_widths(table, rows)}, "
+        f"#text(size: 8pt, hyphenate: false, table(columns: {_column_widths(table, rows)}, "
+        f"align: ({align},), "
         f'stroke: 0.4pt + rgb("#b1b4b6"), inset: 3pt, table.header({header}), {cells}))'
     )
 
@@ -311,5 +364,5 @@ def write(report: Bulletin, folder: Path, published: dt.date | None = None) -> l
             font_paths=[str(fonts)] if fonts else [],
             ignore_system_fonts=True,
         )
-        pdf_path.write_bytes(pdf)
+        pdf_path.write_bytes(_without_false_suspects(pdf))
     return [html_path, pdf_path]

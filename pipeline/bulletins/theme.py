@@ -23,13 +23,16 @@ FONT = "Source Sans Pro"
 WIDTH = 560  # fits a bulletin column at print resolution
 RATING_COLOURS = {
     "Outstanding": "#12436D",
-    "Good": "#2073BC",
-    "Requires improvement": "#6BACE6",
-    "Inadequate": "#A8CCEE",
+    "Good": "#28A197",
+    "Requires improvement": "#F46A25",
+    "Inadequate": "#801650",
 }
-"""An ordinal scale for an ordinal rating: one hue from dark (best) to light (worst), after the
-Analysis Function's sequential palette, so order reads without a legend and survives colour-vision
-deficiency (the shades differ in lightness)."""
+"""Ratings, best first, from the Analysis Function palette: dark blue and turquoise for the two
+positive ratings, orange and dark pink for the two negative ones. Every colour is at least 3:1
+against white (10.3, 3.2, 3.0, 9.8; WCAG 1.4.11) and neighbours differ in hue and lightness, so
+adjacent ratings stay apart, also under red-green colour-vision deficiency (blue-green against
+orange-pink). The one-hue light-to-dark scale used before put Requires improvement (#6BACE6,
+2.4:1) and Inadequate (#A8CCEE, 1.7:1) in adjacent light blues."""
 
 
 def theme() -> dict[str, Any]:
@@ -38,6 +41,10 @@ def theme() -> dict[str, Any]:
         "config": {
             "font": FONT,
             "background": "white",
+            # No ARIA roles inside the SVG: Vega marks each mark container as a graphic of its
+            # own with no name (axe: svg-img-alt), while the chart is one image whose text
+            # alternative is the bulletin's alt text (on the root <svg>, see document.py).
+            "aria": False,
             "view": {"stroke": None, "continuousWidth": WIDTH, "continuousHeight": 300},
             "title": {
                 "anchor": "start",

@@ -185,21 +185,24 @@ def _cover(
 
 
 def _publication_lines(synthetic: bool) -> list[str]:
-    """Publication date, status, source, contact and next update (reference/publication.csv)."""
-    meta = dict(refdata._read("publication.csv").select("name", "value").iter_rows())
-    status = (
+    """Publication date and status, source, organisation, contact, statistician and next update,
+    from the publication settings (reference/publication.csv), worded as the bulletin words them."""
+    meta = refdata.publication()
+    kind = (
         "Synthetic sample: illustrative only, not official statistics"
         if synthetic
         else "Research analysis of inspection case data; not official statistics"
     )
     return [
-        f"Publication date: {meta.get('publication_date') or 'not yet published (draft)'}",
-        f"Status: {status}",
-        f"Source: {meta['case_source']}; {meta['published_source']}",
-        f"Publisher: {meta['publisher']}",
-        f"Contact: {meta['contact']}",
-        f"Next update: {meta.get('next_update') or 'not yet scheduled'}",
-        meta["licence"],
+        f"Status: {meta.date_line()}",
+        f"Publication date: {meta.publication_date or 'not yet set'}",
+        f"Data: {kind}",
+        f"Source: {meta.source(synthetic)}; {meta.published_source}",
+        f"Published by: {meta.organisation}",
+        f"Responsible statistician: {meta.statistician}",
+        f"Contact: {meta.contact}",
+        f"Next update: {meta.next_update_line()}",
+        meta.licence,
     ]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from pathlib import Path
 
 import polars as pl
@@ -131,13 +133,35 @@ def test_export_writes_five_files(tables: dict, tmp_path: Path) -> None:
 
 
 def test_data_colours_meet_the_graphics_contrast_minimum() -> None:
-    """WCAG 1.4.11: marks that carry data need 3:1 against the white background. The rating
-    scale's lighter shades do not yet (issue 30) and are not checked here."""
+    """WCAG 1.4.11: marks that carry data need 3:1 against the white background, the rating
+    colours included; adjacent ratings are told apart by more than lightness alone."""
 
     def luminance(colour: str) -> float:
         channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
-    for colour in (theme.FOCUS, theme.CONTEXT, *theme.PALETTE):
+    for colour in (theme.FOCUS, theme.CONTEXT, *theme.PALETTE, *theme.RATING_COLOURS.values()):
         assert 1.05 / (luminance(colour) + 0.05) >= 3, colour
+    ratings = list(theme.RATING_COLOURS.values())
+    assert len(set(ratings)) == len(ratings)
+    for better, worse in itertools.pairwise(ratings):
+        assert _lab_distance(better, worse) >= 40, (better, worse)
+
+
+def _lab_distance(one: str, two: str) -> float:
+    """CIE76 colour difference (Euclidean in CIELAB, D65): about 2 is just noticeable, and
+    categories in a chart want tens; the light blues #6BACE6 and #A8CCEE were 19 apart."""
+
+    def lab(colour: str) -> tuple[float, float, float]:
+        rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        xyz = (
+            (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+            0.2126 * r + 0.7152 * g + 0.0722 * b,
+            (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+        )
+        f = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz]
+        return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+    return math.dist(lab(one), lab(two))

@@ -45,10 +45,18 @@ def documents(sample_release: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.mark.parametrize("region", [NATIONAL, "Wales"])
 def test_the_html_page_is_a_publication(documents: dict[str, Path], region: str) -> None:
     page = (documents[region] / "bulletin.html").read_text()
-    assert re.search(r"<title>Probation casework quality in [^<]+</title>", page)
+    assert re.search(r"<title>(?:Draft: )?Probation casework quality in [^<]+</title>", page)
     for part in ("Key findings", "Contents", "Quality and methods", "Open Government Licence"):
         assert part in page, part
-    assert "Published 25 November 2026" in page
+    settings = refdata.publication()
+    assert settings.date_line(dt.date(2026, 11, 25)) in page
+    if settings.draft:
+        assert "Draft: not for publication" in page
+        assert "Published 25 November" not in page, "a draft never claims to be published"
+    assert settings.contact_email in page
+    assert "issue tracker" not in page
+    assert settings.synthetic_source in page, "a synthetic bulletin names the synthetic sample"
+    assert settings.case_source not in page, "...and not HMIP's case assessments as its source"
     assert "Synthetic sample" in page
     svgs = re.findall(r"<svg [^>]*>", page)
     captions = re.findall(r'<figcaption id="([^"]+)">([^<]+)</figcaption>', page)
@@ -85,6 +93,19 @@ def test_the_pdf_is_a4(documents: dict[str, Path], region: str) -> None:
     pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
     assert 4 <= pages <= 40
     assert b"SourceSansPro" in pdf, "the font is embedded"
+
+
+def test_a_draft_prints_as_a_draft_everywhere() -> None:
+    """One wording for the draft state (bulletin, workbook cover, release manifest), and a
+    published status names its date."""
+    import dataclasses
+
+    settings = refdata.publication()
+    draft = dataclasses.replace(settings, status="draft", publication_date=dt.date(2026, 12, 7))
+    assert draft.date_line() == "Draft: not for publication (planned publication 7 December 2026)"
+    final = dataclasses.replace(draft, status="published")
+    assert final.date_line() == "Published 7 December 2026"
+    assert final.date_line(dt.date(2027, 1, 2)) == "Published 2 January 2027"
 
 
 def test_regional_bulletins_leave_out_national_only_charts(documents: dict[str, Path]) -> None:
@@ -210,3 +231,12 @@ def test_pdf_table_columns_are_as_wide_as_their_longest_word() -> None:
     )
     # longest words: 'Implementation' 14, 'Change,' 7, and the floor of 5 for 'Cases', '554'
     assert document._column_widths(table, document._rows(table)) == "(14fr, 7fr, 5fr)"
+
+
+def test_table_cells_carry_thousands_separators_but_years_do_not() -> None:
+    table = pl.DataFrame({"Year": [2024], "Cases (n)": [4797], "Sufficient (%)": [51.5]})
+    assert document._rows(table) == [["2024", "4,797", "51.5"]]
+    assert document.numeric_columns(table) == [True, True, True]
+    source = document._typst_table(table)
+    assert "hyphenate: false" in source
+    assert "align: (right, right, right,)" in source

@@ -73,8 +73,15 @@ def test_the_workbook_follows_the_spreadsheet_guidance(sample_release: Path) -> 
 
     book = openpyxl.load_workbook(sample_release / "tables" / WORKBOOK_NAME)
     cover = [str(c) for row in book["Cover"].iter_rows(values_only=True) for c in row if c]
-    for line in ("Publication date:", "Status:", "Source:", "Contact:", "Next update:"):
+    lines = ("Publication date:", "Status:", "Source:", "Contact:", "Next update:")
+    for line in (*lines, "Published by:", "Responsible statistician:"):
         assert any(t.startswith(line) for t in cover), line
+    settings = refdata.publication()
+    assert f"Status: {settings.date_line()}" in cover
+    assert any(settings.contact_email in t for t in cover)
+    assert not any("issue tracker" in t for t in cover)
+    if settings.draft:
+        assert "Status: Draft: not for publication" in cover
     code_header = re.compile(r"^[a-z]+(?:_[a-z0-9]+)+")
     texts = []
     for ws in book.worksheets:

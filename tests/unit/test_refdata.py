@@ -185,3 +185,27 @@ def test_calibration_targets_and_design_are_consistent() -> None:
 def test_label_expression_matches_the_python_rule(text: str) -> None:
     expr = refdata.normalise_label_expr(pl.lit(text))
     assert pl.select(expr).item() == refdata.normalise_label(text)
+
+
+def test_publication_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Status draft or published, dates as YYYY-MM-DD, a published status needs its date; the
+    contact is a named team with an email, never an issue tracker."""
+    settings = refdata.publication()
+    assert settings.status in ("draft", "published")
+    assert "@" in settings.contact_email
+    assert "issue tracker" not in settings.contact
+    rows = dict(refdata._read("publication.csv").select("name", "value").iter_rows())
+    for change, message in (
+        ({"status": "final"}, "status is draft or published"),
+        ({"status": "published", "publication_date": None}, "needs a publication_date"),
+        ({"next_update": "7/12/2026"}, "next_update must be YYYY-MM-DD"),
+        ({"contact_email": None}, "empty value"),
+    ):
+        values = [change.get(n, v) for n, v in rows.items()]
+        frame = pl.DataFrame({"name": list(rows), "value": values})
+        monkeypatch.setattr(refdata, "_read", lambda name, frame=frame: frame)
+        refdata.publication.cache_clear()
+        with pytest.raises(refdata.ReferenceDataError, match=message):
+            refdata.publication()
+    monkeypatch.undo()
+    refdata.publication.cache_clear()

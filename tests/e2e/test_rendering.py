@@ -24,7 +24,7 @@ from pipeline.domain import NATIONAL
 
 pytestmark = pytest.mark.slow
 
-AXE = Path(__file__).parent / "axe"
+AXE = Path(__file__).parents[1] / "axe"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 XHTML = "{http://www.w3.org/1999/xhtml}"
 MARGIN = 2 / 2.54 * 72  # the PDF's 2 cm page margin, in points

@@ -48,6 +48,7 @@ class Settings:
     min_feasible_range: int = 5
     regional_period_types: tuple[str, ...] = ("calendar_year", "programme")
     reliable_min_inspections: int = 3
+    levels_only_max_inspections: int = 2
     reliable_min_effective_n: int = 30
     min_inspections_per_era: int = 5
     its_min_inspections_each_side: int = 3

@@ -72,12 +72,15 @@ def unification_finding(data: pl.DataFrame, scope: str) -> str:
             "any change is real; the levels are shown without a comparison."
         )
     worse = safety.filter(pl.col("significant_holm"), pl.col("adjusted_diff_pp") < 0).height
-    moved = (data["adjusted_diff_pp"] - data["diff_clustered_pp"]).abs().max()
+    case_mix = (data["adjusted_diff_unweighted_pp"] - data["diff_clustered_pp"]).abs().max()
+    weights = (data["adjusted_diff_pp"] - data["adjusted_diff_unweighted_pp"]).abs().max()
     return (
         f"In {scope}, {worse} of {safety.height} keeping-safe key questions were judged "
-        "sufficient significantly less often after unification, allowing for clustering, case "
-        "mix and the number of comparisons; adjusting for case mix moved the differences by at "
-        f"most {_number(moved):.1f} percentage points."
+        "sufficient significantly less often after 26 June 2021, allowing for clustering, case "
+        "mix and the number of comparisons. Allowing for case mix moved the differences by at "
+        f"most {_number(case_mix):.1f} percentage points; weighting CRC and NPS cases to "
+        "caseload shares (national shares, not yet verified for regions) by at most "
+        f"{_number(weights):.1f} more."
     )
 
 

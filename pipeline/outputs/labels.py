@@ -54,6 +54,7 @@ COLUMN_LABELS = {
     "diff_clustered_ci_low": "Change, lower limit",
     "diff_clustered_ci_high": "Change, upper limit",
     "adjusted_diff_pp": "Change allowing for case mix (percentage points)",
+    "adjusted_diff_unweighted_pp": "Same, without provider weights (percentage points)",
     "adjusted_ci_low": "Lower limit",
     "adjusted_ci_high": "Upper limit",
     "significant_holm": "Clear difference after allowing for multiple comparisons",
@@ -65,6 +66,8 @@ COLUMN_LABELS = {
     "target_pct": "Expected (%)",
     "position": "Position against expected range",
     "low_reliability": "Low reliability",
+    "levels_only": "Level only, no interval [u]",
+    "interval_basis": "Interval from",
 }
 """Column headers; a column not listed keeps a tidied version of its name."""
 
@@ -242,6 +245,8 @@ WORKBOOK_LABELS = {
     "design_effect": "Design effect",
     "design_effect_empirical": "Design effect, this cell alone",
     "low_reliability": "Low reliability",
+    "levels_only": "Level only, no interval [u]",
+    "interval_basis": "Interval from",
     "suppressed": "Withheld",
     "suppression": "Why withheld",
     "synthetic": "Synthetic data",
@@ -259,6 +264,7 @@ WORKBOOK_LABELS = {
     "diff_clustered_df": "Change, clustered, degrees of freedom",
     "p_value_clustered": "p-value, clustered",
     "adjusted_diff_pp": "Change allowing for case mix",
+    "adjusted_diff_unweighted_pp": "Change allowing for case mix, without provider weights",
     "adjusted_ci_low": "Change allowing for case mix, lower limit",
     "adjusted_ci_high": "Change allowing for case mix, upper limit",
     "adjusted_p_value": "p-value allowing for case mix",

@@ -174,7 +174,8 @@ def _cover(
             "sufficient, are suppressed and shown as [c], together with the cells that would "
             "reveal them (see note 2)."
         ),
-        "Shorthand: [c] suppressed to protect confidentiality; [x] not available; "
+        "Shorthand: [c] suppressed to protect confidentiality; [u] low reliability (a level on "
+        "2 inspections or fewer, shown without an interval); [x] not available; "
         "[z] not applicable.",
         "See the Contents sheet for the list of tables and the Notes sheet for methods.",
         *_publication_lines(synthetic),
@@ -259,8 +260,8 @@ def _table(wb: xlsxwriter.Workbook, formats: _Formats, sheet: TableSheet) -> Non
     ws.write_string(
         2,
         0,
-        "This worksheet contains one table. Shorthand: [c] suppressed, "
-        "[x] not available, [z] not applicable.",
+        "This worksheet contains one table. Shorthand: [c] suppressed, [u] low reliability "
+        "(level only), [x] not available, [z] not applicable.",
     )
     frame = escape_formulas(for_workbook(sheet.frame))
     columns = frame.columns
@@ -322,10 +323,12 @@ def _write_cells(
 ) -> None:
     """Every cell, row by row (the order fixes the shared-strings table, so the file stays
     byte-identical), with each column's writer chosen once from its type: per-cell type
-    dispatch was most of the workbook's time. Missing values become [c] or [x]."""
+    dispatch was most of the workbook's time. Missing values become [c] (suppressed), [u] (a
+    level only: no interval on 2 inspections or fewer) or [x]."""
     writers = [_typed_writer(ws, formats, frame.get_column(c)) for c in frame.columns]
+    levels_only = _flags(frame, "levels_only")
     for r in range(frame.height):
-        shorthand = "[c]" if suppressed[r] else "[x]"
+        shorthand = "[c]" if suppressed[r] else "[u]" if levels_only[r] else "[x]"
         row = top + r
         for c, (write, extra, cells) in enumerate(writers):
             value = cells[r]
@@ -333,6 +336,13 @@ def _write_cells(
                 ws.write_string(row, c, shorthand)
             else:
                 write(row, c, value, *extra)
+
+
+def _flags(frame: pl.DataFrame, column: str) -> list[bool]:
+    """A boolean column's values as a list (all False where the table has no such column)."""
+    if column not in frame.columns:
+        return [False] * frame.height
+    return [value is True for value in frame.get_column(column).to_list()]
 
 
 def _typed_writer(

@@ -217,21 +217,59 @@ def _empirical_design_effect() -> pl.Expr:
 
 
 def with_cluster_interval(frame: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
-    """The Korn-Graubard interval on the model-based effective sample size (0-100 scale), and a
-    low-reliability flag for cells on few inspections or a small effective sample."""
+    """The Korn-Graubard interval (0-100 scale), the wider of two: on the effective sample size
+    from the pooled intra-inspection correlation, and (on 3 or more inspections) from the cell's
+    own between-inspection variance (empirical design effect, inspections - 1 degrees of
+    freedom). `interval_basis` says which. A cell on `levels_only_max_inspections` or fewer is a
+    level only (`levels_only`, [u]): no interval at all, Wilson's included, since one or two
+    inspections say nothing about how much inspections differ. `low_reliability` flags cells on
+    few inspections or a small effective sample."""
     settings = settings or refdata.settings()
-    p = (frame["n_yes"] / frame["n_applicable"]).to_numpy().astype(float)
-    n_eff = frame["n_effective"].fill_null(np.nan).to_numpy().astype(float)
-    df = frame["icc_df"].fill_null(1).to_numpy().astype(float)
-    low, high = clustering.korn_graubard_interval(p, n_eff, df, settings.confidence_level)
+    pooled, own = _pooled_interval(frame, settings), _own_interval(frame, settings)
+    wider = np.nan_to_num(own[1] - own[0], nan=-1.0) > np.nan_to_num(pooled[1] - pooled[0])
+    levels_only = (
+        frame["n_inspections"].cast(pl.Int64).fill_null(0) <= settings.levels_only_max_inspections
+    ).to_numpy()
+    low = np.where(levels_only, np.nan, np.where(wider, own[0], pooled[0]))
+    high = np.where(levels_only, np.nan, np.where(wider, own[1], pooled[1]))
+    basis = [
+        None if hide else ("own inspections" if own_wider else "pooled model")
+        for hide, own_wider in zip(levels_only.tolist(), wider.tolist(), strict=True)
+    ]
     low_reliability = (pl.col("n_inspections") < settings.reliable_min_inspections) | (
         pl.col("n_effective") < settings.reliable_min_effective_n
     )
+    hidden = pl.Series("levels_only", levels_only)
     return frame.with_columns(
         pl.Series("ci_cluster_low", 100 * low).fill_nan(None),
         pl.Series("ci_cluster_high", 100 * high).fill_nan(None),
+        pl.Series("interval_basis", basis, pl.String),
+        pl.when(hidden).then(None).otherwise(pl.col("ci_low")).alias("ci_low"),
+        pl.when(hidden).then(None).otherwise(pl.col("ci_high")).alias("ci_high"),
+        hidden,
         low_reliability.fill_null(True).alias("low_reliability"),
     )
+
+
+def _pooled_interval(frame: pl.DataFrame, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """Korn-Graubard on the model-based effective sample size and the ICC's degrees of
+    freedom (0-1 scale)."""
+    p = (frame["n_yes"] / frame["n_applicable"]).to_numpy().astype(float)
+    n_eff = frame["n_effective"].fill_null(np.nan).to_numpy().astype(float)
+    df = frame["icc_df"].fill_null(1).to_numpy().astype(float)
+    return clustering.korn_graubard_interval(p, n_eff, df, settings.confidence_level)
+
+
+def _own_interval(frame: pl.DataFrame, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """Korn-Graubard on the cell's own effective sample size, N / empirical design effect (at
+    least 1: never narrower than simple random sampling), on inspections - 1 degrees of
+    freedom; NaN below 3 inspections (0-1 scale)."""
+    p = (frame["n_yes"] / frame["n_applicable"]).to_numpy().astype(float)
+    n = frame["n_applicable"].to_numpy().astype(float)
+    g = frame["n_inspections"].cast(pl.Float64).fill_null(0).to_numpy()
+    deff = np.maximum(frame["design_effect_empirical"].fill_null(np.nan).to_numpy(), 1.0)
+    n_eff = np.where(g >= 3, n / deff, np.nan)
+    return clustering.korn_graubard_interval(p, n_eff, g - 1, settings.confidence_level)
 
 
 def scopes(frame: pl.LazyFrame, by_region: bool = True) -> pl.LazyFrame:

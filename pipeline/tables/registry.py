@@ -123,7 +123,7 @@ released."""
 ITS_RULE = ModelRule(
     scopes=(NATIONAL,),
     drop=("n_cases",),
-    decimals=(("p_value", 3), ("max_leverage", 2)),
+    decimals=(("p_value", 3), ("max_leverage", 2), ("df", 1)),
 )
 """Regional segmented regressions rest on 10-23 inspection-level points each (issue 25): they are
 analysis outputs only. England and Wales estimates are published to whole percentage points

@@ -12,12 +12,14 @@ import pytest
 import statsmodels.formula.api as smf
 
 from pipeline import refdata
+from pipeline.statistics.small_sample import cr2_wls
 from pipeline.tables import its
 
 
-def test_clustered_wls_equals_case_level_ols_with_clustered_errors() -> None:
-    """Inspection proportions weighted by cases = case-level OLS; the CR1 covariance with N in
-    cases matches statsmodels' clustered covariance on the case-level data."""
+def test_the_inspection_level_fit_equals_the_case_level_fit() -> None:
+    """Inspection proportions weighted by cases give the case-level OLS estimates (statsmodels),
+    and CR2 clustered by inspection is the same whether computed on inspections or on cases
+    (the hat matrix's cluster block acts only on the inspection's mean)."""
     rng = np.random.default_rng(5)
     inspections = 30
     sizes = rng.integers(20, 60, inspections)
@@ -25,27 +27,23 @@ def test_clustered_wls_equals_case_level_ols_with_clustered_errors() -> None:
     post = (time >= 0).astype(float)
     rate = np.clip(0.5 - 0.02 * time - 0.1 * post + rng.normal(0, 0.05, inspections), 0.05, 0.95)
     k = rng.binomial(sizes, rate)
+    y_cases = np.concatenate(
+        [np.r_[np.ones(a), np.zeros(n - a)] for a, n in zip(k, sizes, strict=True)]
+    )
     cases = pd.DataFrame(
-        {
-            "y": np.concatenate(
-                [np.r_[np.ones(a), np.zeros(n - a)] for a, n in zip(k, sizes, strict=True)]
-            ),
-            "time": np.repeat(time, sizes),
-            "post": np.repeat(post, sizes),
-            "g": np.repeat(np.arange(inspections), sizes),
-        }
+        {"y": y_cases, "time": np.repeat(time, sizes), "post": np.repeat(post, sizes)}
     )
     cases["slope"] = cases["time"] * cases["post"]
-    ref = smf.ols("y ~ time + post + slope", cases).fit(
-        cov_type="cluster", cov_kwds={"groups": cases["g"]}
-    )
+    ref = smf.ols("y ~ time + post + slope", cases).fit()
     x = np.column_stack([np.ones(inspections), time, post, time * post])
-    beta, cov, df = its.clustered_wls(
-        k / sizes, x, sizes.astype(float), np.arange(inspections), float(sizes.sum())
+    fit = cr2_wls(k / sizes, x, sizes.astype(float), np.arange(inspections))
+    np.testing.assert_allclose(fit.beta, ref.params.to_numpy(), atol=1e-10)
+    case_level = cr2_wls(
+        y_cases, np.repeat(x, sizes, axis=0), np.ones(len(y_cases)), np.repeat(np.arange(30), sizes)
     )
-    np.testing.assert_allclose(beta, ref.params.to_numpy(), atol=1e-10)
-    np.testing.assert_allclose(cov, ref.cov_params().to_numpy(), rtol=1e-8)
-    assert df == inspections - 1
+    np.testing.assert_allclose(fit.cov, case_level.cov, rtol=1e-8)
+    assert fit.df(2) == pytest.approx(case_level.df(2), rel=1e-8)
+    assert fit.df(2) < inspections - 1
 
 
 def _context(step: float) -> pl.LazyFrame:

@@ -169,7 +169,36 @@ def unification_date() -> dt.date:
 @cache
 def frameworks() -> pl.DataFrame:
     """Inspection frameworks (standards versions) and the programmes that used them."""
-    return _read("frameworks.csv").with_columns(pl.col("n_rated_standards").cast(pl.Int32))
+    return _read("frameworks.csv")
+
+
+NOT_RATED_AT_THIS_LEVEL = ("not_rated", "contributes_to_regional")
+"""inspection_model.csv `rated_by` values that give no rating to the inspection itself."""
+
+
+@cache
+def rated_standards() -> pl.DataFrame:
+    """(framework, inspection_type, n_rated_standards): how many standards an inspection of that
+    type rates (frameworks.csv `rated_standards`, e.g. 'pdu:7;regional:8;national:4'), checked
+    against the standards inspection_model.csv rates at that level."""
+    rows = []
+    for framework, spec in frameworks().select("framework", "rated_standards").iter_rows():
+        for part in spec.split(";"):
+            inspection_type, n = part.split(":")
+            rows.append((framework, inspection_type.strip(), int(n)))
+    declared = pl.DataFrame(
+        rows, schema=["framework", "inspection_type", "n_rated_standards"], orient="row"
+    )
+    model = inspection_model().filter(~pl.col("rated_by").is_in(NOT_RATED_AT_THIS_LEVEL))
+    counted = model.group_by("framework", "inspection_type").agg(pl.len().alias("n_model"))
+    check = declared.join(counted, on=["framework", "inspection_type"], how="left")
+    bad = check.filter(pl.col("n_model").fill_null(0) != pl.col("n_rated_standards"))
+    if bad.height:
+        raise ReferenceDataError(
+            "frameworks.csv rated_standards disagrees with inspection_model.csv: "
+            + str(bad.to_dicts())
+        )
+    return declared
 
 
 @cache

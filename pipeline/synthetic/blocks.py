@@ -11,10 +11,11 @@ experience go with lower quality); the practitioner model in the tables should r
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 from pipeline import refdata
 from pipeline.domain import PROMPT_PREFIX
-from pipeline.synthetic.model import Effects, Frame, choice, draw_answers
+from pipeline.synthetic.model import Effects, Frame, choice, draw_answers, selected
 
 GRADE_P = {  # po, pso, pqip, spo, other, unknown (codes.csv order)
     "CRC": [0.30, 0.60, 0.05, 0.02, 0.02, 0.01],
@@ -92,8 +93,10 @@ def single_questions(
     """Court work (cases with a pre-sentence report) and resettlement (cases released from
     custody), in the frameworks that ask them (key_questions.csv)."""
     case_type = columns["case_type"]
-    out = {}
+    out: dict[str, np.ndarray] = {}
     report = rng.random(f.n) < np.asarray([COURT_REPORT_P[t] for t in case_type])
+    out |= court_report_concerns(rng, f, columns, report)
+    columns = columns | out
     released = np.isin(case_type, ["licence", "pss"]) & (rng.random(f.n) < RELEASED_IN_SCOPE)
     for question, relevant, theme in (
         ("court_work", report, "desistance"),
@@ -102,6 +105,39 @@ def single_questions(
         asked = np.isin(f.framework, _frameworks_asking(question))
         eta = _shared_eta(effects, columns, theme)
         out[question] = draw_answers(rng, f, question, eta, asked, relevant)
+    return out
+
+
+def court_report_concerns(
+    rng: np.random.Generator, f: Frame, columns: dict[str, np.ndarray], report: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Domestic abuse and child safeguarding indications among an inspection's court reports,
+    set exactly where a published figure gives them (calibration_targets.csv, measure
+    'court_concern': the national inspection's 62 % and two-thirds). Cases flagged or
+    unflagged here get their enquiry redrawn (made at the inspection's own rate) or 'na'."""
+    out: dict[str, np.ndarray] = {}
+    targets = refdata.calibration_targets().filter(pl.col("measure") == "court_concern")
+    for t in targets.iter_rows(named=True):
+        chosen = [k for k, i in enumerate(f.inspections) if selected(i, t)]
+        reports = np.flatnonzero(np.isin(f.insp_idx, chosen) & report)
+        if len(reports) == 0:
+            continue
+        flag = t["key_question"]
+        enquiry = flag.replace("_concern", "_enquiry")
+        concern = (out.get(flag, columns[flag]) == "true").copy()
+        made = out.get(enquiry, columns[enquiry]).copy()
+        rate = (
+            float(np.mean(made[reports][concern[reports]] == "yes"))
+            if concern[reports].any()
+            else 0.5
+        )
+        concern[reports] = False
+        flagged = rng.choice(reports, round(t["target_pct"] / 100 * len(reports)), replace=False)
+        concern[flagged] = True
+        made[reports] = np.where(rng.random(len(reports)) < rate, "yes", "no")
+        made[~concern] = "na"
+        out[flag] = np.where(concern, "true", "false").astype(object)
+        out[enquiry] = made
     return out
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from pipeline import refdata
+from pipeline.domain import KEY_QUESTIONS
 from pipeline.synthetic.model import target_column
 
 
@@ -34,47 +35,90 @@ def _selection(target: dict[str, Any]) -> pl.Expr:
     return cond
 
 
+def _answers_measured(selected: pl.DataFrame, target: dict[str, Any]) -> pl.DataFrame:
+    """The answers a target measures, one row each (`inspection_id`, `answer`): a column's
+    answers; every keeping-people-safe key question's for a 'theme' measure; an enquiry among
+    cases with the matching concern flagged (the enquiry was relevant)."""
+    column = target_column(target)
+    if column is not None:
+        return selected.select("inspection_id", pl.col(column).alias("answer"))
+    if target["measure"] == "court_concern":  # the concern flag among court reports
+        reports = selected.filter(pl.col("court_work").is_in(["yes", "no"]))
+        flagged = pl.col(target["key_question"]) == "true"
+        return reports.select(
+            "inspection_id",
+            pl.when(flagged).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("answer"),
+        )
+    if target["measure"] == "theme":
+        themed = [k for k in KEY_QUESTIONS if k.endswith("_" + target["key_question"])]
+        return selected.unpivot(themed, index="inspection_id", value_name="answer").drop("variable")
+    flag = "da_concern" if target["measure"] == "da_enquiry" else "cs_concern"
+    return selected.filter(pl.col(flag) == "true").select(
+        "inspection_id", pl.col(target["measure"]).alias("answer")
+    )
+
+
+def _met(
+    target: dict[str, Any], pct: float | None, n_yes: int, n: int, lowest: float | None
+) -> bool:
+    goal, tol = target["target_pct"], target["tolerance_pp"]
+    if target["comparison"] == "some_below":
+        return lowest is not None and bool(lowest < goal)
+    if pct is None:
+        return False
+    if target["comparison"] == "below":
+        return bool(pct < goal)
+    counts_ok = (
+        not target.get("target_numerator") or n_yes == int(target["target_numerator"])
+    ) and (not target.get("target_denominator") or n == int(target["target_denominator"]))
+    return bool(abs(pct - goal) <= tol) and counts_ok
+
+
 def calibration_report(cases: pl.DataFrame) -> pl.DataFrame:
     """One row per calibration target: target, sample value, counts and whether it is met.
 
     Key-question measures are % yes of (yes + no); enquiry measures are % made among cases
-    with the matching concern flagged (the enquiry was relevant).
+    with the matching concern flagged (the enquiry was relevant); a 'theme' measure pools the
+    theme's key questions. Where the target gives the published counts (31 of 118), the sample
+    must hold exactly those counts; 'some_below' asks that at least one inspection is below.
     """
     rows = []
     for target in refdata.calibration_targets().to_dicts():
         selected = cases.filter(_selection(target))
-        column = target_column(target)
-        if column is not None:
-            answers = selected[column]
-        else:
-            flag = "da_concern" if target["measure"] == "da_enquiry" else "cs_concern"
-            answers = selected.filter(pl.col(flag) == "true")[target["measure"]]
-        n_yes = int((answers == "yes").sum())
-        n_no = int((answers == "no").sum())
-        n = n_yes + n_no
+        if target.get("question_set"):
+            selected = selected.filter(pl.col("question_set") == target["question_set"])
+        answers = _answers_measured(selected, target).filter(pl.col("answer").is_in(["yes", "no"]))
+        n_yes = int((answers["answer"] == "yes").sum())
+        n = answers.height
         pct = 100 * n_yes / n if n else None
-        goal, tol = target["target_pct"], target["tolerance_pp"]
-        if pct is None:
-            met = False
-        elif target["comparison"] == "below":
-            met = pct < goal
-        else:
-            met = abs(pct - goal) <= tol
+        per_inspection = answers.group_by("inspection_id").agg(
+            (100 * (pl.col("answer") == "yes").mean()).alias("pct")
+        )
+        lowest = per_inspection["pct"].min() if per_inspection.height else None
         rows.append(
             {
                 "target_id": target["target_id"],
-                "measure": column or target["measure"],
+                "measure": target_column(target) or target["measure"],
                 "selection": target["selection"],
                 "comparison": target["comparison"],
-                "target_pct": goal,
-                "tolerance_pp": tol,
-                "sample_pct": pct,
+                "target_pct": target["target_pct"],
+                "tolerance_pp": target["tolerance_pp"],
+                "sample_pct": lowest if target["comparison"] == "some_below" else pct,
+                "n_yes": n_yes,
                 "n_applicable": n,
-                "met": met,
+                "target_counts": _counts_text(target),
+                "met": _met(target, pct, n_yes, n, lowest),  # type: ignore[arg-type]
                 "source": target["source"],
             }
         )
     return pl.DataFrame(rows)
+
+
+def _counts_text(target: dict[str, Any]) -> str | None:
+    num, den = target.get("target_numerator"), target.get("target_denominator")
+    if num and den:
+        return f"{num} of {den}"
+    return f"{den} applicable" if den else None
 
 
 def design_report(cases: pl.DataFrame) -> pl.DataFrame:

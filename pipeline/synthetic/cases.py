@@ -25,6 +25,7 @@ from pipeline.synthetic.model import (
     groups,
     make_frame,
     sigmoid,
+    with_denominators,
 )
 from pipeline.synthetic.schedule import Inspection
 
@@ -82,6 +83,7 @@ def draw_cases(rng: np.random.Generator, inspections: list[Inspection]) -> pl.Da
     columns = _case_mix(rng, f, region)
     adjusted = _question_sets(rng, f, columns["case_type"])
     columns["question_set"] = np.where(adjusted, "adjusted", "core").astype(object)
+    f.question_set = columns["question_set"]
     # Dates: the order or licence started 3-11 months before fieldwork (framework.md 6.3).
     start_date = f.fw_start - rng.integers(90, 331, f.n).astype("timedelta64[D]")
     effects = _random_effects(rng, f, region)
@@ -189,7 +191,7 @@ def _answers(
         eta = _linear_predictor(kq, columns, effects)
         is_asked = np.asarray([kq in asked[fw] for fw in f.framework])
         na_p = np.where(adjusted, NA_P_ADJUSTED[standard], NA_P[standard])
-        is_na = rng.random(f.n) < na_p
+        is_na = ~with_denominators(rng, kq, is_asked, rng.random(f.n) >= na_p, f)
         p = np.zeros(f.n)
         for (prog, prov), mask in groups(f.programme, f.provider):
             target = design.get((prog, prov, kq))
@@ -198,10 +200,10 @@ def _answers(
             shift = calibrate_shift(eta[mask & is_asked & ~is_na], target)
             p[mask] = sigmoid(eta[mask] + shift)
         yes = rng.random(f.n) < p
-        for target_kq, mask, share in exact:
-            group = mask & is_asked & ~is_na
-            if target_kq == kq and group.any():
-                yes[group] = exactly(rng, p[group], share)
+        for published in exact:
+            group = published.mask & is_asked & ~is_na
+            if published.column == kq and published.share is not None and group.any():
+                yes[group] = exactly(rng, p[group], published.share)
         answer = np.where(yes, "yes", "no").astype(object)
         answer[is_na] = "na"
         answer[~is_asked] = None

@@ -53,6 +53,8 @@ class Frame:
     framework: np.ndarray
     group: np.ndarray
     fw_start: np.ndarray
+    question_set: np.ndarray | None = None
+    """'core' or 'adjusted' per case, once drawn (targets may select one set)."""
 
     @property
     def n(self) -> int:
@@ -98,12 +100,25 @@ def target_column(target: dict[str, Any]) -> str | None:
     )
 
 
-def exact_targets(f: Frame) -> list[tuple[str, np.ndarray, float]]:
-    """(column, case mask, share) for each published figure that describes one inspection, or
-    one regional round, exactly: the national inspection's Annexe One, court work,
-    resettlement, prompts and oversight, and the regional results in calibration_targets.csv.
-    Their answers reproduce the figure to within one case, as the real inspection's did;
-    pooled figures (many inspections) stay random."""
+@dataclass
+class ExactTarget:
+    """A published figure the generator reproduces: which answers (column, case mask), the
+    share judged sufficient (None for a pooled figure, left random) and the number of relevant
+    answers where the source gives it (31 of 118; the bulletin's 1,748)."""
+
+    column: str
+    mask: np.ndarray
+    share: float | None
+    denominator: int | None
+
+
+def exact_targets(f: Frame) -> list[ExactTarget]:
+    """Published figures reproduced exactly: each figure that describes one inspection, or one
+    regional round (the national inspection's Annexe One, court work, resettlement, prompts
+    and oversight, and the regional results in calibration_targets.csv), to within one case
+    (to the case where the source gives numerator and denominator), as the real inspection's
+    did; and the number of relevant answers of any target that gives one. Pooled figures'
+    percentages (many inspections) stay random."""
     out = []
     for t in refdata.calibration_targets().iter_rows(named=True):
         column = target_column(t)
@@ -111,10 +126,39 @@ def exact_targets(f: Frame) -> list[tuple[str, np.ndarray, float]]:
             continue
         chosen = [k for k, i in enumerate(f.inspections) if selected(i, t)]
         rounds = {f.inspections[k].regional_round for k in chosen}
-        if len(chosen) == 1 or (chosen and len(rounds) == 1 and None not in rounds):
-            mask = np.isin(f.insp_idx, chosen)
-            out.append((column, mask, float(t["target_pct"]) / 100))
+        single = len(chosen) == 1 or (chosen and len(rounds) == 1 and None not in rounds)
+        denominator = int(t["target_denominator"]) if t.get("target_denominator") else None
+        if not single and denominator is None:
+            continue
+        mask = np.isin(f.insp_idx, chosen)
+        if t.get("question_set") and f.question_set is not None:
+            mask &= f.question_set == t["question_set"]
+        share = float(t["target_pct"]) / 100 if single else None
+        if single and t.get("target_numerator") and denominator:
+            share = int(t["target_numerator"]) / denominator
+        out.append(ExactTarget(column, mask, share, denominator))
     return out
+
+
+def with_denominators(
+    rng: np.random.Generator, column: str, asked: np.ndarray, relevant: np.ndarray, f: Frame
+) -> np.ndarray:
+    """`relevant`, changed where a target gives the number of relevant answers: cases of the
+    target's selection that were asked are made relevant or not applicable at random until
+    exactly that many are judged (as many as there are, if fewer were asked)."""
+    relevant = relevant.copy()
+    for t in exact_targets(f):
+        if t.column != column or t.denominator is None:
+            continue
+        group = t.mask & asked
+        judged = np.flatnonzero(group & relevant)
+        spare = np.flatnonzero(group & ~relevant)
+        if len(judged) > t.denominator:
+            relevant[rng.choice(judged, len(judged) - t.denominator, replace=False)] = False
+        elif len(judged) < t.denominator:
+            take = min(t.denominator - len(judged), len(spare))
+            relevant[rng.choice(spare, take, replace=False)] = True
+    return relevant
 
 
 def selected(insp: Inspection, target: dict[str, Any]) -> bool:
@@ -174,6 +218,7 @@ def draw_answers(
     design = design_pct()
     designed = np.isin(f.programme, [p for p, prov, m in design if m == column and prov == "all"])
     asked = asked & designed  # a programme without a design value does not ask it
+    relevant = with_denominators(rng, column, asked, relevant, f)
     judged = asked & relevant
     p = np.zeros(f.n)
     for prog in sorted(set(f.programme.tolist())):
@@ -182,10 +227,10 @@ def draw_answers(
         if target is not None and (mask & judged).any():
             p[mask] = sigmoid(eta[mask] + calibrate_shift(eta[mask & judged], target))
     yes = rng.random(f.n) < p
-    for target_column_name, mask, share in exact_targets(f):
-        group = mask & judged
-        if target_column_name == column and group.any():
-            yes[group] = exactly(rng, p[group], share)
+    for published in exact_targets(f):
+        group = published.mask & judged
+        if published.column == column and published.share is not None and group.any():
+            yes[group] = exactly(rng, p[group], published.share)
     answer = np.where(yes, "yes", "no").astype(object)
     answer[~relevant] = "na"
     answer[~asked] = None

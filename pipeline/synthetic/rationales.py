@@ -115,6 +115,16 @@ TEMPLATES: dict[str, tuple[list[str], list[str]]] = {  # theme -> (insufficient,
             "Management oversight was evident at key points.",
         ],
     ),
+    "professional_curiosity": (
+        [
+            "The practitioner accepted his account of the new relationship at face value.",
+            "There was a lack of professional curiosity about his contact with children.",
+            "The practitioner did not question the further arrest or explore what had happened.",
+        ],
+        [
+            "The practitioner showed professional curiosity about his new relationship.",
+        ],
+    ),
     "contingency_planning": (
         [
             "Contingency planning was missing.",
@@ -137,6 +147,7 @@ THEME_P = {  # chance a theme is raised: (insufficient, sufficient)
     "multi_agency_working": (0.18, 0.12),
     "management_oversight": (0.10, 0.04),
     "contingency_planning": (0.15, 0.06),
+    "professional_curiosity": (0.15, 0.05),
 }
 FILLERS = (
     "He engaged with appointments throughout.",

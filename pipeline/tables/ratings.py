@@ -151,26 +151,29 @@ def _rate_framework(group: pl.DataFrame, framework: str) -> pl.DataFrame:
 def overall_ratings(standard_ratings: pl.DataFrame) -> pl.DataFrame:
     """Overall score and rating per inspection where the framework's bands allow it.
 
-    Needs a rating for every standard the framework rates (frameworks.csv) and score bands in
-    overall_bands.csv; otherwise the row says why no overall rating is given.
+    Needs a rating for every standard an inspection of its type rates under its framework
+    (frameworks.csv `rated_standards`: a PDU 7, a region 8, the national inspection 4 in 2023)
+    and score bands in overall_bands.csv; otherwise the row says why no overall rating is given.
     """
-    required = dict(refdata.frameworks().select("framework", "n_rated_standards").iter_rows())
+    required = {
+        (f, t): n for f, t, n in refdata.rated_standards().iter_rows()
+    }  # (framework, inspection_type) -> standards rated
     bands = refdata.overall_bands()
     scores = dict(refdata.rating_scores().select("rating", "score").iter_rows())
     rows = []
-    per_inspection = standard_ratings.group_by("inspection_id", "framework").agg(
+    per_inspection = standard_ratings.group_by("inspection_id", "framework", "inspection_type").agg(
         pl.col("rating").drop_nulls().cast(pl.String)
     )
-    for inspection_id, framework, ratings in per_inspection.sort("inspection_id").iter_rows():
-        need = required.get(framework, 0)
+    for inspection_id, framework, kind, ratings in per_inspection.sort("inspection_id").iter_rows():
+        need = required.get((framework, kind), 0)
         configured = bands.filter(pl.col("framework") == framework)
         score, overall, reason = None, None, None
         if configured.height == 0:
             reason = f"no overall score bands configured for framework {framework}"
         elif len(ratings) < need:
             reason = (
-                f"overall rating needs all {need} rated standards of framework {framework}; "
-                f"case data gives {len(ratings)}"
+                f"overall rating needs all {need} rated standards of a {kind} inspection under "
+                f"framework {framework}; case data gives {len(ratings)}"
             )
         else:
             score = sum(scores[r] for r in ratings)

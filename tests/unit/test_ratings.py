@@ -85,6 +85,7 @@ def test_overall_rating_needs_every_standard_and_configured_bands() -> None:
         {
             "inspection_id": ["A"] * 4 + ["C"] * 10,
             "framework": ["2023"] * 4 + ["2018"] * 10,
+            "inspection_type": ["pdu"] * 4 + ["crc"] * 10,
             "rating": ["Good"] * 4 + ["Good"] * 5 + ["Requires improvement"] * 5,
         }
     )
@@ -99,7 +100,12 @@ def test_overall_rating_needs_every_standard_and_configured_bands() -> None:
 
 def test_overall_with_too_few_standards_gives_a_reason() -> None:
     standards = pl.DataFrame(
-        {"inspection_id": ["D"] * 4, "framework": ["2018"] * 4, "rating": ["Inadequate"] * 4}
+        {
+            "inspection_id": ["D"] * 4,
+            "framework": ["2018"] * 4,
+            "inspection_type": ["nps"] * 4,
+            "rating": ["Inadequate"] * 4,
+        }
     )
     row = ratings.overall_ratings(standards).row(0, named=True)
     assert row["overall_rating"] is None

@@ -14,7 +14,13 @@ import polars as pl
 
 from pipeline import refdata
 from pipeline.bulletins import findings
-from pipeline.bulletins.charts import INTERVAL, ChartResult, _scope_colour, _visible
+from pipeline.bulletins.charts import (
+    INTERVAL,
+    ChartResult,
+    _scope_colour,
+    _visible,
+    levels_only_marks,
+)
 from pipeline.bulletins.theme import CONTEXT, FOCUS, WIDTH, case_title, use_theme
 from pipeline.domain import NATIONAL
 
@@ -67,7 +73,8 @@ def _dots(data: pl.DataFrame, y: str, order: list[str], colour: alt.Color) -> al
         y=axis, yOffset="scope:N", x="pct:Q", color=colour,
         tooltip=[y, "scope", alt.Tooltip("pct:Q", format=".1f")],
     )  # fmt: skip
-    return cast(alt.LayerChart, alt.layer(rule, dot, data=data))
+    marks = levels_only_marks(y=axis, yOffset="scope:N", x="pct:Q")
+    return cast(alt.LayerChart, alt.layer(rule, dot, marks, data=data))
 
 
 def court_and_resettlement(kq_trend: pl.DataFrame, region: str, synthetic: bool) -> ChartResult:
@@ -164,8 +171,9 @@ def oversight_chart(oversight: pl.DataFrame, region: str, synthetic: bool) -> Ch
         x=x, xOffset="scope:N", y="pct:Q", color=colour,
         tooltip=["financial_year", "scope", alt.Tooltip("pct:Q", format=".1f")],
     )  # fmt: skip
+    marks = levels_only_marks(x=x, xOffset="scope:N", y="pct:Q")
     chart = (
-        alt.layer(rule, dot, data=data)
+        alt.layer(rule, dot, marks, data=data)
         .properties(width=WIDTH, height=220)
         .properties(
             title=case_title(
@@ -251,8 +259,9 @@ def rationale_themes_chart(themes: pl.DataFrame, synthetic: bool) -> ChartResult
     rule = (
         alt.Chart().mark_rule(color="#0B0C0C").encode(y=y, x="interval_low:Q", x2="interval_high:Q")
     )
+    marks = levels_only_marks(y=y, x="pct:Q")
     chart = (
-        alt.layer(bar, rule, data=data)
+        alt.layer(bar, rule, marks, data=data)
         .properties(width=WIDTH - 200, height=max(120, 24 * len(order)))
         .properties(
             title=case_title(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import altair as alt
 import numpy as np
@@ -35,8 +35,24 @@ from pipeline.outputs import labels
 INTERVAL = (
     pl.col("ci_cluster_low").alias("interval_low"),
     pl.col("ci_cluster_high").alias("interval_high"),
+    pl.col("levels_only"),
 )
-"""The interval charts draw: the clustered one (Korn-Graubard on the pooled design effect)."""
+"""The interval charts draw (the clustered Korn-Graubard one, the wider of pooled and own) and
+whether the cell is a level only: every chart that selects an interval carries the flag, and
+`levels_only_marks` writes [u] beside such a point."""
+LEVELS_ONLY_NOTE = "[u] a level on 2 inspections or fewer: shown without an interval."
+
+
+def levels_only_marks(**encoding: Any) -> alt.Chart:
+    """A layer that writes [u] beside each point that is a level only (no interval drawn), for
+    charts layered over shared data; `encoding` positions it like the points (x, y, offsets)."""
+    chart: alt.Chart = (
+        alt.Chart()
+        .transform_filter("datum.levels_only")
+        .mark_text(text="[u]", align="left", dx=7, dy=-7, fontSize=10, color="#0B0C0C")
+        .encode(**encoding)
+    )
+    return chart
 
 
 @dataclass
@@ -64,7 +80,7 @@ def _interval_dots(
     colour: alt.Color,
     tooltip: list[Any],
     size: int,
-) -> tuple[alt.Chart, alt.Chart]:
+) -> tuple[alt.Chart, alt.LayerChart]:
     """A horizontal 95% interval rule and a dot per category, the pattern of the profile and
     subgroup charts (pass `data=None` to layer them over shared data)."""
     base = alt.Chart(data) if data is not None else alt.Chart()
@@ -78,7 +94,9 @@ def _interval_dots(
     dot = base.mark_point(filled=True, size=size).encode(
         y=y, yOffset=offset, x="pct:Q", color=colour, tooltip=tooltip
     )
-    return ci, dot
+    marks = levels_only_marks(y=y, yOffset=offset, x="pct:Q")
+    layered = alt.layer(dot, marks) if data is None else alt.layer(dot, marks, data=data)
+    return ci, cast(alt.LayerChart, layered)
 
 
 def _scope_colour(region: str, legend: alt.Legend | None = None) -> alt.Color:
@@ -148,7 +166,7 @@ def _unification_marker() -> tuple[alt.Chart, alt.Chart]:
 
 
 TREND_NOTE = (
-    "Shaded band: 95% interval allowing for clustering in inspections.",
+    "Shaded band: 95% interval allowing for clustering in inspections. " + LEVELS_ONLY_NOTE,
     "Lines break at unification and at missing years. Diamonds: dynamic inspection of public "
     "protection.",
 )
@@ -199,6 +217,8 @@ def safety_trend(
         detail="segment:N",
         tooltip=["scope", "year", alt.Tooltip("pct:Q", format=".1f"), "n_applicable"],
     )
+    marks = levels_only_marks(x="year:Q", y="pct:Q")
+    marks.data = data.filter(pl.col("series") == "core")
     dipp = (
         alt.Chart(data.filter(pl.col("series") == "dipp"))
         .mark_point(shape="diamond", size=110, filled=False, strokeWidth=2)
@@ -209,7 +229,7 @@ def safety_trend(
         data.filter(pl.col("series") == "core"), region, comparison, _measure(comparable_id, label)
     )
     rule, rule_text = _unification_marker()
-    chart = (band + line + dipp + rule + rule_text).properties(
+    chart = (band + line + marks + dipp + rule + rule_text).properties(
         width=WIDTH,
         height=300,
         title=case_title(heading, [label, *TREND_NOTE], synthetic),
@@ -246,6 +266,7 @@ def _unification_rows(unification: pl.DataFrame, scope: str) -> pl.DataFrame:
             "adjusted_diff_pp",
             "adjusted_ci_low",
             "adjusted_ci_high",
+            "adjusted_diff_unweighted_pp",
             "significant_holm",
             "n_applicable_pre",
             "n_applicable_post",
@@ -825,15 +846,17 @@ def regional_small_multiples(
         .encode(x=alt.datum(_unification_x()))
     )
     finding = findings.small_multiples_finding(data)
+    marks = levels_only_marks(x=x, y="pct:Q")
     chart = (
-        alt.layer(band, nat_line, line, rule, data=data)
+        alt.layer(band, nat_line, line, marks, rule, data=data)
         .properties(width=150, height=110)
         .facet(facet=alt.Facet("region:N", sort=refdata.region_names(), title=None), columns=4)
         .properties(
             title=case_title(
                 "Work to keep people safe, by region",
                 "Implementation and delivery supporting the safety of other people, % of cases "
-                "sufficient by year. Blue: region with 95% interval; grey: England and Wales.",
+                "sufficient by year. Blue: region with 95% interval; grey: England and Wales. "
+                + LEVELS_ONLY_NOTE,
                 synthetic,
             )
         )

@@ -28,7 +28,7 @@ from pipeline.bulletins.bulletin import RATINGS_NOTE, Bulletin, regional_ratings
 from pipeline.bulletins.sections import SectionSpec
 from pipeline.bulletins.theme import register_font
 from pipeline.domain import NATIONAL
-from pipeline.outputs.labels import for_readers
+from pipeline.outputs.labels import COLUMN_LABELS, for_readers
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -175,7 +175,12 @@ def _quality(report: Bulletin) -> list[str]:
         "inspections (cases in one inspection share practitioners, managers and local "
         "services). A change is described as a clear rise or fall only when its interval, "
         "adjusted for case mix and for the number of comparisons made (Holm's method), "
-        "excludes zero; otherwise the bulletin says the data cannot tell.",
+        "excludes zero; otherwise the bulletin says the data cannot tell. Each figure's "
+        "interval is the wider of one from all inspections' variation and one from its own "
+        "inspections'.",
+        f"Figures marked [u] rest on {settings.levels_only_max_inspections} inspections or "
+        "fewer: they are shown as levels, with no interval, because so few inspections cannot "
+        "show how much inspections differ.",
         f"Figures marked as low reliability rest on fewer than "
         f"{settings.reliable_min_inspections} inspections or an effective sample below "
         f"{settings.reliable_min_effective_n} cases.",
@@ -210,18 +215,31 @@ def render_html(document: Document) -> str:
     )
 
 
+LEVELS_ONLY_HEADER = COLUMN_LABELS["levels_only"]
+"""The reader's header of the levels-only flag: a missing number in such a row is shown as [u]."""
+
+
 def _rows(table: pl.DataFrame) -> list[list[str]]:
     """Cells as text: counts and other numbers with thousands separators (4,797), years as
-    written (2024)."""
+    written (2024); a missing number in a row that is a level only reads [u]."""
     plain = [
         not dtype.is_numeric() or "year" in name.lower() for name, dtype in table.schema.items()
     ]
+    flags = (
+        table.get_column(LEVELS_ONLY_HEADER).to_list()
+        if LEVELS_ONLY_HEADER in table.columns
+        else [None] * table.height
+    )
     return [
         [
-            "" if v is None else str(v) if keep else f"{v:,}"
+            ("[u]" if flag == "Yes" and not keep else "")
+            if v is None
+            else str(v)
+            if keep
+            else f"{v:,}"
             for v, keep in zip(row, plain, strict=True)
         ]
-        for row in table.rows()
+        for row, flag in zip(table.rows(), flags, strict=True)
     ]
 
 

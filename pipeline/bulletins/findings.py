@@ -40,6 +40,11 @@ def trend_finding(
     )
     if region != NATIONAL and national.height:
         finding += f", against {national['pct'][0]:.0f}% in England and Wales"
+    if latest.get("levels_only"):
+        finding += (
+            " ([u]: a level on 2 inspections or fewer, with no interval; read it as a sign, "
+            "not a measurement)"
+        )
     return finding + ".", trend_title(region, comparison)
 
 
@@ -315,9 +320,15 @@ def oversight_finding(reg: pl.DataFrame, region: str) -> str:
     last = reg.sort("financial_year").row(-1, named=True)
     return (
         f"In {region} in {last['financial_year']}, management oversight was sufficient in "
-        f"{last['pct']:.0f}% of cases (95% interval {last['interval_low']:.0f} to "
-        f"{last['interval_high']:.0f})."
+        f"{last['pct']:.0f}% of cases ({interval_words(last)})."
     )
+
+
+def interval_words(row: dict[str, Any]) -> str:
+    """'95% interval 40 to 52', or why there is none (a level on 2 inspections or fewer)."""
+    if row.get("levels_only") or row.get("interval_low") is None:
+        return "[u] a level on 2 inspections or fewer, with no interval"
+    return f"95% interval {row['interval_low']:.0f} to {row['interval_high']:.0f}"
 
 
 def practitioner_finding(data: pl.DataFrame) -> str:

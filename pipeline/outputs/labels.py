@@ -71,9 +71,12 @@ COLUMN_LABELS = {
 }
 """Column headers; a column not listed keeps a tidied version of its name."""
 
-HIDDEN_COLUMNS = frozenset({"source_url", "comparable_id", "segment"})
+HIDDEN_COLUMNS = frozenset(
+    {"source_url", "comparable_id", "segment", "adjusted_diff_unweighted_pp"}
+)
 """Columns a reader's table leaves out (the source is cited in the sources list; a question's
-code where its label is shown)."""
+code where its label is shown; the unweighted sensitivity estimate, which the chart data and the
+workbook carry and the methods paragraph summarises)."""
 HIDDEN_IF_CONSTANT = frozenset({"series", "scope"})
 """Columns left out when they hold one value (the table's caption says it)."""
 
@@ -196,14 +199,17 @@ def column_label(name: str) -> str:
 
 def for_readers(frame: pl.DataFrame, decimals: int = 1) -> pl.DataFrame:
     """`frame` as a reader sees it: labelled headers and values, numbers rounded, yes/no for
-    flags; hidden columns dropped."""
+    flags; hidden columns dropped, and number columns with no value at all (a comparison
+    withheld for the whole table says so in words, not in empty columns)."""
     columns, seen = [], set()
     first = [c for c in ("question", "prompt", "theme_label") if c in frame.columns]
     frame = frame.select(*first, pl.exclude(first))
     for name, dtype in frame.schema.items():
+        values = frame.get_column(name)
         if (
             name in HIDDEN_COLUMNS
-            or (name in HIDDEN_IF_CONSTANT and frame.get_column(name).n_unique() <= 1)
+            or (name in HIDDEN_IF_CONSTANT and values.n_unique() <= 1)
+            or (dtype.is_numeric() and frame.height > 0 and values.null_count() == frame.height)
             or (name in ("standard", "theme") and "question" in frame.columns)
         ):
             continue

@@ -327,15 +327,24 @@ def _write_cells(
     level only: no interval on 2 inspections or fewer) or [x]."""
     writers = [_typed_writer(ws, formats, frame.get_column(c)) for c in frame.columns]
     levels_only = _flags(frame, "levels_only")
+    interval = [c in LEVELS_ONLY_COLUMNS for c in frame.columns]
     for r in range(frame.height):
-        shorthand = "[c]" if suppressed[r] else "[u]" if levels_only[r] else "[x]"
         row = top + r
         for c, (write, extra, cells) in enumerate(writers):
             value = cells[r]
             if _missing(value):
+                shorthand = (
+                    "[c]" if suppressed[r] else "[u]" if levels_only[r] and interval[c] else "[x]"
+                )
                 ws.write_string(row, c, shorthand)
             else:
                 write(row, c, value, *extra)
+
+
+LEVELS_ONLY_COLUMNS = frozenset(
+    {"ci_low", "ci_high", "ci_cluster_low", "ci_cluster_high", "interval_basis"}
+)
+"""The cells a level-only row leaves empty for want of inspections: written [u], not [x]."""
 
 
 def _flags(frame: pl.DataFrame, column: str) -> list[bool]:

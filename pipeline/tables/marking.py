@@ -20,6 +20,8 @@ BLANKED_PREFIXES = (
     "significant",
     "icc",
     "low_reliability",
+    "levels_only",
+    "interval_",
 )
 
 

@@ -27,6 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
+
+from pipeline.statistics import stats
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,12 @@ class CR2Fit:
 
     def df(self, index: int) -> float:
         """Bell-McCaffrey degrees of freedom for the test of coefficient `index`."""
-        contrast = self.bread[:, index]
+        return self.df_contrast(np.eye(len(self.beta))[index])
+
+    def df_contrast(self, contrast: np.ndarray) -> float:
+        """Bell-McCaffrey degrees of freedom for the test of the linear combination
+        `contrast` of the coefficients (a gradient, for a delta-method effect)."""
+        contrast = self.bread @ contrast
         columns = [
             self.residual_maker[rows].T @ (a @ (self.whitened[rows] @ contrast))
             for rows, a in zip(self.clusters, self.adjustments, strict=True)
@@ -82,3 +90,21 @@ def cr2_wls(y: np.ndarray, x: np.ndarray, weights: np.ndarray, clusters: np.ndar
         score = xt[r].T @ (a @ residual[r])
         meat += np.outer(score, score)
     return CR2Fit(beta, bread @ meat @ bread, xt, bread, maker, rows, adjustments)
+
+
+def cr2_binomial(
+    proportion: np.ndarray, x: np.ndarray, trials: np.ndarray, clusters: np.ndarray
+) -> tuple[CR2Fit, bool] | None:
+    """A binomial GLM (logit link) of `proportion` out of `trials`, with CR2 on its working
+    (linearised) model, as clubSandwich does for generalised linear models: at the fitted
+    coefficients, weighted least squares of the working response on `x` with the working weights
+    returns the same coefficients, so `cr2_wls` gives the sandwich. (fit, converged), or None
+    where the model cannot be fitted."""
+    solved = stats.fit_binomial(proportion, x, trials)
+    if solved is None:
+        return None
+    beta, converged = solved
+    mu = np.clip(special.expit(x @ beta), 1e-12, 1 - 1e-12)
+    variance = mu * (1 - mu)
+    working = x @ beta + (proportion - mu) / variance
+    return cr2_wls(working, x, trials * variance, clusters), converged

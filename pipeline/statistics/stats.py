@@ -259,6 +259,19 @@ def _fit_logistic(
     return LogisticFit(beta, cov, converged)
 
 
+def fit_binomial(
+    proportion: np.ndarray, x: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, bool] | None:
+    """(coefficients, converged) of the binomial GLM (logit link) of `proportion` on `x` with
+    `weights` trials, by the same Newton's method as `_fit_logistic`, without a covariance (the
+    caller chooses one); None where it cannot be fitted."""
+    if not (np.all(np.isfinite(proportion)) and np.all(np.isfinite(weights))):
+        return None
+    with np.errstate(all="ignore"):
+        solved = _newton(*_collapsed(proportion, x, weights))
+    return None if solved is None else (solved[0], solved[2])
+
+
 def _collapsed(
     proportion: np.ndarray, x: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,13 +1,15 @@
 """Interrupted time series: was there a step at unification, or a trend that was already there?
 
 A before/after difference cannot tell a step at 26 June 2021 from a decline that started earlier.
-A segmented regression can: sufficiency (a linear probability model, in percentage points) on
-time, a step and a change of slope at the breakpoint, a term for the Covid period of restricted
-delivery (23 March 2020 to 1 March 2022) and a term for the refreshed 2023 standards. Rows are
-inspections (their proportion, weighted by applicable answers: the same estimates as a case-level
-fit). Standard errors are clustered by inspection with the CR2 correction and each term is tested
-on Student's t with its Bell-McCaffrey degrees of freedom (statistics/small_sample.py): with 10 to
-25 inspections and six terms, the usual CR1 with (inspections - 1) degrees of freedom made 27
+A segmented regression can: sufficiency on time, a step and a change of slope at the breakpoint,
+a term for the Covid period of restricted delivery (23 March 2020 to 1 March 2022) and a term for
+the refreshed 2023 standards. The model is logistic (binomial, logit link), so it lives on the
+share's own scale and no fitted share leaves 0-100 %; each term is reported in percentage points
+at the breakpoint (`SegmentedFit`). Rows are inspections (yes out of applicable answers: the same
+estimates as a case-level fit). Standard errors are clustered by inspection with the CR2
+correction on the model's working weights, and each effect is tested on Student's t with the
+Bell-McCaffrey degrees of freedom of its delta-method gradient (statistics/small_sample.py): with
+10 to 25 inspections and six terms, the usual CR1 with (inspections - 1) degrees of freedom made 27
 regional steps significant on the sample, many of them driven by one or two inspections.
 
 Sensitivity analyses (`model`):
@@ -27,11 +29,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from scipy import special
 
 from pipeline import refdata
 from pipeline.config import Settings
 from pipeline.statistics import distributions as dist
-from pipeline.statistics.small_sample import CR2Fit, cr2_wls
+from pipeline.statistics.small_sample import CR2Fit, cr2_binomial
 from pipeline.tables.cells import asked_before_and_after, ordered, scopes
 
 MODELS = ("main", "exclude_transition", "lag_to_march_2022", "after_by_supervision_start")
@@ -42,29 +45,63 @@ percentage points is outside what a share can move: the model is not identified 
 and its estimates are withheld (the row's note says so)."""
 
 
+LEVEL_TERMS = ("step", "covid", "framework_2023")
+"""Terms that shift the level: reported as the change in the share they make at the breakpoint."""
+
+
 @dataclass(frozen=True)
 class SegmentedFit:
-    """Coefficients (percentage points), their CR2 covariance and each term's Bell-McCaffrey
-    degrees of freedom."""
+    """A segmented logistic regression with its CR2 covariance. Each term is reported on the
+    share's own scale, in percentage points, at the breakpoint: a level term as the share with
+    it minus the share without it (from the pre-breakpoint trend's level there, without the
+    Covid and 2023-standards terms), a slope as the change in the share per year there. The
+    interval is the delta method's, on Student's t with the Bell-McCaffrey degrees of freedom of
+    the effect's gradient."""
 
     terms: tuple[str, ...]
     fit: CR2Fit
-    scale: float = 100.0
+
+    def _share_effect(self, term: str, beta: np.ndarray) -> float:
+        """The effect of `term` on the share (0-1) at the breakpoint."""
+        b = dict(zip(self.terms, beta, strict=True))
+        base = special.expit(b["intercept"])
+        if term in LEVEL_TERMS:
+            return float(special.expit(b["intercept"] + b[term]) - base)
+        slope_before = base * (1 - base) * b.get("time", 0.0)
+        if term == "time":
+            return float(slope_before)
+        after = special.expit(b["intercept"] + b.get("step", 0.0))
+        slope_after = after * (1 - after) * (b.get("time", 0.0) + b["slope_change"])
+        return float(slope_after - slope_before)
+
+    def effect(self, term: str) -> tuple[float, np.ndarray]:
+        """(effect in percentage points, its gradient in the coefficients)."""
+        beta = self.fit.beta
+        step = 1e-6 * np.maximum(1.0, np.abs(beta))
+        gradient = np.array(
+            [
+                (
+                    self._share_effect(term, beta + np.eye(len(beta))[j] * step[j])
+                    - self._share_effect(term, beta - np.eye(len(beta))[j] * step[j])
+                )
+                / (2 * step[j])
+                for j in range(len(beta))
+            ]
+        )
+        return 100 * self._share_effect(term, beta), 100 * gradient
 
     def estimate(self, term: str) -> float:
-        return float(self.scale * self.fit.beta[self.terms.index(term)])
+        return self.effect(term)[0]
 
     def df(self, term: str) -> float:
-        return self.fit.df(self.terms.index(term))
+        return self.fit.df_contrast(self.effect(term)[1])
 
     def interval(self, term: str, level: float) -> tuple[float, float, float, float]:
-        """Estimate, low, high and two-sided p-value for one term, on t with the term's
-        Bell-McCaffrey degrees of freedom."""
-        i = self.terms.index(term)
-        se = float(self.scale * np.sqrt(self.fit.cov[i, i]))
-        df = self.df(term)
+        """Estimate, low, high and two-sided p-value for one term's effect."""
+        estimate, gradient = self.effect(term)
+        se = float(np.sqrt(gradient @ self.fit.cov @ gradient))
+        df = self.fit.df_contrast(gradient)
         t = float(dist.t_ppf(0.5 + level / 2, df))
-        estimate = self.estimate(term)
         p = float(2 * dist.t_sf(abs(estimate / se), df)) if se > 0 else float("nan")
         return estimate, estimate - t * se, estimate + t * se, p
 
@@ -192,7 +229,11 @@ def _fit_row(
     x, terms = _design(rows, breakpoint)
     y = (rows["k"] / rows["m"]).to_numpy()
     weights = rows["m"].to_numpy().astype(float)
-    fit = SegmentedFit(terms, cr2_wls(y, x, weights, rows["inspection_id"].to_numpy()))
+    fitted = cr2_binomial(y, x, weights, rows["inspection_id"].to_numpy())
+    if fitted is None or not fitted[1]:
+        out["note"] = "not estimated: the logistic model did not converge (a share at 0 or 100%)"
+        return out
+    fit = SegmentedFit(terms, fitted[0])
     leverage = inspection_leverage(x, weights, rows["inspection_id"])
     out |= {"terms": ", ".join(terms[1:]), "max_leverage": leverage}
     if "step" in terms:

@@ -67,3 +67,34 @@ def test_few_clusters_get_fewer_degrees_of_freedom_than_clusters_minus_one() -> 
     y = 0.5 + 0.01 * time + rng.normal(scale=0.1, size=48)
     fit = cr2_wls(y, x, np.ones(48), clusters)
     assert fit.df(1) < 11 / 2
+
+
+def test_the_binomial_fit_equals_statsmodels_glm() -> None:
+    from pipeline.statistics.small_sample import cr2_binomial
+
+    rng = np.random.default_rng(21)
+    n = 25
+    x = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
+    trials = rng.integers(10, 60, n).astype(float)
+    k = rng.binomial(trials.astype(int), 1 / (1 + np.exp(-(x @ [-0.3, 0.4, -0.6]))))
+    fitted = cr2_binomial(k / trials, x, trials, np.arange(n))
+    assert fitted is not None
+    fit, converged = fitted
+    reference = sm.GLM(k / trials, x, family=sm.families.Binomial(), var_weights=trials).fit()
+    assert converged
+    np.testing.assert_allclose(fit.beta, reference.params, rtol=1e-7)
+
+
+def test_a_step_on_the_share_scale_is_the_difference_of_the_two_shares() -> None:
+    """With only a constant and a step, the step effect at the breakpoint is exactly the share
+    after minus the share before (pooled over inspections): 45/100 - 30/100 = 15 points."""
+    from pipeline.statistics.small_sample import cr2_binomial
+    from pipeline.tables.its import SegmentedFit
+
+    k = np.array([10.0, 20.0, 15.0, 30.0])
+    m = np.array([40.0, 60.0, 50.0, 50.0])
+    x = np.column_stack([np.ones(4), [0.0, 0.0, 1.0, 1.0]])
+    fitted = cr2_binomial(k / m, x, m, np.arange(4))
+    assert fitted is not None
+    effect = SegmentedFit(("intercept", "step"), fitted[0]).estimate("step")
+    assert effect == pytest.approx(100 * (45 / 100 - 30 / 100), abs=1e-6)

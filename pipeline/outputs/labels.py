@@ -90,7 +90,7 @@ MEASURE_LABELS = {
 
 CODE_COLUMNS: dict[str, tuple[str, ...]] = {
     "subgroup_value": SUBGROUPS,
-    "level": PRACTITIONER,
+    "level": (*PRACTITIONER, "published_level"),
     "reference_level": PRACTITIONER,
 }
 """Columns whose values are codes of other columns' code lists (a breakdown's category, a

@@ -20,7 +20,8 @@ def test_the_table_has_every_model_and_says_why_a_fit_is_missing(sample_run: Pat
     national = table.filter(pl.col("scope") == "England and Wales", pl.col("model") == "main")
     assert national.height == 12
     assert national["step_pp_estimate"].is_not_null().all()
-    assert (national["df"] == national["n_inspections"] - 1).all()
+    # Bell-McCaffrey: far fewer than inspections - 1 when a few inspections carry the step
+    assert ((national["df"] > 2) & (national["df"] < national["n_inspections"] - 1)).all()
 
 
 @pytest.mark.parametrize("model", its.MODELS)

@@ -64,7 +64,9 @@ def test_trend_agrees_with_duckdb_sql(sample_run: Path, sample_release: Path) ->
 
 
 def test_percentages_and_wilson_columns(sample_run: Path) -> None:
-    trend = _table(sample_run, "kq_trend").filter(~pl.col("suppressed")).head(200)
+    shown = _table(sample_run, "kq_trend").filter(~pl.col("suppressed"))
+    assert shown.filter(pl.col("levels_only"))["ci_low"].null_count() == shown["levels_only"].sum()
+    trend = shown.filter(~pl.col("levels_only")).head(200)
     low, high = stats.wilson_interval(trend["n_yes"].to_numpy(), trend["n_applicable"].to_numpy())
     np.testing.assert_allclose(trend["ci_low"].to_numpy(), 100 * low, atol=1e-9)
     np.testing.assert_allclose(trend["ci_high"].to_numpy(), 100 * high, atol=1e-9)

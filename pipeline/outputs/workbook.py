@@ -286,14 +286,15 @@ def _table(wb: xlsxwriter.Workbook, formats: _Formats, sheet: TableSheet) -> Non
             "autofilter": False,
         },
     )
-    lines = 1
+    lines, total = 1, 0.0
     for c, column in enumerate(columns):  # headers wrap: columns as wide as their values need
         width = _width(frame.get_column(column), header_label(column))
         ws.set_column(c, c, width)
+        total += width
         lines = max(lines, _header_lines(header_label(column), int(width) - 1))
     ws.set_row(first, 15.0 * lines + 3)
     ws.freeze_panes(first + 1, 0)
-    _print_setup(ws, first)
+    _print_setup(ws, first, total)
 
 
 def _width(values: pl.Series, header: str) -> float:
@@ -309,11 +310,20 @@ def _header_lines(header: str, width: int = 14) -> int:
     return max(1, math.ceil(len(header) / width))
 
 
-def _print_setup(ws: Worksheet, header_row: int | None = None) -> None:
-    """A4 landscape, fitted to the page width, the header row repeated on every page."""
+PRINT_WIDTH_CHARS = 150
+"""Column width (in characters) that an A4 landscape page holds at full size: a wider table is
+printed across several pages rather than shrunk (27 columns on one page printed at about 4 pt)."""
+
+
+def _print_setup(ws: Worksheet, header_row: int | None = None, width: float = 0.0) -> None:
+    """A4 landscape, the header row repeated on every page; as many pages wide as the columns
+    need at a readable size, with the first column repeated on each."""
     ws.set_paper(9)
     ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    pages = max(1, math.ceil(width / PRINT_WIDTH_CHARS))
+    ws.fit_to_pages(pages, 0)
+    if pages > 1:
+        ws.repeat_columns(0, 0)
     if header_row is not None:
         ws.repeat_rows(header_row)
 

@@ -100,3 +100,13 @@ def test_headers_of_unitless_statistics() -> None:
     assert workbook_header("icc") == "Intra-inspection correlation"
     assert workbook_header("n_effective") == "Effective sample size (number)"
     assert workbook_header("pct_pre") == "Sufficient, before unification (%)"
+
+
+def test_a_wide_sheet_prints_across_pages_at_a_readable_size(sample_release: Path) -> None:
+    """The 27-column key-question sheet printed fitted to one page at about 4 pt: it now spans
+    as many landscape pages as its columns need, the first column repeated on each."""
+    book = openpyxl.load_workbook(sample_release / "tables" / WORKBOOK_NAME)
+    wide = book["Key questions over time"]
+    assert wide.page_setup.fitToWidth >= 3
+    assert wide.print_title_cols == "$A:$A"
+    assert book["Contents"].page_setup.fitToWidth in (None, 1)  # 1 is the default, not written

@@ -272,6 +272,9 @@ def _table(wb: xlsxwriter.Workbook, formats: _Formats, sheet: TableSheet) -> Non
         else [False] * frame.height
     )
     _write_cells(ws, formats, first + 1, frame, suppressed)
+    if frame.height == 0:  # a table needs a data row: say there is nothing, never leave it blank
+        for c in range(len(columns)):
+            ws.write_string(first + 1, c, "[x]")
     ws.add_table(
         first,
         0,

@@ -8,6 +8,7 @@ colour-blind-safe categorical palette, focus colour against grey for comparisons
 
 from __future__ import annotations
 
+import textwrap
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
@@ -130,8 +131,15 @@ def caption(source: str, synthetic: bool) -> str:
     return f"Source: {source}."
 
 
+TITLE_CHARS = 60
+"""Characters of a 17 pt semibold title that fit the chart's width (560 px): a longer title is
+wrapped onto more lines, never cut ("...in England and Wal")."""
+
+
 def title(text: str, subtitle: str | list[str]) -> alt.TitleParams:
-    return alt.TitleParams(text=text, subtitle=subtitle)
+    """A chart title, wrapped to the chart's width, with its subtitle lines."""
+    lines = textwrap.wrap(text, TITLE_CHARS)
+    return alt.TitleParams(text=lines if len(lines) > 1 else text, subtitle=subtitle)
 
 
 CASE_SOURCE = "HM Inspectorate of Probation case assessments"

@@ -79,6 +79,8 @@ code where its label is shown; the unweighted sensitivity estimate, which the ch
 workbook carry and the methods paragraph summarises)."""
 HIDDEN_IF_CONSTANT = frozenset({"series", "scope"})
 """Columns left out when they hold one value (the table's caption says it)."""
+HIDDEN_IF_NEVER_TRUE = frozenset({"levels_only"})
+"""Flags left out when no row has them (a table with no level-only cell needs no [u] column)."""
 
 MEASURE_LABELS = {
     "da_enquiry": "Domestic abuse enquiry (police)",
@@ -209,6 +211,7 @@ def for_readers(frame: pl.DataFrame, decimals: int = 1) -> pl.DataFrame:
         if (
             name in HIDDEN_COLUMNS
             or (name in HIDDEN_IF_CONSTANT and values.n_unique() <= 1)
+            or (name in HIDDEN_IF_NEVER_TRUE and not values.fill_null(False).any())
             or (dtype.is_numeric() and frame.height > 0 and values.null_count() == frame.height)
             or (name in ("standard", "theme") and "question" in frame.columns)
         ):

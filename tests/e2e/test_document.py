@@ -205,7 +205,8 @@ def test_no_title_claims_a_direction_its_comparison_does_not_support(sample_rele
     claims = 0
     for region in [*refdata.region_names(), NATIONAL]:
         report = bulletin.Bulletin.load(sample_release, region)
-        title = report.chart("safety_trend").chart.to_dict()["title"]["text"]
+        text = report.chart("safety_trend").chart.to_dict()["title"]["text"]
+        title = " ".join(text) if isinstance(text, list) else text
         row = unification.filter(pl.col("scope") == region).row(0, named=True)
         if "less often" in title or "more often" in title:
             claims += 1

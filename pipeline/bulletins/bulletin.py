@@ -126,14 +126,16 @@ def load_tables(data_dir: Path, scopes: list[str] | None = None) -> dict[str, pl
     """Read the release tables a bulletin needs, keeping only the scopes asked for."""
     check_release(data_dir)
     folder = Path(data_dir) / "tables"
-    missing = [n for n in TABLES_NEEDED if not (folder / f"{n}.parquet").exists()]
+    missing = [n for n in sections.tables_needed() if not (folder / f"{n}.parquet").exists()]
     if missing:
         raise BulletinInputError(f"tables not found in the release: {', '.join(missing)}")
     tables = {}
-    for name in TABLES_NEEDED:
+    every_region = sections.tables_read_for_every_region()
+    for name in sections.tables_needed():
         scan = pl.scan_parquet(folder / f"{name}.parquet", glob=False)
         if scopes and "scope" in scan.collect_schema().names():
-            scan = scan.filter(pl.col("scope").is_in(scopes))
+            wanted = [*scopes, *refdata.region_names()] if name in every_region else scopes
+            scan = scan.filter(pl.col("scope").is_in(wanted))
         tables[name] = scan.collect()
     published = Path(data_dir) / "published.parquet"
     tables["published"] = (

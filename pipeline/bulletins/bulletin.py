@@ -315,6 +315,19 @@ RATINGS_NOTE = (
 )
 
 
+def certainty_note() -> str:
+    """How the 'how sure' column reads, with its bands quoted from certainty_words.csv."""
+    bands = "; ".join(
+        f"{words}: the rating stays in its band with at least {floor:.0%} chance"
+        for floor, words in refdata.certainty_words()
+        if floor > 0
+    )
+    return (
+        "'How sure' is the chance that drawing the cases again from the same inspections would "
+        f"move the rating into another band ({bands})."
+    )
+
+
 def regional_ratings_table(report: Bulletin) -> pl.DataFrame:
     """The region's derived domain-two ratings per regional round, beside the published
     overall rating, with reader headers (empty when the region had no round in the data)."""
@@ -332,6 +345,7 @@ def regional_ratings_table(report: Bulletin) -> pl.DataFrame:
                 "Standard": r["standard_label"],
                 "Derived rating": r["rating"] or f"none: {r['reason']}",
                 "Lowest key question": lowest,
+                "How sure is the derived rating": certainty_words(r),
                 "Published overall rating (real)": r["published_overall_rating"]
                 or "not in the compilation",
             }
@@ -344,8 +358,22 @@ RATINGS_COLUMNS = (
     "Standard",
     "Derived rating",
     "Lowest key question",
+    "How sure is the derived rating",
     "Published overall rating (real)",
 )
+
+
+def certainty_words(row: dict[str, Any]) -> str:
+    """A derived rating's certainty in plain words: the chance that another sample of cases
+    from the same inspections would put it in a different band, and its reading (from
+    reference/certainty_words.csv, carried in the release's `rating_certainty`)."""
+    chance, words = row.get("rating_chance_differs_pct"), row.get("rating_certainty")
+    if row.get("rating") is None or chance is None or not words:
+        return "no rating to assess"
+    odds = f"a {chance:.0f}% chance that another sample of cases would give a different rating"
+    if words == "could go either way":
+        return f"Could go either way: {odds}"
+    return f"{str(words).capitalize()} to stay {row['rating']}: {odds}"
 
 
 def regional_ratings_markdown(report: Bulletin) -> str:
@@ -355,7 +383,9 @@ def regional_ratings_markdown(report: Bulletin) -> str:
         return f"No regional round of PDU inspections in {html.escape(report.region)} in the data."
     lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * table.width]
     lines += ["| " + " | ".join(row) + " |" for row in table.rows()]
-    return html.escape("\n".join(lines), quote=False) + "\n\n" + RATINGS_NOTE
+    return (
+        html.escape("\n".join(lines), quote=False) + "\n\n" + RATINGS_NOTE + " " + certainty_note()
+    )
 
 
 def national_ratings_markdown(report: Bulletin) -> str:

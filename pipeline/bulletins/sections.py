@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from pipeline.bulletins import casework_charts, charts, standing
+from pipeline.bulletins import casework_charts, charts, rating_charts, standing
 from pipeline.bulletins.charts import ChartResult
 from pipeline.domain import NATIONAL
 
@@ -147,6 +147,13 @@ SECTIONS: tuple[SectionSpec, ...] = (
         ("published_ratings",),
         lambda i: charts.published_ratings_chart(i.tables["published_ratings"]),
         shown=Shown.NATIONAL_ONLY,
+    ),
+    SectionSpec(
+        "rating_movement",
+        "Latest ratings and movement since the previous inspection",
+        "Every rated unit's latest inspection against its previous one.",
+        ("rating_movement",),
+        lambda i: rating_charts.rating_movement_chart(i.tables["rating_movement"], i.scope),
     ),
     SectionSpec(
         "annexe_one",

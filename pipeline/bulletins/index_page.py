@@ -18,6 +18,7 @@ import polars as pl
 from pipeline import refdata
 from pipeline.bulletins import bulletin, export, standing
 from pipeline.bulletins.document import TEMPLATES, _scoped_svg
+from pipeline.bulletins.theme import register_font
 from pipeline.domain import NATIONAL
 
 INDEX_NAME = "index.html"
@@ -59,6 +60,7 @@ def write_index(data_dir: Path, out_dir: Path) -> Path:
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True
     )
     page = env.get_template("index.html.j2").render(
+        fonts=_font_faces(),
         title="Probation casework quality: bulletins by area",
         publisher=meta.organisation,
         date_line=meta.date_line(),
@@ -84,6 +86,23 @@ def write_index(data_dir: Path, out_dir: Path) -> Path:
     tmp.write_text(page)
     os.replace(tmp, target)
     return target
+
+
+def _font_faces() -> dict[str, str]:
+    """The chart font, base64, for @font-face: the inlined chart's text uses it, as in the
+    bulletins, whatever fonts the reader's machine has."""
+    import base64
+
+    fonts = register_font()
+    if fonts is None:
+        return {}
+    return {
+        weight: base64.b64encode((fonts / name).read_bytes()).decode()
+        for weight, name in (
+            ("regular", "SourceSansPro-Regular.ttf"),
+            ("bold", "SourceSansPro-Bold.ttf"),
+        )
+    }
 
 
 def _table_rows(data: pl.DataFrame) -> list[tuple[str, str, str]]:

@@ -630,6 +630,7 @@ def _print_bulletins(results: list[Any], out: Path) -> None:
         status = "ok" if r.status == "ok" else styled("failed")
         table.add_row(cell(r.region), status, f"{r.seconds:.1f}", str(r.attempts), cell(r.error))
     console.print(table)
+    console.print(f"Index page: {cell(str(out / 'index.html'))}")
 
 
 @app.command(cls=_Command)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import logging
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from dataclasses import fields as fields_of
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import refdata
-from pipeline.bulletins import bulletin
+from pipeline.bulletins import bulletin, index_page
 from pipeline.config import FIGURES_DIR, NOTEBOOKS_DIR
 from pipeline.domain import NATIONAL
 
@@ -245,7 +246,11 @@ def run_notebook(
     finally:
         pm_log.removeHandler(handler)
         handler.close()
-    _swap_in(staging, folder) if not error else _keep_logs(staging, folder)
+    if not error:
+        relativise_notebook(executed, staging, folder)
+        _swap_in(staging, folder)
+    else:
+        _keep_logs(staging, folder)
     return JobResult(
         region,
         slug,
@@ -255,6 +260,52 @@ def run_notebook(
         attempts,
         error,
     )
+
+
+def relativise_notebook(executed: Path, staging: Path, folder: Path) -> None:
+    """Keep no absolute machine path in an executed notebook: papermill writes the parameters
+    it injected (data_dir, output_dir: the release and the staging folder) into a code cell
+    and into the metadata with its input and output paths. Each path becomes relative to the
+    pack's final folder (where a reader opens the notebook, and where Jupyter runs it), the
+    staging folder becomes that folder ("."), and papermill's input path is the notebook's
+    name in the repository's notebooks/ folder."""
+    final = folder.resolve()
+    text = executed.read_text()
+    nb = json.loads(text)
+    meta = nb.get("metadata", {}).get("papermill", {})
+    if "input_path" in meta:
+        meta["input_path"] = f"notebooks/{Path(meta['input_path']).name}"
+    if "output_path" in meta:
+        meta["output_path"] = Path(meta["output_path"]).name
+    replacements = sorted(
+        {str(staging.resolve()): ".", str(staging): "."}.items(), key=lambda kv: -len(kv[0])
+    )
+
+    def relative(value: str) -> str:
+        for old, new in replacements:
+            value = value.replace(old, new)
+        path = Path(value)
+        return os.path.relpath(path, final) if path.is_absolute() else value
+
+    for name, value in list(meta.get("parameters", {}).items()):
+        if isinstance(value, str):
+            meta["parameters"][name] = relative(value)
+    for cell in nb.get("cells", []):
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell["source"])
+            cell["source"] = _relative_assignments(source, relative)
+    executed.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def _relative_assignments(source: str, relative: Callable[[str], str]) -> str:
+    """The injected parameters cell with every string value passed through `relative`."""
+    lines = []
+    for line in source.splitlines():
+        name, sep, value = line.partition(" = ")
+        if sep and value.startswith('"') and value.endswith('"'):
+            line = f"{name} = {json.dumps(relative(json.loads(value)))}"
+        lines.append(line)
+    return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
 
 
 STAGING_PREFIX = ".staging-"
@@ -461,6 +512,7 @@ def run_bulletins(
         order = {r: i for i, r in enumerate([*chosen, NATIONAL])}
         results.sort(key=lambda r: order.get(r.region, 99))
         write_summary(results, Path(out_dir) / "bulletins_summary.csv")
+    index_page.write_index(data_dir, Path(out_dir))
     return results
 
 

@@ -126,14 +126,16 @@ def load_tables(data_dir: Path, scopes: list[str] | None = None) -> dict[str, pl
     """Read the release tables a bulletin needs, keeping only the scopes asked for."""
     check_release(data_dir)
     folder = Path(data_dir) / "tables"
-    missing = [n for n in TABLES_NEEDED if not (folder / f"{n}.parquet").exists()]
+    missing = [n for n in sections.tables_needed() if not (folder / f"{n}.parquet").exists()]
     if missing:
         raise BulletinInputError(f"tables not found in the release: {', '.join(missing)}")
     tables = {}
-    for name in TABLES_NEEDED:
+    every_region = sections.tables_read_for_every_region()
+    for name in sections.tables_needed():
         scan = pl.scan_parquet(folder / f"{name}.parquet", glob=False)
         if scopes and "scope" in scan.collect_schema().names():
-            scan = scan.filter(pl.col("scope").is_in(scopes))
+            wanted = [*scopes, *refdata.region_names()] if name in every_region else scopes
+            scan = scan.filter(pl.col("scope").is_in(wanted))
         tables[name] = scan.collect()
     published = Path(data_dir) / "published.parquet"
     tables["published"] = (
@@ -313,6 +315,19 @@ RATINGS_NOTE = (
 )
 
 
+def certainty_note() -> str:
+    """How the 'how sure' column reads, with its bands quoted from certainty_words.csv."""
+    bands = "; ".join(
+        f"{words}: the rating stays in its band with at least {floor:.0%} chance"
+        for floor, words in refdata.certainty_words()
+        if floor > 0
+    )
+    return (
+        "'How sure' is the chance that drawing the cases again from the same inspections would "
+        f"move the rating into another band ({bands})."
+    )
+
+
 def regional_ratings_table(report: Bulletin) -> pl.DataFrame:
     """The region's derived domain-two ratings per regional round, beside the published
     overall rating, with reader headers (empty when the region had no round in the data)."""
@@ -330,6 +345,7 @@ def regional_ratings_table(report: Bulletin) -> pl.DataFrame:
                 "Standard": r["standard_label"],
                 "Derived rating": r["rating"] or f"none: {r['reason']}",
                 "Lowest key question": lowest,
+                "How sure is the derived rating": certainty_words(r),
                 "Published overall rating (real)": r["published_overall_rating"]
                 or "not in the compilation",
             }
@@ -342,8 +358,22 @@ RATINGS_COLUMNS = (
     "Standard",
     "Derived rating",
     "Lowest key question",
+    "How sure is the derived rating",
     "Published overall rating (real)",
 )
+
+
+def certainty_words(row: dict[str, Any]) -> str:
+    """A derived rating's certainty in plain words: the chance that another sample of cases
+    from the same inspections would put it in a different band, and its reading (from
+    reference/certainty_words.csv, carried in the release's `rating_certainty`)."""
+    chance, words = row.get("rating_chance_differs_pct"), row.get("rating_certainty")
+    if row.get("rating") is None or chance is None or not words:
+        return "no rating to assess"
+    odds = f"a {chance:.0f}% chance that another sample of cases would give a different rating"
+    if words == "could go either way":
+        return f"Could go either way: {odds}"
+    return f"{str(words).capitalize()} to stay {row['rating']}: {odds}"
 
 
 def regional_ratings_markdown(report: Bulletin) -> str:
@@ -353,7 +383,9 @@ def regional_ratings_markdown(report: Bulletin) -> str:
         return f"No regional round of PDU inspections in {html.escape(report.region)} in the data."
     lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * table.width]
     lines += ["| " + " | ".join(row) + " |" for row in table.rows()]
-    return html.escape("\n".join(lines), quote=False) + "\n\n" + RATINGS_NOTE
+    return (
+        html.escape("\n".join(lines), quote=False) + "\n\n" + RATINGS_NOTE + " " + certainty_note()
+    )
 
 
 def national_ratings_markdown(report: Bulletin) -> str:

@@ -21,7 +21,15 @@ from pipeline.bulletins.charts import (
     _visible,
     levels_only_marks,
 )
-from pipeline.bulletins.theme import CONTEXT, FOCUS, WIDTH, case_title, use_theme
+from pipeline.bulletins.theme import (
+    CONTEXT,
+    FOCUS,
+    WIDTH,
+    case_title,
+    label_lines,
+    use_theme,
+    wrapped_labels,
+)
 from pipeline.domain import NATIONAL
 
 SINGLE = {"COURT_PSR": "Court work", "RESETTLE": "Resettlement"}
@@ -55,7 +63,7 @@ def programme_label(programme: str) -> str:
 
 def _dots(data: pl.DataFrame, y: str, order: list[str], colour: alt.Color) -> alt.LayerChart:
     """Dots with their 95% intervals along a 0-100 axis, one row per `y` category."""
-    axis = alt.Y(f"{y}:N", sort=order, title=None, axis=alt.Axis(labelLimit=460))
+    axis = alt.Y(f"{y}:N", sort=order, title=None, axis=wrapped_labels(order, 48))
     rule = (
         alt.Chart()
         .mark_rule(strokeWidth=2)
@@ -134,7 +142,9 @@ def prompts_chart(prompts: pl.DataFrame, region: str, synthetic: bool) -> ChartR
     order = data.unique("prompt", keep="first", maintain_order=True)["prompt"].to_list()
     chart = (
         _dots(data, "prompt", order, _scope_colour(region))
-        .properties(width=WIDTH - 200, height=max(120, 26 * len(order)))
+        .properties(
+            width=WIDTH - 200, height=max(120, 8 * len(order) + 16 * label_lines(order, 48))
+        )
         .properties(
             title=case_title(
                 f"Prompts under the key questions: {region}",
@@ -251,7 +261,7 @@ def rationale_themes_chart(themes: pl.DataFrame, synthetic: bool) -> ChartResult
     ).select(pl.col("theme_label").alias("theme"), "pct", *INTERVAL, "n_applicable")
     data = data.sort("pct", descending=True)
     order = data["theme"].to_list()
-    y = alt.Y("theme:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    y = alt.Y("theme:N", sort=order, title=None, axis=wrapped_labels(order, 40))
     bar = alt.Chart().mark_bar(color=FOCUS).encode(
         y=y, x=alt.X("pct:Q", title="% of cases", scale=alt.Scale(domain=[0, 100])),
         tooltip=["theme", alt.Tooltip("pct:Q", format=".1f")],

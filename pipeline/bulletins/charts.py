@@ -28,6 +28,7 @@ from pipeline.bulletins.theme import (
     case_title,
     title,
     use_theme,
+    wrapped_labels,
 )
 from pipeline.domain import ERA_LABELS, NATIONAL, STANDARD_LABELS, SUBGROUP_LABELS, THEME_LABELS
 from pipeline.outputs import labels
@@ -291,7 +292,7 @@ def _dumbbell(data: pl.DataFrame, order: list[str]) -> alt.LayerChart:
             {"pct_pre": "Before unification", "pct_post": "After unification"}
         )
     )
-    y = alt.Y("question:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    y = alt.Y("question:N", sort=order, title=None, axis=wrapped_labels(order, 40))
     lines = (
         alt.Chart(data)
         .mark_rule(color=CONTEXT, strokeWidth=3)

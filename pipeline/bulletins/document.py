@@ -24,7 +24,12 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import refdata
-from pipeline.bulletins.bulletin import RATINGS_NOTE, Bulletin, regional_ratings_table
+from pipeline.bulletins.bulletin import (
+    RATINGS_NOTE,
+    Bulletin,
+    certainty_note,
+    regional_ratings_table,
+)
 from pipeline.bulletins.sections import SectionSpec
 from pipeline.bulletins.theme import register_font
 from pipeline.domain import NATIONAL
@@ -92,7 +97,7 @@ def build(report: Bulletin, published: dt.date | None = None) -> Document:
         key_findings=key_findings(report),
         sections=sections,
         ratings=regional_ratings_table(report) if regional else pl.DataFrame(),
-        ratings_note=RATINGS_NOTE,
+        ratings_note=f"{RATINGS_NOTE} {certainty_note()}",
         quality=_quality(report),
         sources=[meta.source(report.synthetic), meta.published_source],
         licence=meta.licence,

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from pipeline.bulletins import casework_charts, charts
+from pipeline.bulletins import casework_charts, charts, rating_charts, standing
 from pipeline.bulletins.charts import ChartResult
 from pipeline.domain import NATIONAL
 
@@ -37,6 +37,7 @@ class Shown(StrEnum):
 
     EVERY_AREA = "every area"
     NATIONAL_ONLY = "England and Wales only"
+    REGIONS_ONLY = "regional bulletins only"
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,13 @@ class SectionSpec:
     shown: Shown = Shown.EVERY_AREA
     national_context: bool = False
     """Shown in a regional bulletin as England and Wales context (the same in every one)."""
+    every_region: bool = False
+    """Reads every region's rows of its tables, not only the bulletin's area and England and
+    Wales (a chart placing the region among all twelve)."""
 
     def shown_in(self, area: str) -> bool:
+        if self.shown is Shown.REGIONS_ONLY:
+            return area != NATIONAL
         return self.shown is Shown.EVERY_AREA or area == NATIONAL
 
 
@@ -69,6 +75,15 @@ SECTIONS: tuple[SectionSpec, ...] = (
             years=i.years,
             unification=i.tables["unification"],
         ),
+    ),
+    SectionSpec(
+        "region_among_twelve",
+        "Among the twelve regions",
+        "The latest inspection programme with regional figures; every region's published figure.",
+        ("kq_trend",),
+        lambda i: standing.region_among_twelve(i.tables["kq_trend"], i.scope, i.synthetic),
+        shown=Shown.REGIONS_ONLY,
+        every_region=True,
     ),
     SectionSpec(
         "unification",
@@ -134,6 +149,13 @@ SECTIONS: tuple[SectionSpec, ...] = (
         shown=Shown.NATIONAL_ONLY,
     ),
     SectionSpec(
+        "rating_movement",
+        "Latest ratings and movement since the previous inspection",
+        "Every rated unit's latest inspection against its previous one.",
+        ("rating_movement",),
+        lambda i: rating_charts.rating_movement_chart(i.tables["rating_movement"], i.scope),
+    ),
+    SectionSpec(
         "annexe_one",
         "The April 2025 national inspection",
         "Published figures.",
@@ -193,6 +215,12 @@ OTHER_TABLES = ("regional_ratings",)
 def for_area(area: str) -> list[SectionSpec]:
     """The sections a bulletin for `area` shows, in order."""
     return [spec for spec in SECTIONS if spec.shown_in(area)]
+
+
+def tables_read_for_every_region() -> frozenset[str]:
+    """Tables some section reads for all twelve regions: a regional bulletin loads every
+    region's published rows of these (regions are published areas; nothing else is added)."""
+    return frozenset(t for spec in SECTIONS if spec.every_region for t in spec.tables)
 
 
 def tables_needed() -> tuple[str, ...]:

@@ -149,3 +149,46 @@ def case_title(text: str, description: str | list[str], synthetic: bool) -> alt.
     """Title, a line (or lines) of description and the source caption of a case-data chart."""
     lines = [description] if isinstance(description, str) else list(description)
     return title(text, [*lines, caption(CASE_SOURCE, synthetic)])
+
+
+def wrapped_labels(labels: list[str], width: int = 40, **axis: Any) -> alt.Axis:
+    """An axis whose long category labels are wrapped onto several lines, never cut with
+    "…": Vega truncates a label longer than `labelLimit`, so each label longer than `width`
+    characters is drawn as a list of lines (a Vega text array) and the limit is lifted. The
+    data keep the full label; only the drawing wraps it."""
+    import json
+    import textwrap
+
+    wrapped = {label: textwrap.wrap(label, width) for label in dict.fromkeys(labels)}
+    long = {label: lines for label, lines in wrapped.items() if len(lines) > 1}
+    lines = " : ".join(
+        [f"datum.label === {json.dumps(label)} ? {json.dumps(v)}" for label, v in long.items()]
+        + ["datum.label"]
+    )
+    # a block of n lines is drawn from its first line down: move it up by half its extra height
+    # so it stays centred on its tick
+    offset = " : ".join(
+        [
+            f"datum.label === {json.dumps(label)} ? {-(len(v) - 1) * LABEL_LINE_HEIGHT / 2}"
+            for label, v in long.items()
+        ]
+        + ["0"]
+    )
+    return alt.Axis(
+        labelExpr=lines,
+        labelLimit=0,
+        labelLineHeight=LABEL_LINE_HEIGHT,
+        labelOffset=alt.ExprRef(offset),
+        **axis,
+    )
+
+
+LABEL_LINE_HEIGHT = 14
+
+
+def label_lines(labels: list[str], width: int) -> int:
+    """How many lines the labels take when wrapped at `width` characters (for a chart's
+    height: each category needs room for its wrapped label)."""
+    import textwrap
+
+    return sum(max(1, len(textwrap.wrap(label, width))) for label in dict.fromkeys(labels))

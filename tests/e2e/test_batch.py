@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import refdata
 from pipeline.bulletins import batch
 from pipeline.config import NOTEBOOKS_DIR
 
@@ -83,6 +84,19 @@ def test_batch_continues_past_a_failing_region(sample_release: Path, tmp_path: P
     with (tmp_path / "bulletins_summary.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
+    index = (tmp_path / "index.html").read_text()
+    assert 'href="north-east/bulletin.html"' in index
+    assert 'href="north-east/bulletin.pdf"' in index
+    assert 'href="england-and-wales/bulletin.html"' in index
+    assert "wales/bulletin.html" not in index.replace("england-and-wales/", ""), "Wales failed"
+    assert str(tmp_path) not in index, "links are relative"
+    assert '<html lang="en-GB">' in index
+    assert "<title>" in index
+    assert 'aria-labelledby="standing_alt"' in index
+    meta = refdata.publication()
+    assert meta.date_line() in index
+    assert (refdata.DRAFT_WORDING in index) == meta.draft
+    assert (tmp_path / "index-charts" / "where_regions_stand.svg").exists()
 
 
 def test_cli_exits_non_zero_when_a_region_fails(sample_release: Path, tmp_path: Path) -> None:
@@ -211,3 +225,90 @@ def test_checking_parameters_prints_no_input_notebook_lines(
         for _ in range(3):
             batch.check_parameters(NOTEBOOKS_DIR / batch.REGIONAL_NOTEBOOK, {"region": "Wales"})
     assert not [r for r in caplog.records if "Input Notebook" in r.getMessage()]
+
+
+def _fake_papermill(fail: bool) -> object:
+    """Stands in for papermill.execute_notebook: writes a pack file into output_dir and an
+    executed notebook carrying absolute paths as papermill does (injected cell, metadata)."""
+
+    def execute(notebook: str, output: str, parameters: dict, **_: object) -> None:
+        out = Path(parameters["output_dir"])
+        (out / "chart.svg").write_text("<svg/>")
+        if fail:
+            raise RuntimeError("a cell failed")
+        injected = "".join(f"{k} = {json.dumps(v)}\n" for k, v in parameters.items())
+        nb = {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "metadata": {"tags": ["injected-parameters"]},
+                    "source": "# Parameters\n" + injected,
+                    "outputs": [],
+                    "execution_count": 1,
+                }
+            ],
+            "metadata": {
+                "papermill": {
+                    "input_path": str(Path(notebook).resolve()),
+                    "output_path": str(Path(output).resolve()),
+                    "parameters": parameters,
+                }
+            },
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+        Path(output).write_text(json.dumps(nb))
+
+    return execute
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_pack_is_swapped_in_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool
+) -> None:
+    import papermill
+
+    out = tmp_path / "figures"
+    old = out / "wales"
+    old.mkdir(parents=True)
+    (old / "old_chart.svg").write_text("old")
+    monkeypatch.setattr(papermill, "execute_notebook", _fake_papermill(fail))
+    params = {"region": "Wales", "data_dir": str(tmp_path / "release"), "output_dir": str(old)}
+    result = batch.run_notebook(
+        str(NOTEBOOKS_DIR / batch.REGIONAL_NOTEBOOK), "Wales", params, str(out)
+    )
+    assert result.status == ("failed" if fail else "ok")
+    assert not list(out.glob(f"{batch.STAGING_PREFIX}*")), "no staging folder is left"
+    assert not list(out.glob(".old-*"))
+    if fail:
+        assert (old / "old_chart.svg").exists(), "a failed run keeps the previous pack"
+        assert not (old / "chart.svg").exists(), "and brings in none of its files"
+        assert (old / "bulletin.log").exists()
+    else:
+        assert not (old / "old_chart.svg").exists(), "the old pack is replaced whole"
+        assert (old / "chart.svg").exists()
+
+
+def test_executed_notebooks_keep_no_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import papermill
+
+    out = tmp_path / "figures"
+    release = tmp_path / "data" / "releases" / "2026-01-01-01"
+    monkeypatch.setattr(papermill, "execute_notebook", _fake_papermill(False))
+    params = {"region": "Wales", "data_dir": str(release), "output_dir": str(out / "wales")}
+    batch.run_notebook(str(NOTEBOOKS_DIR / batch.REGIONAL_NOTEBOOK), "Wales", params, str(out))
+    text = (out / "wales" / batch.REGIONAL_NOTEBOOK).read_text()
+    assert str(tmp_path) not in text
+    assert str(NOTEBOOKS_DIR.parent) not in text
+    assert batch.STAGING_PREFIX not in text
+    nb = json.loads(text)
+    meta = nb["metadata"]["papermill"]
+    assert meta["input_path"] == f"notebooks/{batch.REGIONAL_NOTEBOOK}"
+    assert meta["output_path"] == batch.REGIONAL_NOTEBOOK
+    assert meta["parameters"]["output_dir"] == "."
+    assert meta["parameters"]["data_dir"] == "../../data/releases/2026-01-01-01"
+    source = "".join(nb["cells"][0]["source"])
+    assert 'data_dir = "../../data/releases/2026-01-01-01"' in source
+    assert 'output_dir = "."' in source

@@ -7,7 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipeline import refdata
 from pipeline.bulletins import bulletin
+from pipeline.domain import NATIONAL
 
 
 def test_region_names_and_aliases(sample_run: Path) -> None:
@@ -31,7 +33,9 @@ def test_bad_period_is_an_error(sample_release: Path) -> None:
 
 def test_only_the_regions_rows_are_loaded(sample_release: Path) -> None:
     report = bulletin.Bulletin.load(sample_release, "Wales")
-    assert set(report.tables["kq_trend"]["scope"]) == {"Wales", "England and Wales"}
+    assert set(report.tables["unification"]["scope"]) == {"Wales", "England and Wales"}
+    # the region among the twelve reads every region's published trend cells, and only them
+    assert set(report.tables["kq_trend"]["scope"]) == {*refdata.region_names(), NATIONAL}
 
 
 def test_headline_numbers_come_from_the_unification_table(sample_release: Path) -> None:
@@ -62,9 +66,10 @@ def test_markdown_is_escaped(sample_release: Path) -> None:
 def test_save_writes_every_chart_set(sample_release: Path, tmp_path: Path) -> None:
     report = bulletin.Bulletin.load(sample_release, "Wales", output_dir=tmp_path / "wales")
     written = report.save()
-    # 8 regional sections x 5 files: trend, unification, profile, risk, enquiries, cohort,
-    # court work, oversight (published ratings are England and Wales only)
-    assert len(written) == 8 * 5
+    # 10 regional sections x 5 files: trend, among the twelve, unification, profile, risk,
+    # enquiries, cohort, court work, oversight, rating movement (published ratings are England
+    # and Wales only)
+    assert len(written) == 10 * 5
     assert (tmp_path / "wales" / "safety_trend.png").exists()
 
 

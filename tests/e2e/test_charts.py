@@ -165,3 +165,36 @@ def _lab_distance(one: str, two: str) -> float:
         return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
 
     return math.dist(lab(one), lab(two))
+
+
+def _label_limits(spec: object) -> list[object]:
+    """Every labelLimit set anywhere in a spec."""
+    if isinstance(spec, dict):
+        found = [v for k, v in spec.items() if k == "labelLimit"]
+        return found + [x for v in spec.values() for x in _label_limits(v)]
+    if isinstance(spec, list):
+        return [x for v in spec for x in _label_limits(v)]
+    return []
+
+
+@pytest.mark.slow
+def test_no_chart_label_is_cut_with_an_ellipsis(sample_release: Path, tmp_path: Path) -> None:
+    """Long labels (prompts, questions, themes) wrap onto several lines: Vega cuts a label
+    longer than its labelLimit with "…", so every chart of a regional and the national
+    bulletin is rendered and no text in it may end with "…"."""
+    import re
+
+    from pipeline.bulletins import bulletin
+
+    for area in ("Wales", "England and Wales"):
+        report = bulletin.Bulletin.load(sample_release, area, output_dir=tmp_path / area)
+        for result in report.chart_set():
+            spec = result.chart.to_dict()
+            assert all(limit == 0 for limit in _label_limits(spec)), result.name
+            svg = report.save_chart(result.name)[1].read_text()
+            texts = re.findall(r">([^<>]*)</(?:text|tspan)>", svg)
+            assert texts, result.name
+            cut = [t for t in texts if t.rstrip().endswith(("…", "..."))]
+            assert not cut, f"{area} {result.name}: {cut}"
+    prompts = json.dumps(report.chart("prompts").chart.to_dict())
+    assert "labelExpr" in prompts, "the prompts chart wraps its labels"

@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 import pytest
 
 from pipeline import refdata
-from pipeline.bulletins import bulletin, document
+from pipeline.bulletins import bulletin, document, index_page
 from pipeline.domain import NATIONAL
 
 pytestmark = pytest.mark.slow
@@ -42,6 +42,7 @@ def bulletins(sample_release: Path, tmp_path_factory: pytest.TempPathFactory) ->
         report = bulletin.Bulletin.load(sample_release, region, output_dir=folder)
         document.write(report, folder)
         written[region] = folder
+    index_page.write_index(sample_release, out)
     return written
 
 
@@ -54,13 +55,18 @@ def _axe_installed() -> Path:
     return script
 
 
-def test_axe_finds_no_violations_in_any_bulletin(bulletins: dict[str, Path]) -> None:
+def test_axe_finds_no_violations_in_any_bulletin_or_the_index_page(
+    bulletins: dict[str, Path],
+) -> None:
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (apt-get install chromium): axe-core needs it")
     script = _axe_installed()
     node = shutil.which("node")
     assert node, "Node.js is needed to run axe-core"
     pages = [str(folder / "bulletin.html") for folder in bulletins.values()]
+    index = next(iter(bulletins.values())).parent / index_page.INDEX_NAME
+    assert index.is_file(), "the index page of the batch"
+    pages.append(str(index))
     run = subprocess.run(
         [node, str(script), CHROMIUM, *pages], capture_output=True, text=True, timeout=600
     )
@@ -68,7 +74,9 @@ def test_axe_finds_no_violations_in_any_bulletin(bulletins: dict[str, Path]) -> 
     results = json.loads(run.stdout)
     assert set(results) == set(pages)
     found = {
-        Path(page).parent.name: [f"{v['id']} ({v['count']}): {v['nodes'][:2]}" for v in violations]
+        Path(page).relative_to(index.parent).as_posix(): [
+            f"{v['id']} ({v['count']}): {v['nodes'][:2]}" for v in violations
+        ]
         for page, violations in results.items()
         if violations
     }

@@ -608,6 +608,15 @@ def bulletins(
         list[str] | None,
         typer.Option(help="Extra notebook parameter NAME=VALUE (checked against the notebook)."),
     ] = None,
+    png: Annotated[
+        bool,
+        typer.Option(
+            "--png",
+            help="Also write each chart as a 300-ppi PNG (for pasting into documents; the "
+            "HTML and PDF use the SVGs).",
+            metavar="",
+        ),
+    ] = False,
 ) -> None:
     """Run the regional bulletin notebook for each region (all 12 by default) and the national
     overview, in parallel; writes figures/<region>/ chart packs, executed notebooks,
@@ -616,7 +625,7 @@ def bulletins(
 
     _configure_logging(False, False)
     requested = [*(regions or []), *ctx.args] or None
-    extra = _parse_params(param or [])
+    extra = _parse_params(param or []) | ({"png": True} if png else {})
     try:
         chosen = batch.select_regions(requested)
         with console.status(f"running {len(chosen) + int(national)} notebooks..."):

@@ -577,6 +577,9 @@ class _RegionsEpilog(_Command):
         pass
 
 
+PNG_HELP = "Also write each chart as a 300-ppi PNG (for documents; the HTML and PDF use the SVGs)."
+
+
 @app.command(
     cls=_RegionsEpilog,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": False},
@@ -608,15 +611,7 @@ def bulletins(
         list[str] | None,
         typer.Option(help="Extra notebook parameter NAME=VALUE (checked against the notebook)."),
     ] = None,
-    png: Annotated[
-        bool,
-        typer.Option(
-            "--png",
-            help="Also write each chart as a 300-ppi PNG (for pasting into documents; the "
-            "HTML and PDF use the SVGs).",
-            metavar="",
-        ),
-    ] = False,
+    png: Annotated[bool, typer.Option("--png", help=PNG_HELP, metavar="")] = False,
 ) -> None:
     """Run the regional bulletin notebook for each region (all 12 by default) and the national
     overview, in parallel; writes figures/<region>/ chart packs, executed notebooks,

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from pipeline.bulletins import batch
-from pipeline.config import PROCESSED_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -30,7 +29,7 @@ t0 = time.perf_counter()
 from pipeline.bulletins import bulletin
 import altair, vl_convert
 t1 = time.perf_counter()
-report = bulletin.Bulletin.load({data!r}, "North East", 2018, 2026, "auto", {out!r})
+report = bulletin.Bulletin.load({data!r}, "North East", 2018, 2026, "auto", {out!r}, png={png!r})
 t2 = time.perf_counter()
 report.chart_set()
 t3 = time.perf_counter()
@@ -45,7 +44,7 @@ print(json.dumps({{"imports": t1 - t0, "data_loading": t2 - t1, "chart_building"
 """
 
 
-def kernel_split(data_dir: Path, out_dir: Path) -> dict[str, float]:
+def kernel_split(data_dir: Path, out_dir: Path, png: bool) -> dict[str, float]:
     """Start a kernel, then time the notebook's steps inside it."""
     from jupyter_client.manager import start_new_kernel
 
@@ -55,7 +54,7 @@ def kernel_split(data_dir: Path, out_dir: Path) -> dict[str, float]:
     try:
         outputs: list[str] = []
         client.execute_interactive(
-            SPLIT_CODE.format(data=str(data_dir), out=str(out_dir)),
+            SPLIT_CODE.format(data=str(data_dir), out=str(out_dir), png=png),
             output_hook=lambda msg: outputs.append(
                 msg["content"].get("text", "") + "\n".join(msg["content"].get("traceback", []))
             ),
@@ -97,9 +96,22 @@ def plain_loop(data_dir: Path, out_dir: Path) -> float:
     return time.perf_counter() - t0
 
 
+def _single_and_batch(
+    data: Path, workers: int | None, out: Path, png: bool
+) -> tuple[list[batch.JobResult], float, list[batch.JobResult], float]:
+    """One regional bulletin through the batch (worker start included), then all 13."""
+    extra = {"png": True} if png else {}
+    t0 = time.perf_counter()
+    single = batch.run_bulletins(["North East"], 1, data, out / "single", False, extra)
+    single_wall = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    full = batch.run_bulletins(None, workers, data, out / "batch", True, extra)
+    return single, single_wall, full, time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=PROCESSED_DIR)
+    parser.add_argument("--data", type=Path, required=True, help="a release folder")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument(
         "--skip-loop", action="store_true", help="leave out the plain papermill loop (slow)"
@@ -107,20 +119,31 @@ def main() -> None:
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-bulletins-"))
     try:
-        t0 = time.perf_counter()
-        single = batch.run_bulletins(
-            ["North East"], 1, args.data, scratch / "single", national=False
-        )
-        single_wall = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        full = batch.run_bulletins(None, args.workers, args.data, scratch / "batch")
-        batch_wall = time.perf_counter() - t0
-        split = kernel_split(args.data.resolve(), scratch / "split")
+        # before (every chart also as a 300-ppi PNG, `--png`) and after (SVG only, the default)
+        runs = {
+            png: _single_and_batch(args.data, args.workers, scratch / f"png{png}", png)
+            for png in (True, False)
+        }
+        split = {
+            png: kernel_split(args.data.resolve(), scratch / f"split{png}", png)
+            for png in (True, False)
+        }
         loop_wall = None if args.skip_loop else plain_loop(args.data.resolve(), scratch / "loop")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    failed = [r.region for r in [*single, *full] if r.status != "ok"]
+    _, single_wall, full, batch_wall = runs[False]
+    _, single_png, _, batch_png = runs[True]
+    split_png = split[True]
+    split = split[False]
+    failed = [r.region for png in runs for r in [*runs[png][0], *runs[png][2]] if r.status != "ok"]
     report = {
+        "with_png": {
+            "single_notebook_wall_s": single_png,
+            "batch_wall_s": batch_png,
+            "batch_over_single": batch_png / single_png,
+            "loop_over_batch": None if loop_wall is None else loop_wall / batch_png,
+            "one_notebook_split_s": split_png,
+        },
         "single_notebook_wall_s": single_wall,
         "batch_wall_s": batch_wall,
         "batch_notebooks": len(full),
@@ -144,6 +167,11 @@ def main() -> None:
             f"(the batch is {loop_wall / batch_wall:.1f}x faster)"
         )
     print("one notebook, split: " + ", ".join(f"{k} {v:.2f} s" for k, v in split.items()))
+    print(
+        f"with 300-ppi PNGs (--png, the previous default): one {single_png:.1f} s, batch "
+        f"{batch_png:.1f} s ({batch_png / single_png:.1f}x one); split: "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in split_png.items())
+    )
     if failed:
         print("FAILED: " + ", ".join(failed))
 

@@ -196,6 +196,15 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Debug detail.", metavar="")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Run in full even when the inputs, reference data and code are those of the "
+            "last run in --out (whose unchanged outputs are otherwise kept).",
+            metavar="",
+        ),
+    ] = False,
 ) -> None:
     """Ingest, validate, derive, tabulate and store every case export under --raw.
 
@@ -204,21 +213,25 @@ def run(
     reported, not fatal), 2 when the input is unusable, 1 on an internal error.
     """
     _configure_logging(quiet, verbose)
-    result = _run_guarded(raw, out, cohorts, quiet, sheet)
+    result = _run_guarded(raw, out, cohorts, quiet, sheet, force)
     if not quiet:
         _print_run(result, raw, out)
 
 
 def _run_guarded(
-    raw: Path, out: Path, cohorts: Path | None, quiet: bool, sheet: str | None = None
+    raw: Path,
+    out: Path,
+    cohorts: Path | None,
+    quiet: bool,
+    sheet: str | None = None,
+    force: bool = False,
 ) -> RunResult:
     """The pipeline with a status line; its known failures become exit codes with a message."""
-    from pipeline.outputs.contracts import ContractViolation
     from pipeline.run import UnusableInputError, run_pipeline
 
     try:
         if quiet:
-            return run_pipeline(raw, out, cohorts_file=cohorts, sheet=sheet)
+            return run_pipeline(raw, out, cohorts_file=cohorts, sheet=sheet, force=force)
         with console.status("starting") as status:
             return run_pipeline(
                 raw,
@@ -226,11 +239,18 @@ def _run_guarded(
                 on_stage=lambda name: status.update(f"{name}..."),
                 cohorts_file=cohorts,
                 sheet=sheet,
+                force=force,
             )
     except UnusableInputError as exc:
         console.print(styled("unusable input:", exc))
         raise typer.Exit(EXIT_UNUSABLE_INPUT) from None
-    except ContractViolation as exc:
+    except Exception as exc:
+        # imported here: the contracts module loads the table builders, which a run whose
+        # outputs are kept never needs
+        from pipeline.outputs.contracts import ContractViolation
+
+        if not isinstance(exc, ContractViolation):
+            raise
         console.print(styled("an output table breaks its contract; nothing was written:", exc))
         console.print("This is a defect in the pipeline: please report it.")
         raise typer.Exit(EXIT_INTERNAL) from None
@@ -243,7 +263,7 @@ def _print_run(result: RunResult, raw: Path, out: Path) -> None:
     _print_inspections_lost(result.inspections_lost)
     _print_field_issues(result.field_issues_by_column, out / "field_issues.csv")
     console.print(
-        f"Wrote {len(result.outputs)} files to {out}: "
+        f"{'Kept' if result.reused else 'Wrote'} {len(result.outputs)} files in {out}: "
         + ", ".join(f"{k} ({v:,} rows)" for k, v in result.table_rows.items())
     )
     console.print(
@@ -253,6 +273,12 @@ def _print_run(result: RunResult, raw: Path, out: Path) -> None:
             "bold",
         )
     )
+    if result.reused:
+        console.print(
+            f"Inputs, reference data and code unchanged since the last run: its outputs in {out} "
+            f"were kept as they are ({result.timings['reused']:.1f}s; `--force` runs in full)."
+        )
+        return
     console.print("Stage times: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
 
 
@@ -551,6 +577,9 @@ class _RegionsEpilog(_Command):
         pass
 
 
+PNG_HELP = "Also write each chart as a 300-ppi PNG (for documents; the HTML and PDF use the SVGs)."
+
+
 @app.command(
     cls=_RegionsEpilog,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": False},
@@ -582,6 +611,7 @@ def bulletins(
         list[str] | None,
         typer.Option(help="Extra notebook parameter NAME=VALUE (checked against the notebook)."),
     ] = None,
+    png: Annotated[bool, typer.Option("--png", help=PNG_HELP, metavar="")] = False,
 ) -> None:
     """Run the regional bulletin notebook for each region (all 12 by default) and the national
     overview, in parallel; writes figures/<region>/ chart packs, executed notebooks,
@@ -590,7 +620,7 @@ def bulletins(
 
     _configure_logging(False, False)
     requested = [*(regions or []), *ctx.args] or None
-    extra = _parse_params(param or [])
+    extra = _parse_params(param or []) | ({"png": True} if png else {})
     try:
         chosen = batch.select_regions(requested)
         with console.status(f"running {len(chosen) + int(national)} notebooks..."):

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -21,6 +22,12 @@ from pipeline.domain import KEY_QUESTIONS, NATIONAL, NATIONAL_SLUG, QUESTIONS
 
 class ReferenceDataError(ValueError):
     """A reference table is missing, malformed or inconsistent with another one."""
+
+
+def reference_files() -> list[Path]:
+    """Every file of the reference data (settings included), sorted: what a run's outputs
+    depend on besides the exports and the code (hashed to decide whether a rerun can reuse)."""
+    return sorted(p for p in REFERENCE_DIR.rglob("*") if p.is_file() and p.suffix == ".csv")
 
 
 def _read(name: str) -> pl.DataFrame:

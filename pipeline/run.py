@@ -14,16 +14,19 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
 from pipeline import refdata
 from pipeline.config import PROCESSED_DIR, RAW_DIR
-from pipeline.outputs import contracts, database
-from pipeline.outputs.publication import write_publication_workbook, write_tables
-from pipeline.stages import derive, ingest, published_figures, store, tidy, validate
-from pipeline.tables import build as tables
+from pipeline.stages import derive, ingest, published_figures, rerun, store, tidy, validate
+
+if TYPE_CHECKING:
+    from pipeline.tables import build as tables
+
+# The table builders and writers (SciPy, statsmodels, DuckDB, the workbook) are imported where
+# they are used, so a rerun whose outputs are kept returns before paying for their imports.
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ class RunResult:
     table_rows: dict[str, int] = field(default_factory=dict)
     field_issues_by_column: dict[str, int] = field(default_factory=dict)
     inspections_lost: list[dict[str, Any]] = field(default_factory=list)
+    reused: bool = False
+    """True when the inputs had not changed since the last run and its outputs were kept."""
 
     @property
     def rows_read(self) -> int:
@@ -101,18 +106,59 @@ def run_pipeline(
     on_stage: StageCallback | None = None,
     cohorts_file: Path | None = None,
     sheet: str | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Ingest -> validate -> derive -> tidy -> published figures -> tables -> publish -> store.
 
     `cohorts_file` adds cohort definitions (same columns as reference/cohorts.csv) to the
-    named cohorts every run tabulates; it is checked before any data is read."""
+    named cohorts every run tabulates; it is checked before any data is read. When the
+    inputs, reference data and code are those of the last run in `out_dir` and its outputs are
+    unchanged there, they are kept as they are (`RunResult.reused`); `force` runs anyway."""
+    started = time.perf_counter()
     cohorts = load_cohorts(cohorts_file)
     _check_folders(raw_dir, out_dir)
     with run_lock(out_dir):
+        key = rerun.input_key(raw_dir, cohorts_file, sheet)
+        summary = None if force else rerun.reusable(out_dir, key)
+        if summary is not None:
+            log.info("inputs unchanged since the last run: its outputs are kept")
+            return _reused(out_dir, summary, time.perf_counter() - started)
         _check_database_free(out_dir / "probation.duckdb")
+        rerun.forget(out_dir)
         result = _run(raw_dir, out_dir, on_stage, cohorts, sheet)
         _remove_stale_wal(out_dir / "probation.duckdb")
+        if rerun.input_key(raw_dir, cohorts_file, sheet) == key:  # not changed while running
+            rerun.remember(out_dir, key, result.outputs, _summary(result))
     return result
+
+
+def _summary(result: RunResult) -> dict[str, Any]:
+    """What a reused run reports: the summary of the run that made the outputs."""
+    return {
+        "accounts": [asdict(account) for account in result.accounts],
+        "published_accounts": result.published_accounts,
+        "rejected_by_rule": result.rejected_by_rule,
+        "outputs": result.outputs,
+        "timings": result.timings,
+        "table_rows": result.table_rows,
+        "field_issues_by_column": result.field_issues_by_column,
+        "inspections_lost": result.inspections_lost,
+    }
+
+
+def _reused(out_dir: Path, summary: dict[str, Any], seconds: float) -> RunResult:
+    return RunResult(
+        out_dir=out_dir,
+        accounts=[validate.FileAccount(**account) for account in summary["accounts"]],
+        published_accounts=summary["published_accounts"],
+        rejected_by_rule=summary["rejected_by_rule"],
+        outputs=summary["outputs"],
+        timings={"reused": round(seconds, 3)},
+        table_rows=summary["table_rows"],
+        field_issues_by_column=summary["field_issues_by_column"],
+        inspections_lost=summary["inspections_lost"],
+        reused=True,
+    )
 
 
 def _check_folders(raw_dir: Path, out_dir: Path) -> None:
@@ -196,6 +242,8 @@ def _run(
 ) -> RunResult:
     """The analysis run as its steps, in order, each timed by its name (the output folder is
     locked). Memory is released and work overlapped inside the steps, never between them."""
+    from pipeline.tables import build as tables
+
     timer = _Timer(on_stage)
     started = dt.datetime.now(dt.UTC)
     with timer.stage("ingest"):
@@ -236,6 +284,8 @@ def _validate(reads: list[ingest.FileRead]) -> validate.ValidationResult:
 
 
 def _case_data(case_tables: _CaseTables, cohorts: pl.DataFrame) -> tables.CaseData:
+    from pipeline.tables import build as tables
+
     return tables.CaseData.of(
         case_tables.cases,
         case_tables.answers,
@@ -312,6 +362,8 @@ def load_cohorts(path: Path | None) -> pl.DataFrame:
 
 def _check_contracts(stored: dict[str, pl.DataFrame], publication: tables.Publication) -> None:
     """Every table meets its declared contract, or the run stops before anything is written."""
+    from pipeline.outputs import contracts
+
     threshold = publication.settings.suppression_threshold
     contracts.check_case_tables(stored["cases"], stored["answers"])
     contracts.check_tables(stored, contracts.STORED_KEYS, threshold)
@@ -320,6 +372,9 @@ def _check_contracts(stored: dict[str, pl.DataFrame], publication: tables.Public
 
 def check_publication(publication: tables.Publication) -> None:
     """The publication tables' contracts; released tables also hold no visible small cell."""
+    from pipeline.outputs import contracts
+    from pipeline.tables import build as tables
+
     settings = publication.settings
     released = publication.status is tables.Status.RELEASE
     contracts.check_tables(
@@ -353,6 +408,9 @@ def _write_outputs(
     The workbook (pure Python) is written in a worker thread while this one writes Parquet and
     loads DuckDB, which release the GIL: on two cores that hides most of the workbook's time.
     Frames are written and released one by one, so memory does not hold two copies."""
+    from pipeline.outputs import database
+    from pipeline.outputs.publication import write_publication_workbook, write_tables
+
     publish_dir = staging / "tables"
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbook") as pool:
         write_tables(publication, publish_dir)
@@ -418,6 +476,8 @@ def _write_manifest(
     started: dt.datetime,
 ) -> None:
     """Provenance of the run; the only output that holds times and versions."""
+    from pipeline.tables import build as tables
+
     inputs = []
     accounts = {a.source_file: a for a in result.accounts}
     for read in reads:

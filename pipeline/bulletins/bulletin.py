@@ -43,6 +43,7 @@ PARAMETERS: dict[str, str] = {
     "synthetic_label": "'auto' labels synthetic data as such; any other text forces the label",
     "cohort": "a cohort name from reference/cohorts.csv",
     "publication_date": "date printed on the bulletin, YYYY-MM-DD; empty: the settings' date",
+    "png": "also write each chart as a 300-ppi PNG (the HTML and PDF use the SVGs)",
 }
 """The parameters every bulletin notebook declares (its parameters cell lists the same names,
 checked by tests/e2e/test_bulletin.py)."""
@@ -163,10 +164,11 @@ def _check_period(trend: pl.DataFrame, region: str, start: int, end: int) -> Non
 
 @dataclass(frozen=True)
 class SavedChart:
-    """A saved chart as a notebook output: PNG and SVG in one display bundle, with its alt
-    text as the plain-text form."""
+    """A saved chart as a notebook output: the SVG (and the PNG, when one was written) in one
+    display bundle, with its alt text as the plain-text form. An untrusted notebook, where
+    SVG is blocked, shows the alt text unless a PNG was asked for."""
 
-    png: Path
+    png: Path | None
     svg: Path
     alt_text: str
 
@@ -176,11 +178,10 @@ class SavedChart:
 
         svg = self.svg.read_text()
         width = re.search(r'width="([0-9.]+)"', svg)
-        data = {
-            "image/png": base64.b64encode(self.png.read_bytes()).decode(),
-            "image/svg+xml": svg,
-            "text/plain": self.alt_text,
-        }
+        data = {"image/svg+xml": svg, "text/plain": self.alt_text}
+        if self.png is None:
+            return data, {}
+        data["image/png"] = base64.b64encode(self.png.read_bytes()).decode()
         # the PNG is at print resolution: show it at the chart's natural size
         metadata = {"image/png": {"width": int(float(width.group(1)))}} if width else {}
         return data, metadata
@@ -197,6 +198,8 @@ class Bulletin:
     synthetic_label: str = "auto"
     output_dir: Path | None = None
     cohort: str = DEFAULT_COHORT
+    png: bool = False
+    """Also write a 300-ppi PNG of each chart (`probation bulletins --png`)."""
     results: list[ChartResult] = field(default_factory=list)
     saved: dict[str, list[Path]] = field(default_factory=dict)
 
@@ -210,6 +213,7 @@ class Bulletin:
         synthetic_label: str = "auto",
         output_dir: str | Path | None = None,
         cohort: str = DEFAULT_COHORT,
+        png: bool = False,
     ) -> Bulletin:
         """Validate parameters and load the region's rows of the publication tables."""
         canonical = resolve_region(region)
@@ -229,7 +233,7 @@ class Bulletin:
             rated = tables["regional_ratings"]
             tables["regional_ratings"] = rated.filter(pl.col("region") == canonical)
         out = Path(output_dir) if output_dir else None
-        return cls(canonical, start, end, tables, synthetic_label, out, cohort)
+        return cls(canonical, start, end, tables, synthetic_label, out, cohort, png)
 
     @property
     def synthetic(self) -> bool:
@@ -285,22 +289,28 @@ class Bulletin:
             raise BulletinInputError("no output_dir: pass one to Bulletin.load")
         if name not in self.saved:
             cache = self.output_dir.parent / ".chart-cache"
+            ppi = export.PRINT_PPI if self.png else None
             self.saved[name] = export.save_chart_set(
-                self.chart(name), self.output_dir, cache_dir=cache
+                self.chart(name), self.output_dir, ppi, cache_dir=cache
             )
         return self.saved[name]
 
+    def chart_file(self, name: str, suffix: str) -> Path | None:
+        """One saved file of a chart set by suffix ('.svg', '.png'...); None if not written."""
+        return next((p for p in self.save_chart(name) if p.name.endswith(suffix)), None)
+
     def show(self, name: str) -> object:
-        """What a notebook cell displays for a chart: the saved PNG and SVG together when
-        there is an output folder (JupyterLab shows the PNG in an untrusted notebook, where SVG
-        is blocked; static, so no JavaScript or network), else the live chart."""
+        """What a notebook cell displays for a chart: the saved SVG (with the PNG when one is
+        written: JupyterLab shows it in an untrusted notebook, where SVG is blocked; static, so
+        no JavaScript or network) when there is an output folder, else the live chart."""
         if self.output_dir is None:
             return self.chart(name).chart
-        png, svg = self.save_chart(name)[:2]
-        return SavedChart(png, svg, self.chart(name).alt_text)
+        svg = self.chart_file(name, ".svg")
+        assert svg is not None  # every chart set has its SVG
+        return SavedChart(self.chart_file(name, ".png"), svg, self.chart(name).alt_text)
 
     def save(self, output_dir: str | Path | None = None) -> list[Path]:
-        """Write every chart set (PNG, SVG, spec, CSV, alt text); returns the files."""
+        """Write every chart set (SVG, spec, CSV, alt text; PNG if asked); returns the files."""
         if output_dir is not None:
             self.output_dir = Path(output_dir)
         written = []

@@ -112,7 +112,8 @@ def build(report: Bulletin, published: dt.date | None = None) -> Document:
 
 def _section(report: Bulletin, spec: SectionSpec, regional: bool) -> Section:
     result = report.chart(spec.chart)
-    svg_path = report.save_chart(spec.chart)[1]
+    svg_path = report.chart_file(spec.chart, ".svg")
+    assert svg_path is not None  # every chart set has its SVG
     context = (
         "England and Wales context: this chart is the same in every bulletin."
         if (regional and spec.national_context)

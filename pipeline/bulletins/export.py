@@ -1,4 +1,9 @@
-"""Chart files: the five files of a chart set (PNG, SVG, Vega-Lite spec, plotted data, alt text).
+"""Chart files: a chart set is the SVG, the Vega-Lite spec, the plotted data and the alt text,
+plus a 300-ppi PNG when one is asked for (`probation bulletins --png`).
+
+The HTML and PDF bulletins draw the SVGs, so the PNG (the costliest file: rasterising at print
+resolution took about as long as rendering the SVG) is written only for analysts who paste charts
+into documents.
 
 Renders are deterministic (the font is registered, nothing variable is embedded), so the same
 chart gives byte-identical files; a cache shared by a batch renders a chart that is the same in
@@ -11,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +24,17 @@ from pipeline.bulletins.charts import ChartResult
 from pipeline.bulletins.theme import register_font
 from pipeline.stages.store import write_csv
 
+PRINT_PPI = 300
+"""Pixels per inch of a chart's PNG at its natural size, when a PNG is asked for."""
+
 
 def save_chart_set(
-    result: ChartResult, folder: Path, ppi: int = 300, cache_dir: Path | None = None
+    result: ChartResult, folder: Path, png_ppi: int | None = None, cache_dir: Path | None = None
 ) -> list[Path]:
-    """Write <name>.png (300 pixels per inch at the chart's natural size), .svg, .vl.json,
-    .csv and .alt.txt. The CSV is exactly the plotted data.
+    """Write <name>.svg, .vl.json, .csv and .alt.txt, and with `png_ppi` (e.g. `PRINT_PPI`)
+    <name>.png first. The CSV is exactly the plotted data.
 
-    The SVG is rendered once and the PNG rasterised from it (half the cost of a second render).
+    The SVG is rendered once and any PNG rasterised from it (half the cost of a second render).
     With `cache_dir`, renders are shared by spec hash, so a chart that is the same in every
     regional bulletin (published ratings) is drawn once per batch.
     """
@@ -35,42 +44,48 @@ def save_chart_set(
     spec_text = json.dumps(spec, indent=1, sort_keys=True, default=_json_default) + "\n"
     stem = folder / result.name
     paths = [
-        stem.with_suffix(".png"),
         stem.with_suffix(".svg"),
         folder / f"{result.name}.vl.json",
         stem.with_suffix(".csv"),
         folder / f"{result.name}.alt.txt",
     ]
-    svg, png = _render(spec, spec_text, ppi, cache_dir)
-    paths[0].write_bytes(png)
-    paths[1].write_text(svg)
-    paths[2].write_text(spec_text)
-    write_csv(result.data, paths[3])
-    paths[4].write_text(result.alt_text + "\n")
+    svg = _cached(cache_dir, f"svg|{spec_text}", ".svg", lambda: _svg(spec))
+    paths[0].write_bytes(svg)
+    paths[1].write_text(spec_text)
+    write_csv(result.data, paths[2])
+    paths[3].write_text(result.alt_text + "\n")
+    if png_ppi is not None:
+        png = _cached(cache_dir, f"{png_ppi}|{spec_text}", ".png", lambda: _png(svg, png_ppi))
+        paths.insert(0, stem.with_suffix(".png"))
+        paths[0].write_bytes(png)
     return paths
 
 
-def _render(
-    spec: dict[str, Any], spec_text: str, ppi: int, cache_dir: Path | None
-) -> tuple[str, bytes]:
-    """SVG and PNG of a spec, from the batch's cache when another bulletin drew it already."""
+def _svg(spec: dict[str, Any]) -> bytes:
     import vl_convert
 
+    return vl_convert.vegalite_to_svg(spec).encode()
+
+
+def _png(svg: bytes, ppi: int) -> bytes:
+    import vl_convert
+
+    return bytes(vl_convert.svg_to_png(svg.decode(), ppi=ppi))
+
+
+def _cached(cache_dir: Path | None, key: str, suffix: str, render: Callable[[], bytes]) -> bytes:
+    """A render, from the batch's cache when another bulletin drew the same chart already."""
     if cache_dir is None:
-        svg = vl_convert.vegalite_to_svg(spec)
-        return svg, vl_convert.svg_to_png(svg, ppi=ppi)
-    digest = hashlib.sha256(f"{ppi}|{spec_text}".encode()).hexdigest()[:24]
-    svg_path, png_path = cache_dir / f"{digest}.svg", cache_dir / f"{digest}.png"
-    if svg_path.exists() and png_path.exists():
-        return svg_path.read_text(), png_path.read_bytes()
-    svg = vl_convert.vegalite_to_svg(spec)
-    png = vl_convert.svg_to_png(svg, ppi=ppi)
+        return render()
+    path = cache_dir / (hashlib.sha256(key.encode()).hexdigest()[:24] + suffix)
+    if path.exists():
+        return path.read_bytes()
+    content = render()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    for target, content in ((svg_path, svg.encode()), (png_path, png)):
-        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(content)
-        os.replace(tmp, target)  # atomic: another worker may write the same file
-    return svg, png
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)  # atomic: another worker may write the same file
+    return content
 
 
 def _json_default(value: object) -> str:

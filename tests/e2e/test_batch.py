@@ -74,13 +74,14 @@ def test_batch_continues_past_a_failing_region(sample_release: Path, tmp_path: P
         "enquiries",
         "court_resettlement",
     ):
-        for suffix in (".png", ".svg", ".vl.json", ".csv", ".alt.txt"):
+        for suffix in (".svg", ".vl.json", ".csv", ".alt.txt"):
             assert (north_east / f"{name}{suffix}").exists(), f"{name}{suffix}"
     html = (north_east / "bulletin.html").read_text()
     assert "report.chart(" not in html, "code is hidden in the HTML rendering"
     assert "data:image/svg+xml" in html or "<svg" in html
-    assert (tmp_path / "england-and-wales" / "regional_small_multiples.png").exists()
-    assert not (north_east / "published_ratings.png").exists(), "national-only section"
+    assert (tmp_path / "england-and-wales" / "regional_small_multiples.svg").exists()
+    assert not (north_east / "published_ratings.svg").exists(), "national-only section"
+    assert not list(north_east.glob("*.png")), "a PNG only with --png"
     with (tmp_path / "bulletins_summary.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert [r["status"] for r in rows] == ["ok", "failed", "ok"]

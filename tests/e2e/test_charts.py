@@ -109,9 +109,12 @@ def test_plotted_data_is_aggregated_and_small(tables: dict) -> None:
         assert result.data.height < 1000, result.name  # never near Altair's 5,000-row limit
 
 
-def test_export_writes_five_files(tables: dict, tmp_path: Path) -> None:
+def test_export_writes_four_files_and_a_png_when_asked(tables: dict, tmp_path: Path) -> None:
     result = charts.unification_dumbbell(tables["unification"], REGION)
-    paths = export.save_chart_set(result, tmp_path, cache_dir=tmp_path / "cache")
+    plain = export.save_chart_set(result, tmp_path / "plain", cache_dir=tmp_path / "cache")
+    assert [p.suffix for p in plain] == [".svg", ".json", ".csv", ".txt"]
+    paths = export.save_chart_set(result, tmp_path, export.PRINT_PPI, cache_dir=tmp_path / "cache")
+    assert paths[1].read_bytes() == plain[0].read_bytes()
     assert [p.name for p in paths] == [
         "unification.png",
         "unification.svg",
@@ -128,7 +131,9 @@ def test_export_writes_five_files(tables: dict, tmp_path: Path) -> None:
     assert pl.read_csv(paths[3]).height == result.data.height
     assert result.finding in paths[4].read_text()
     # a second save of the same chart reuses the cached render, byte for byte
-    again = export.save_chart_set(result, tmp_path / "again", cache_dir=tmp_path / "cache")
+    again = export.save_chart_set(
+        result, tmp_path / "again", export.PRINT_PPI, cache_dir=tmp_path / "cache"
+    )
     assert again[0].read_bytes() == png
 
 

@@ -141,7 +141,7 @@ def test_the_notebooks_declare_the_bulletin_parameters_with_types() -> None:
         declared = papermill.inspect_notebook(str(Path("notebooks") / name))
         assert list(declared) == list(bulletin.PARAMETERS), name
         for parameter in declared.values():
-            assert parameter["inferred_type_name"] in ("str", "int"), parameter
+            assert parameter["inferred_type_name"] in ("str", "int", "bool"), parameter
             assert parameter["help"], parameter
 
 

@@ -54,7 +54,8 @@ def write_index(data_dir: Path, out_dir: Path) -> Path:
     trend = tables["kq_trend"]
     synthetic = bool(trend["synthetic"].any()) if trend.height else False
     result = standing.where_regions_stand(trend, synthetic)
-    svg_path = export.save_chart_set(result, out_dir / CHART_FOLDER)[1]
+    written = export.save_chart_set(result, out_dir / CHART_FOLDER)
+    svg_path = next(path for path in written if path.suffix == ".svg")
     meta = refdata.publication()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True

@@ -222,11 +222,16 @@ def latest_release(releases_dir: Path) -> str | None:
 
 
 def read_index(releases_dir: Path) -> pl.DataFrame:
-    """The release log (empty with its columns when there is none yet)."""
+    """The release log (empty with its columns when there is none yet). A log written by an
+    earlier version lacks the columns added since: they are read as empty, never refused."""
     path = releases_dir / INDEX_NAME
     if not path.is_file():
         return pl.DataFrame(schema=INDEX_SCHEMA)
-    return pl.read_csv(path, schema=INDEX_SCHEMA, glob=False)
+    frame = pl.read_csv(path, infer_schema=False, glob=False)
+    return frame.select(
+        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+        for name, dtype in INDEX_SCHEMA.items()
+    )
 
 
 def _new_id(releases_dir: Path) -> str:

@@ -1,10 +1,10 @@
 """Where each region stands: the twelve regions side by side on keeping people safe.
 
-Two charts read the same published cells (the release's `kq_trend`, the latest core inspection
-programme that has regional cells): "the region among twelve" in each regional bulletin, and
-the small multiple "where each region stands" on the batch's index page. Suppressed cells are
-never drawn (they are absent, not recomputed); a level on too few inspections for an interval
-is drawn without one and marked [u].
+Two charts read the same published cells (the release's `kq_trend`, the core inspection
+programme whose published cells reach at least half the regions): "the region among twelve" in each
+regional bulletin, and the small multiple "where each region stands" on the batch's index
+page. Suppressed cells are never drawn (they are absent, not recomputed); a level on too few
+inspections for an interval is drawn without one and marked [u].
 """
 
 from __future__ import annotations
@@ -39,9 +39,11 @@ def _programme_order() -> list[tuple[str, str]]:
 
 
 def latest_cells(kq_trend: pl.DataFrame, comparable_id: str = MEASURE) -> tuple[pl.DataFrame, str]:
-    """The published cells of the latest core programme in which England and Wales and at
-    least one region have a visible cell: one row per region shown (and England and Wales),
-    with the programme's label. Empty when no programme qualifies."""
+    """The published cells of the latest core programme in which at least half the regions have
+    a visible cell (else the latest with any), with England and Wales: one row per region shown
+    (and England and Wales), with the programme's label. A programme that reaches only one or
+    two regions (the refreshed regional inspections so far) would place a region among none.
+    Empty when no programme qualifies."""
     rows = _visible(
         kq_trend.filter(
             pl.col("series") == "core",
@@ -50,7 +52,13 @@ def latest_cells(kq_trend: pl.DataFrame, comparable_id: str = MEASURE) -> tuple[
             pl.col("scope").is_in([*refdata.region_names(), NATIONAL]),
         )
     )
-    for programme, label in reversed(_programme_order()):
+    reach = {
+        programme: len(set(rows.filter(pl.col("period") == programme)["scope"]) - {NATIONAL})
+        for programme, _ in _programme_order()
+    }
+    half = len(refdata.region_names()) / 2
+    latest_first = list(reversed(_programme_order()))
+    for programme, label in sorted(latest_first, key=lambda pair: reach[pair[0]] < half):
         cells = rows.filter(pl.col("period") == programme)
         scopes = set(cells["scope"])
         if NATIONAL in scopes and len(scopes) > 1:

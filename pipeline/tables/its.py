@@ -99,7 +99,7 @@ class SegmentedFit:
     def interval(self, term: str, level: float) -> tuple[float, float, float, float]:
         """Estimate, low, high and two-sided p-value for one term's effect."""
         estimate, gradient = self.effect(term)
-        se = float(np.sqrt(gradient @ self.fit.cov @ gradient))
+        se = float(np.sqrt(max(float(gradient @ self.fit.cov @ gradient), 0.0)))
         df = self.fit.df_contrast(gradient)
         t = float(dist.t_ppf(0.5 + level / 2, df))
         p = float(2 * dist.t_sf(abs(estimate / se), df)) if se > 0 else float("nan")

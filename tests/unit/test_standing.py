@@ -89,3 +89,14 @@ def test_the_section_is_declared_once_for_regional_bulletins_only() -> None:
     assert "region_among_twelve" in regional
     assert "region_among_twelve" not in national
     assert "kq_trend" in sections.tables_read_for_every_region()
+
+
+def test_a_programme_that_reaches_few_regions_is_passed_over() -> None:
+    """The refreshed regional programme so far reaches one or two regions in a release: placing
+    a region among one other says nothing, so the latest programme reaching half is used."""
+    regions = refdata.region_names()
+    few = (pl.col("period") == "pdu_regional_2023") & pl.col("scope").is_in(regions[1:])
+    trend = _trend().with_columns(few.alias("suppressed"))
+    cells, label = standing.latest_cells(trend)
+    assert "2021" in label
+    assert set(cells["region"]) == {*regions, NATIONAL}

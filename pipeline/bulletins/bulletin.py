@@ -380,7 +380,8 @@ def certainty_words(row: dict[str, Any]) -> str:
     chance, words = row.get("rating_chance_differs_pct"), row.get("rating_certainty")
     if row.get("rating") is None or chance is None or not words:
         return "no rating to assess"
-    odds = f"a {chance:.0f}% chance that another sample of cases would give a different rating"
+    shown = "under 1%" if chance < 0.5 else f"{chance:.0f}%"
+    odds = f"the chance that another sample of cases would give a different rating is {shown}"
     if words == "could go either way":
         return f"Could go either way: {odds}"
     return f"{str(words).capitalize()} to stay {row['rating']}: {odds}"

@@ -16,15 +16,18 @@ def test_certainty_in_plain_words() -> None:
         "rating_certainty": "very likely",
     }
     assert bulletin.certainty_words(sure) == (
-        "Very likely to stay Inadequate: a 3% chance that another sample of cases would give "
-        "a different rating"
+        "Very likely to stay Inadequate: the chance that another sample of cases would give "
+        "a different rating is 3%"
     )
     coin = {
         "rating": "Good",
         "rating_chance_differs_pct": 47.7,
         "rating_certainty": "could go either way",
     }
-    assert bulletin.certainty_words(coin).startswith("Could go either way: a 48% chance")
+    assert bulletin.certainty_words(coin).startswith("Could go either way: the chance")
+    assert bulletin.certainty_words(coin).endswith("is 48%")
+    tiny = {**sure, "rating_chance_differs_pct": 0.1}
+    assert bulletin.certainty_words(tiny).endswith("is under 1%")  # never "a 0% chance"
     none = {"rating": None, "rating_chance_differs_pct": None, "rating_certainty": None}
     assert bulletin.certainty_words(none) == "no rating to assess"
     assert "90%" in bulletin.certainty_note()

@@ -33,14 +33,15 @@ def input_key(
     digest = hashlib.sha256()
     try:
         for label, path in _input_files(raw_dir, cohorts_file):
-            digest.update(f"{label}\0{store.sha256(path)}\n".encode())
+            # a file name that is not valid UTF-8 arrives with surrogates: keep its bytes
+            digest.update(f"{label}\0{store.sha256(path)}\n".encode("utf-8", "surrogateescape"))
         for path in refdata.reference_files():
             digest.update(
                 f"reference/{path.parent.name}/{path.name}\0{store.sha256(path)}\n".encode()
             )
     except OSError:
         return None
-    digest.update(f"sheet\0{sheet}\nraw\0{raw_dir.resolve()}\n".encode())
+    digest.update(f"sheet\0{sheet}\nraw\0{raw_dir.resolve()}\n".encode("utf-8", "surrogateescape"))
     digest.update(_code_fingerprint().encode())
     return digest.hexdigest()
 

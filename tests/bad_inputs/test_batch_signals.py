@@ -4,6 +4,7 @@ behind, and every region's pack either the previous one or a new one, never a mi
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -91,6 +92,8 @@ def _fake_notebook(monkeypatch: pytest.MonkeyPatch, fail: bool) -> None:
         Path(parameters["output_dir"], "chart.png").write_text("new")
         if fail:
             raise RuntimeError("a cell failed")
+        empty = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        Path(output).write_text(json.dumps(empty))  # papermill writes the executed notebook
 
     monkeypatch.setattr(papermill, "execute_notebook", execute)
 
@@ -112,7 +115,7 @@ def test_a_region_pack_is_replaced_whole_or_not_at_all(
         assert "a cell failed" in (tmp_path / "wales" / "bulletin.log").read_text()
     else:
         assert result.status == "ok"
-        assert names == ["bulletin.log", "chart.png", "kernel.log"]
+        assert names == ["bulletin.log", "chart.png", "kernel.log", "regional_bulletin.ipynb"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wales"]
 
 

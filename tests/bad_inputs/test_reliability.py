@@ -98,7 +98,7 @@ def test_a_database_open_for_writing_elsewhere_stops_the_run_first(tmp_path: Pat
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "open"
         with pytest.raises(UnusableInputError, match="open for writing in another program"):
-            run_pipeline(raw, out)
+            run_pipeline(raw, out, force=True)  # unchanged inputs: force the rebuild
     finally:
         holder.kill()
         holder.wait()
@@ -158,7 +158,7 @@ def test_a_failed_write_leaves_no_staging_and_the_previous_outputs(
 
     monkeypatch.setattr(database, "build_duckdb", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        run_pipeline(raw, out)
+        run_pipeline(raw, out, force=True)  # unchanged inputs: force the rebuild
     assert not (out / store.STAGING).exists(), "the half-written staging folder is removed"
     assert (out / "cases.parquet").read_bytes() == before
 

@@ -61,10 +61,12 @@ def movement_finding(data: pl.DataFrame, area: str) -> str:
         if again == 0:
             sentences.append(f"{words}: all {first} are from a unit's first inspection.")
             continue
+        ratings = "1 rating of a unit" if again == 1 else f"{again} ratings of units"
+        firsts = "1 is a first inspection" if first == 1 else f"{first} are first inspections"
         sentences.append(
-            f"{words}: of {again} ratings of units inspected before, {by.get('improved', 0)} "
+            f"{words}: of {ratings} inspected before, {by.get('improved', 0)} "
             f"improved, {by.get('same', 0)} stayed the same and {by.get('declined', 0)} "
-            f"declined; {first} are first inspections."
+            f"declined; {firsts}."
         )
     return " ".join(sentences)
 

@@ -60,7 +60,7 @@ def test_movement_counts_keep_real_and_synthetic_apart() -> None:
     finding = rating_charts.movement_finding(wales, "Wales")
     assert finding.startswith(
         "Real published ratings: of 2 ratings of units inspected before, 1 improved, 1 "
-        "stayed the same and 0 declined; 1 are first inspections."
+        "stayed the same and 0 declined; 1 is a first inspection."
     )
     assert "Synthetic derived ratings: of 1 ratings" in finding
     national = rating_charts.movement_counts(_movement(), NATIONAL)

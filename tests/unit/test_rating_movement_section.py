@@ -62,7 +62,7 @@ def test_movement_counts_keep_real_and_synthetic_apart() -> None:
         "Real published ratings: of 2 ratings of units inspected before, 1 improved, 1 "
         "stayed the same and 0 declined; 1 is a first inspection."
     )
-    assert "Synthetic derived ratings: of 1 ratings" in finding
+    assert "Synthetic derived ratings: of 1 rating of a unit" in finding
     national = rating_charts.movement_counts(_movement(), NATIONAL)
     assert national["n_ratings"].sum() == 5, "a unit with no latest rating is not counted"
     assert "No rating" in rating_charts.movement_finding(national.head(0), "Wales")

@@ -35,13 +35,13 @@ from pipeline.statistics import stats
 @dataclass(frozen=True)
 class CR2Fit:
     """A weighted least-squares fit with its CR2 covariance; `df(i)` gives the Bell-McCaffrey
-    degrees of freedom of coefficient i."""
+    degrees of freedom of coefficient i. Nothing of size rows x rows is formed: the hat matrix is
+    needed only in each cluster's block and in products with vectors."""
 
     beta: np.ndarray
     cov: np.ndarray
     whitened: np.ndarray  # X * sqrt(w)
     bread: np.ndarray  # (X'WX)^-1
-    residual_maker: np.ndarray  # I - H on the whitened rows
     clusters: tuple[np.ndarray, ...]  # row positions of each cluster
     adjustments: tuple[np.ndarray, ...]  # A_g per cluster
 
@@ -51,12 +51,16 @@ class CR2Fit:
 
     def df_contrast(self, contrast: np.ndarray) -> float:
         """Bell-McCaffrey degrees of freedom for the test of the linear combination
-        `contrast` of the coefficients (a gradient, for a delta-method effect)."""
-        contrast = self.bread @ contrast
-        columns = [
-            self.residual_maker[rows].T @ (a @ (self.whitened[rows] @ contrast))
-            for rows, a in zip(self.clusters, self.adjustments, strict=True)
-        ]
+        `contrast` of the coefficients (a gradient, for a delta-method effect). Column g of
+        G is (I - H)_g' A_g X_g B c = u_g scattered to the cluster's rows minus X B X_g' u_g."""
+        xt, bread = self.whitened, self.bread
+        direction = bread @ contrast
+        columns = []
+        for rows, a in zip(self.clusters, self.adjustments, strict=True):
+            u = a @ (xt[rows] @ direction)
+            column = -(xt @ (bread @ (xt[rows].T @ u)))
+            column[rows] += u
+            columns.append(column)
         g = np.column_stack(columns)
         gram = g.T @ g
         total = float(np.trace(gram))
@@ -81,15 +85,18 @@ def cr2_wls(y: np.ndarray, x: np.ndarray, weights: np.ndarray, clusters: np.ndar
     bread = np.linalg.pinv(xt.T @ xt)
     beta = bread @ (xt.T @ yt)
     residual = yt - xt @ beta
-    maker = np.eye(len(y)) - xt @ bread @ xt.T
     _, group = np.unique(clusters, return_inverse=True)
-    rows = tuple(np.flatnonzero(group == g) for g in range(int(group.max()) + 1))
-    adjustments = tuple(_inverse_square_root(maker[np.ix_(r, r)]) for r in rows)
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    rows = tuple(np.split(order, bounds))
+    adjustments = tuple(
+        _inverse_square_root(np.eye(len(r)) - xt[r] @ bread @ xt[r].T) for r in rows
+    )
     meat = np.zeros((x.shape[1], x.shape[1]))
     for r, a in zip(rows, adjustments, strict=True):
         score = xt[r].T @ (a @ residual[r])
         meat += np.outer(score, score)
-    return CR2Fit(beta, bread @ meat @ bread, xt, bread, maker, rows, adjustments)
+    return CR2Fit(beta, bread @ meat @ bread, xt, bread, rows, adjustments)
 
 
 def cr2_binomial(
@@ -108,3 +115,36 @@ def cr2_binomial(
     variance = mu * (1 - mu)
     working = x @ beta + (proportion - mu) / variance
     return cr2_wls(working, x, trials * variance, clusters), converged
+
+
+@dataclass(frozen=True)
+class MarginalEffect:
+    """An average marginal effect (0-1 scale) with its CR2 standard error and Bell-McCaffrey
+    degrees of freedom."""
+
+    estimate: float
+    se: float
+    df: float
+
+
+def cr2_marginal_effect(
+    proportion: np.ndarray, x: np.ndarray, weights: np.ndarray, clusters: np.ndarray
+) -> MarginalEffect | None:
+    """The weighted mean over rows of P(yes | column 1 = 1) - P(yes | column 1 = 0) from the
+    binomial GLM of `proportion` on `x` (`weights`: cases x case weights), with the delta
+    method on the CR2 covariance and the Bell-McCaffrey degrees of freedom of its gradient;
+    None where the model cannot be fitted."""
+    fitted = cr2_binomial(proportion, x, weights, clusters)
+    if fitted is None:
+        return None
+    fit = fitted[0]
+    x1, x0 = x.copy(), x.copy()
+    x1[:, 1], x0[:, 1] = 1.0, 0.0
+    p1, p0 = special.expit(x1 @ fit.beta), special.expit(x0 @ fit.beta)
+    share = weights / weights.sum()
+    gradient = (
+        share[:, None] * ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0)
+    ).sum(axis=0)
+    variance = max(float(gradient @ fit.cov @ gradient), 0.0)
+    estimate = float(np.sum(share * (p1 - p0)))
+    return MarginalEffect(estimate, float(np.sqrt(variance)), fit.df_contrast(gradient))

@@ -98,3 +98,24 @@ def test_a_step_on_the_share_scale_is_the_difference_of_the_two_shares() -> None
     assert fitted is not None
     effect = SegmentedFit(("intercept", "step"), fitted[0]).estimate("step")
     assert effect == pytest.approx(100 * (45 / 100 - 30 / 100), abs=1e-6)
+
+
+def test_a_marginal_effect_of_two_groups_by_hand() -> None:
+    """One case per inspection, no case mix: the effect is p1 - p0; its CR2 variance is
+    p1(1-p1)/(n1-1) + p0(1-p0)/(n0-1) (HC2 of a difference of two means of 0/1 data); and the
+    Bell-McCaffrey degrees of freedom under the binomial working model are Welch-Satterthwaite's
+    with the variances p(1-p)."""
+    from pipeline.statistics.small_sample import cr2_marginal_effect
+
+    y = np.r_[np.ones(7), np.zeros(5), np.ones(4), np.zeros(10)]
+    group = np.r_[np.zeros(12), np.ones(14)]
+    effect = cr2_marginal_effect(
+        y, np.column_stack([np.ones(26), group]), np.ones(26), np.arange(26)
+    )
+    assert effect is not None
+    p0, p1, n0, n1 = 7 / 12, 4 / 14, 12, 14
+    v0, v1 = p0 * (1 - p0), p1 * (1 - p1)
+    assert effect.estimate == pytest.approx(p1 - p0, abs=1e-9)
+    assert effect.se**2 == pytest.approx(v1 / (n1 - 1) + v0 / (n0 - 1), rel=1e-8)
+    welch = (v1 / n1 + v0 / n0) ** 2 / (v1**2 / (n1**2 * (n1 - 1)) + v0**2 / (n0**2 * (n0 - 1)))
+    assert effect.df == pytest.approx(welch, rel=1e-8)

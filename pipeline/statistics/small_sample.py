@@ -138,13 +138,6 @@ def cr2_marginal_effect(
     if fitted is None:
         return None
     fit = fitted[0]
-    x1, x0 = x.copy(), x.copy()
-    x1[:, 1], x0[:, 1] = 1.0, 0.0
-    p1, p0 = special.expit(x1 @ fit.beta), special.expit(x0 @ fit.beta)
-    share = weights / weights.sum()
-    gradient = (
-        share[:, None] * ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0)
-    ).sum(axis=0)
+    estimate, gradient = stats.marginal_effect(x, fit.beta, weights)
     variance = max(float(gradient @ fit.cov @ gradient), 0.0)
-    estimate = float(np.sum(share * (p1 - p0)))
     return MarginalEffect(estimate, float(np.sqrt(variance)), fit.df_contrast(gradient))

@@ -129,11 +129,11 @@ def cluster_wilson_interval(
     return wilson_interval(p_arr * n_arr, n_arr, z)
 
 
-def _average_marginal_effect(
-    x: np.ndarray, beta: np.ndarray, cov: np.ndarray, trials: np.ndarray
-) -> tuple[float, float]:
-    """Mean over cases of P(yes | group 1) - P(yes | group 0) (column 1 of `x` is the group),
-    and its delta-method standard error from the coefficient covariance `cov`."""
+def marginal_effect(
+    x: np.ndarray, beta: np.ndarray, trials: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Mean over cases of P(yes | group 1) - P(yes | group 0) (column 1 of `x` is the group)
+    and its gradient in the coefficients, for the delta method with any covariance."""
     x1, x0 = x.copy(), x.copy()
     x1[:, 1], x0[:, 1] = 1.0, 0.0
     p1, p0 = special.expit(x1 @ beta), special.expit(x0 @ beta)
@@ -142,6 +142,14 @@ def _average_marginal_effect(
     gradient = (w[:, None] * ((p1 * (1 - p1))[:, None] * x1 - (p0 * (1 - p0))[:, None] * x0)).sum(
         axis=0
     )
+    return ame, gradient
+
+
+def _average_marginal_effect(
+    x: np.ndarray, beta: np.ndarray, cov: np.ndarray, trials: np.ndarray
+) -> tuple[float, float]:
+    """`marginal_effect` and its delta-method standard error from the covariance `cov`."""
+    ame, gradient = marginal_effect(x, beta, trials)
     return ame, float(np.sqrt(gradient @ cov @ gradient))
 
 

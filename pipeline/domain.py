@@ -54,6 +54,15 @@ ERAS: tuple[str, ...] = ("pre_unification", "post_unification")
 ERA = pl.Enum(list(ERAS))
 """Before or after the probation service was unified (26 June 2021, reference/key_dates.csv)."""
 ERA_LABELS = {"pre_unification": "Before unification", "post_unification": "After unification"}
+SAME_AREA_SIDES = {"pre_unification": "last_crc_nps", "post_unification": "first_unified"}
+"""The same-area comparison's two sides, by era (the annual report 2022-23 as seed 004 quotes
+it: the unified service's core inspections against the same areas' last CRC and NPS round)."""
+SAME_AREA_LABELS = {
+    "last_crc_nps": "Last CRC and NPS inspection of the area",
+    "first_unified": "First inspection of the area as a unified service",
+    "same_area": "Same areas before and after unification",
+    "needs": "Needs",
+}
 
 SERIES: tuple[str, ...] = ("core", "dipp")
 """Core inspections, or the dynamic inspection of public protection (never pooled)."""
@@ -94,6 +103,11 @@ SUBGROUP_LABELS = {
 
 PROMPT_PREFIX = "prompt_"
 """Contract columns `prompt_<code>` hold prompt-level answers (codes in reference/prompts.csv)."""
+NEED_PREFIX = "need_"
+"""Contract columns `need_<area>_identified` and `need_<area>_addressed` hold the optional needs
+block (areas in reference/needs.csv)."""
+NEED_STAGES: tuple[str, ...] = ("identified", "addressed")
+"""The two judgements per need area: was the need identified, was it addressed (met)."""
 RATIONALE_PREFIX = "rationale_"
 """Contract columns `rationale_<question>` hold the inspector's reasons for a judgement: free
 text, never published (only theme counts are)."""

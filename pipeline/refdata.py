@@ -17,7 +17,14 @@ from typing import Any
 import polars as pl
 
 from pipeline.config import REFERENCE_DIR, Settings
-from pipeline.domain import KEY_QUESTIONS, NATIONAL, NATIONAL_SLUG, QUESTIONS
+from pipeline.domain import (
+    KEY_QUESTIONS,
+    NATIONAL,
+    NATIONAL_SLUG,
+    NEED_PREFIX,
+    NEED_STAGES,
+    QUESTIONS,
+)
 
 
 class ReferenceDataError(ValueError):
@@ -539,6 +546,32 @@ def prompts() -> pl.DataFrame:
     if df["prompt"].is_duplicated().any():
         raise ReferenceDataError("prompts.csv repeats a prompt code")
     return df
+
+
+@cache
+def needs() -> pl.DataFrame:
+    """Need areas of the optional needs block (reference/needs.csv): code, label, the share of
+    synthetic cases with the need, source. The contract must declare exactly the two columns
+    per area (`need_<area>_identified`, `need_<area>_addressed`): one list, checked here."""
+    df = _read("needs.csv").with_columns(
+        pl.col("sample_present_pct").cast(pl.Float64), pl.col("verified") == "true"
+    )
+    if df["need"].is_duplicated().any():
+        raise ReferenceDataError("needs.csv repeats a need area")
+    declared = {c for c in contract_columns()["column"] if c.startswith(NEED_PREFIX)}
+    expected = set(need_columns(df["need"].to_list()))
+    if declared != expected:
+        raise ReferenceDataError(
+            "contract_columns.csv and needs.csv disagree on the need columns: "
+            f"{sorted(declared ^ expected)}"
+        )
+    return df
+
+
+def need_columns(areas: list[str] | None = None) -> list[str]:
+    """The contract's need columns, area by area (identified, then addressed)."""
+    areas = needs()["need"].to_list() if areas is None else areas
+    return [f"{NEED_PREFIX}{a}_{stage}" for a in areas for stage in NEED_STAGES]
 
 
 @cache

@@ -251,6 +251,23 @@ def _against(region: str) -> str:
 # --- 2. pre vs post unification ----------------------------------------------------------------
 
 
+COMPARISON_COLUMNS = (
+    "pct_pre",
+    "pct_post",
+    "diff_clustered_pp",
+    "diff_clustered_ci_low",
+    "diff_clustered_ci_high",
+    "adjusted_diff_pp",
+    "adjusted_ci_low",
+    "adjusted_ci_high",
+    "adjusted_diff_unweighted_pp",
+    "significant_holm",
+    "n_applicable_pre",
+    "n_applicable_post",
+)
+"""What a before/after chart shows of a comparison row (levels, differences, counts)."""
+
+
 def _unification_rows(unification: pl.DataFrame, scope: str) -> pl.DataFrame:
     """The scope's visible pre/post cells with a readable question label."""
     return (
@@ -283,28 +300,33 @@ def _unification_rows(unification: pl.DataFrame, scope: str) -> pl.DataFrame:
     )
 
 
-def _dumbbell(data: pl.DataFrame, order: list[str]) -> alt.LayerChart:
+ERA_SIDES = ("Before unification", "After unification")
+SAME_AREA_SIDES = ("Last CRC and NPS round", "First unified inspections")
+
+
+def _dumbbell(
+    data: pl.DataFrame,
+    order: list[str],
+    sides: tuple[str, str] = ERA_SIDES,
+    measure: str = "% of cases sufficient",
+) -> alt.LayerChart:
     """Left panel: each question's level before (grey) and after (blue) unification."""
     long = data.unpivot(
         index=["question"], on=["pct_pre", "pct_post"], variable_name="era", value_name="pct"
-    ).with_columns(
-        pl.col("era").replace_strict(
-            {"pct_pre": "Before unification", "pct_post": "After unification"}
-        )
-    )
+    ).with_columns(pl.col("era").replace_strict({"pct_pre": sides[0], "pct_post": sides[1]}))
     y = alt.Y("question:N", sort=order, title=None, axis=wrapped_labels(order, 40))
     lines = (
         alt.Chart(data)
         .mark_rule(color=CONTEXT, strokeWidth=3)
         .encode(
             y=y,
-            x=alt.X("pct_pre:Q", title="% of cases sufficient", scale=alt.Scale(domain=[0, 100])),
+            x=alt.X("pct_pre:Q", title=measure, scale=alt.Scale(domain=[0, 100])),
             x2="pct_post:Q",
         )
     )
     era_colour = alt.Color(
         "era:N",
-        scale=alt.Scale(domain=["Before unification", "After unification"], range=[CONTEXT, FOCUS]),
+        scale=alt.Scale(domain=list(sides), range=[CONTEXT, FOCUS]),
     )
     dots = (
         alt.Chart(long)
@@ -417,6 +439,59 @@ def unification_dumbbell(
         f"differences with and without adjustment for case mix. {finding}"
     )
     return ChartResult("unification", chart, data, alt_text, finding)
+
+
+def same_area_chart(
+    table: pl.DataFrame, scope: str, synthetic: bool = True, needs: bool = False
+) -> ChartResult:
+    """The same-area comparison (key questions, or needs met): each area's last CRC and NPS
+    round against its first inspections as a unified service, levels and differences."""
+    use_theme()
+    visible = table.filter(pl.col("scope") == scope, ~pl.col("suppressed"))
+    data = visible.select(
+        "comparable_id", _comparison_label(needs).alias("question"), *COMPARISON_COLUMNS
+    ).sort("question")
+    order = data["question"].to_list()
+    what = "kinds of need" if needs else "key questions"
+    finding = findings.same_area_finding(data, scope, what)
+    measure = "% of people with the need whose need was met" if needs else "% of cases sufficient"
+    name = "same_area_needs" if needs else "same_area"
+    chart = (
+        alt.hconcat(
+            _dumbbell(data, order, SAME_AREA_SIDES, measure),
+            _differences_panel(data, order),
+            spacing=12,
+        )
+        .resolve_scale(color="independent")
+        .properties(
+            title=case_title(
+                f"Same areas, {'needs met' if needs else 'key questions'}: {scope}",
+                "Dots: the areas' last CRC and NPS inspections (grey) and the first inspection "
+                "of each PDU since unification (blue). Right: change with 95% intervals "
+                "allowing for clustering, with and without adjustment for case mix.",
+                synthetic,
+            )
+        )
+    )
+    alt_text = (
+        f"Dot plot of {len(order)} {what} in the same areas before and after unification, with "
+        f"a panel of differences. {finding}"
+    )
+    return ChartResult(name, chart, data, alt_text, finding)
+
+
+def _comparison_label(needs: bool) -> pl.Expr:
+    """A comparison row's reader label: the need's, or the key question's standard and theme
+    (as the before-and-after chart labels them)."""
+    if needs:
+        return pl.col("comparable_id").replace_strict(
+            labels.labels_for("comparable_id"), default=pl.col("comparable_id")
+        )
+    return pl.format(
+        "{}: {}",
+        pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS),
+        pl.col("theme").cast(pl.String),
+    )
 
 
 # --- 3. key-question profile -------------------------------------------------------------------

@@ -89,6 +89,28 @@ def unification_finding(data: pl.DataFrame, scope: str) -> str:
     )
 
 
+def same_area_finding(data: pl.DataFrame, scope: str, what: str) -> str:
+    """How many of the compared key questions or kinds of need were significantly lower, or
+    higher, in the first unified inspections than in the same areas' last CRC and NPS round
+    (clustered, case-mix adjusted, Holm-adjusted within the table's family)."""
+    judged = data.filter(pl.col("significant_holm").is_not_null())
+    if judged.height == 0:
+        return (
+            f"In {scope}, too few inspections on one side of the same-area comparison to judge "
+            "whether any change is real; the levels are shown without a comparison."
+        )
+    significant = judged.filter(pl.col("significant_holm"))
+    lower = significant.filter(pl.col("adjusted_diff_pp") < 0).height
+    higher = significant.filter(pl.col("adjusted_diff_pp") > 0).height
+    verb = "met" if what == "kinds of need" else "judged sufficient"
+    return (
+        f"In {scope}, {lower} of {judged.height} {what} were {verb} significantly less often, and "
+        f"{higher} significantly more often, in the first inspections since unification than "
+        "in the same areas' last CRC and NPS inspections, allowing for clustering, case mix "
+        "and the number of comparisons."
+    )
+
+
 def profile_finding(reg: pl.DataFrame, region: str, programme_label: str) -> str:
     """The region's strongest and weakest key question in the profile."""
     if reg.height == 0:

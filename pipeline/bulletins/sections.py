@@ -94,6 +94,26 @@ SECTIONS: tuple[SectionSpec, ...] = (
         lambda i: charts.unification_dumbbell(i.tables["unification"], i.scope, i.synthetic),
     ),
     SectionSpec(
+        "same_area",
+        "Same areas: the last CRC and NPS round against the first unified inspections",
+        "As HM Inspectorate of Probation's 2022-23 annual report compared them: each area's last "
+        "CRC and NPS inspections against the first inspection of each of its PDUs since "
+        "unification. An area is a region; England and Wales pools the matched regions.",
+        ("same_area",),
+        lambda i: charts.same_area_chart(i.tables["same_area"], i.scope, i.synthetic),
+    ),
+    SectionSpec(
+        "same_area_needs",
+        "Same areas: needs met",
+        "The same areas and inspections; among people with each kind of need, the share whose "
+        "need was addressed. The annual report found the unified service 'less successful at "
+        "meeting every kind of need'.",
+        ("same_area_needs",),
+        lambda i: charts.same_area_chart(
+            i.tables["same_area_needs"], i.scope, i.synthetic, needs=True
+        ),
+    ),
+    SectionSpec(
         "kq_profile",
         "Key-question profile",
         "The latest inspection programme.",

@@ -114,10 +114,12 @@ def kq_memberships(
     tables: dict[str, pl.DataFrame],
     rounds: pl.DataFrame,
     cohorts: pl.DataFrame,
+    same_area: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Which atoms every row of kq_trend, kq_by_inspection, unification, kq_round and
-    kq_cohort covers. `rounds` maps inspection_id to regional_round, `cohorts` to cohort (an
-    inspection may be in several cohorts)."""
+    """Which atoms every row of kq_trend, kq_by_inspection, unification, same_area, kq_round
+    and kq_cohort covers. `rounds` maps inspection_id to regional_round, `cohorts` to cohort
+    (an inspection may be in several cohorts), `same_area` lists the inspection-regions of the
+    same-area comparison."""
     scoped = _scoped(atoms)
     parts = [
         _memberships(
@@ -139,6 +141,7 @@ def kq_memberships(
             ["comparable_id", "scope"],
             part="era",
         ),
+        _same_area_memberships(scoped, tables["same_area"], "same_area", same_area),
         _memberships(
             atoms.join(rounds, on="inspection_id", how="inner"),
             tables["kq_round"],
@@ -153,6 +156,40 @@ def kq_memberships(
         ),
     ]
     return pl.concat(parts)
+
+
+def _same_area_memberships(
+    scoped: pl.DataFrame, table: pl.DataFrame, name: str, same_area: pl.DataFrame
+) -> pl.DataFrame:
+    """A same-area comparison's rows: core atoms of the matched inspection-regions, each in
+    its era's part of the row (as the before/after table)."""
+    keys = same_area.select("inspection_id", "region")
+    chosen = scoped.filter(pl.col("series") == "core").join(
+        keys, on=["inspection_id", "region"], how="semi"
+    )
+    return _memberships(chosen, table, name, ["comparable_id", "scope"], part="era")
+
+
+MEASURE_COMPARISONS = {"needs": "same_area_needs"}
+"""Comparison tables counted from a measure table's answers (so in its cell systems): the
+needs met compared for the same areas are the `needs` table's 'met' answers."""
+
+
+def with_comparisons(
+    members: pl.DataFrame,
+    atoms: pl.DataFrame,
+    tables: dict[str, pl.DataFrame],
+    name: str,
+    same_area: pl.DataFrame,
+) -> pl.DataFrame:
+    """A measure table's memberships plus those of the comparison counted from its answers
+    (measure codes are the comparison's comparable_id)."""
+    comparison = MEASURE_COMPARISONS.get(name)
+    if comparison is None:
+        return members
+    scoped = _scoped(atoms.with_columns(pl.col("measure").alias("comparable_id")))
+    extra = _same_area_memberships(scoped, tables[comparison], comparison, same_area)
+    return pl.concat([members, extra])
 
 
 def measure_atoms(counted: pl.DataFrame, table: str) -> pl.DataFrame:
@@ -195,7 +232,7 @@ def subgroup_atoms(subgroups: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-HEADLINE_WEIGHT = {"unification": 1000.0}
+HEADLINE_WEIGHT = {"unification": 1000.0, "same_area": 1000.0, "same_area_needs": 1000.0}
 """How much more a row of a headline table costs to suppress than its answers alone say: the
 before/after comparison is what bulletins lead with, so the search avoids it where it can."""
 NATIONAL_WEIGHT = 100.0

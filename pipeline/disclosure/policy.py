@@ -36,7 +36,7 @@ from pipeline.disclosure import attack, linked_cells, revisions
 from pipeline.disclosure.linked_cells import CellSystem
 from pipeline.disclosure.suppression import DisclosureBreach, Unprotectable, search
 from pipeline.domain import NATIONAL
-from pipeline.tables import cohorts, measures, registry, rounds
+from pipeline.tables import cohorts, measures, registry, rounds, same_area
 from pipeline.tables.marking import apply
 
 log = logging.getLogger(__name__)
@@ -158,16 +158,25 @@ def single_category() -> pl.Expr:
 
 @dataclass
 class Groupings:
-    """Inspection-level groupings some tables pool over: inspection_id -> regional_round, and
-    inspection_id -> cohort (one row per cohort an inspection belongs to)."""
+    """Inspection-level groupings some tables pool over: inspection_id -> regional_round,
+    inspection_id -> cohort (one row per cohort an inspection belongs to), and the
+    inspection-regions on each side of the same-area comparison."""
 
     rounds: pl.DataFrame
     cohorts: pl.DataFrame
+    same_area: pl.DataFrame
 
     @classmethod
-    def of(cls, inspections: pl.DataFrame, cohort_table: pl.DataFrame) -> Groupings:
-        """The groupings of `inspections` under the cohort definitions `cohort_table`."""
-        return cls(rounds.round_of(inspections), cohorts.members(inspections, cohort_table))
+    def of(
+        cls, inspections: pl.DataFrame, cohort_table: pl.DataFrame, pairs: pl.LazyFrame
+    ) -> Groupings:
+        """The groupings of `inspections` under the cohort definitions `cohort_table`;
+        `pairs`: the (inspection_id, region) of the cases."""
+        return cls(
+            rounds.round_of(inspections),
+            cohorts.members(inspections, cohort_table),
+            same_area.sides(inspections.lazy(), pairs).collect(),
+        )
 
 
 @dataclass
@@ -206,12 +215,15 @@ def _systems(
     cohort), each measure table (enquiries, prompts, oversight, rationale themes) and the
     breakdowns. `frames` are the measure tables' long frames (measures.measure_frames)."""
     kq = linked_cells.kq_atoms(context)
-    memberships = linked_cells.kq_memberships(kq, tables, groupings.rounds, groupings.cohorts)
+    memberships = linked_cells.kq_memberships(
+        kq, tables, groupings.rounds, groupings.cohorts, groupings.same_area
+    )
     protect = pattern.needing_protection()
     systems = linked_cells.build_systems(kq, memberships, tables, protect)
     for name in measures.MEASURE_TABLES:
         atoms = linked_cells.measure_atoms(measures.atoms_of(frames, name), name)
         members = linked_cells.measure_memberships(atoms, tables[name], name)
+        members = linked_cells.with_comparisons(members, atoms, tables, name, groupings.same_area)
         systems += linked_cells.build_systems(atoms, members, tables, protect)
     groups = linked_cells.subgroup_atoms(tables["subgroups"])
     systems += linked_cells.build_systems(

@@ -45,7 +45,7 @@ def build_release(
         audited = pool.submit(suppression.audited)
         derived = build.derived_tables(suppression.published, raw["kq_by_inspection"], published)
         cells = {n: registry.CELL_PRECISION.apply(t) for n, t in suppression.published.items()}
-        tables = {**cells, **_released_models(models), **derived}
+        tables = {**cells, **_released_models(models), **build.fact_tables(data), **derived}
         report = audited.result()
     return Publication(in_registry_order(tables), settings, report, Status.RELEASE)
 
@@ -62,4 +62,4 @@ def _released_models(models: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]
 
 def _groupings(data: CaseData) -> disclosure.Groupings:
     """The inspection-level groupings (rounds, cohorts) some tables pool over."""
-    return disclosure.Groupings.of(data.inspections, data.cohorts)
+    return disclosure.Groupings.of(data.inspections, data.cohorts, data.context)

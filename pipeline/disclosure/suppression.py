@@ -100,9 +100,10 @@ class _State:
         self.parallel = self.parallel.ravel()
         # atoms of each parallel class (same national cells and known totals), ascending
         self.members = [np.flatnonzero(self.parallel == k) for k in range(self.parallel.max() + 1)]
-        # atoms in the same before/after cells: a rectangle of such atoms leaves them unchanged
-        unification = (system.units["table"] == "unification").to_numpy()[system.cell_unit]
-        _, self.era_class = np.unique(self.incidence[unification].T, axis=0, return_inverse=True)
+        # atoms in the same before/after cells (every two-part row: the all-cases and the
+        # same-area comparisons): a rectangle of such atoms leaves them unchanged
+        paired = np.asarray(system.cell_part != "")
+        _, self.era_class = np.unique(self.incidence[paired].T, axis=0, return_inverse=True)
 
     def cell_suppressed(self) -> np.ndarray:
         return np.asarray(self.suppressed[self.system.cell_unit])

@@ -17,6 +17,7 @@ from pipeline import refdata
 from pipeline.domain import (
     ERA_LABELS,
     PRACTITIONER,
+    SAME_AREA_LABELS,
     STANDARD_LABELS,
     SUBGROUPS,
     THEME_LABELS,
@@ -125,6 +126,7 @@ def _shared_labels() -> dict[str, str]:
         labels[question] = ": ".join(parts)
     labels.update(dict(refdata.prompts().select("prompt", "wording").iter_rows()))
     labels.update(dict(refdata.rationale_themes().select("theme", "label").iter_rows()))
+    labels.update(SAME_AREA_LABELS | _need_labels())
     labels.update({"core": "Core inspections", "dipp": "Dynamic inspection of public protection"})
     labels.update(
         {
@@ -135,6 +137,16 @@ def _shared_labels() -> dict[str, str]:
         }
     )
     return {code: label for code, label in labels.items() if not code.isdigit()}
+
+
+def _need_labels() -> dict[str, str]:
+    """Need areas, the two need measures and each '<area>|<measure>' code."""
+    words = {"identified": "need identified", "met": "need met"}
+    labels = {measure: text.capitalize() for measure, text in words.items()}
+    for need, label in refdata.needs().select("need", "label").iter_rows():
+        labels[need] = label
+        labels.update({f"{need}|{m}": f"{label}: {text}" for m, text in words.items()})
+    return labels
 
 
 COLUMN_NAME_COLUMNS = frozenset({"subgroup", "characteristic", "grouping"})

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from pipeline import refdata
-from pipeline.domain import PROMPT_PREFIX
+from pipeline.domain import NEED_PREFIX, PROMPT_PREFIX
 from pipeline.synthetic.model import Effects, Frame, choice, draw_answers, selected
 
 GRADE_P = {  # po, pso, pqip, spo, other, unknown (codes.csv order)
@@ -174,6 +174,29 @@ def prompts(
         answer = draw_answers(rng, f, PROMPT_PREFIX + row["prompt"], eta, asked, relevant)
         answer[np.isin(parent, ["na"]) & np.isin(f.framework, row["frameworks"])] = "na"
         out[PROMPT_PREFIX + row["prompt"]] = answer
+    return out
+
+
+def needs(
+    rng: np.random.Generator, f: Frame, columns: dict[str, np.ndarray], effects: Effects
+) -> dict[str, np.ndarray]:
+    """The needs block: per area, whether the person has the need (reference/needs.csv,
+    assumed shares), whether it was identified and whether it was addressed. A need that was
+    not identified is seldom addressed. Design values (sample_design.csv) make the first
+    unified programme meet every kind of need less often than the last CRC/NPS round (seed
+    004: the unified service is 'less successful at meeting every kind of need'). Drawn from
+    `rng` (a generator of its own), so adding the block leaves every other column unchanged."""
+    out = {}
+    desistance = columns["implementation_desistance"]
+    for row in refdata.needs().iter_rows(named=True):
+        present = rng.random(f.n) < row["sample_present_pct"] / 100
+        asked = np.ones(f.n, dtype=bool)
+        stem = f"{NEED_PREFIX}{row['need']}_"
+        base = effects.region + 0.5 * effects.inspection + 0.5 * effects.case
+        identified = draw_answers(rng, f, stem + "identified", base, asked, present)
+        eta = base + 1.5 * (identified == "yes") + 0.5 * (desistance == "yes")
+        out[stem + "identified"] = identified
+        out[stem + "addressed"] = draw_answers(rng, f, stem + "addressed", eta, asked, present)
     return out
 
 

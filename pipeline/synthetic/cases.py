@@ -93,6 +93,7 @@ def draw_cases(rng: np.random.Generator, inspections: list[Inspection]) -> pl.Da
     columns |= blocks.single_questions(rng, f, columns, effects)
     columns |= blocks.oversight(rng, f, columns, effects)
     columns |= blocks.prompts(rng, f, columns, effects)
+    columns |= blocks.needs(rng.spawn(1)[0], f, columns, effects)  # own stream: see needs()
     texts, truth = rationales.draw(rng, f.programme, columns)
     columns |= texts
     frame = _cases_frame(f, region, start_date, columns)

@@ -17,7 +17,7 @@ import polars as pl
 import xlsxwriter
 
 from pipeline import refdata
-from pipeline.domain import DIPP_PROGRAMME, KEY_QUESTIONS, Rule
+from pipeline.domain import DIPP_PROGRAMME, KEY_QUESTIONS, NEED_PREFIX, Rule
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 FIXED_TIMESTAMP = dt.datetime(2021, 6, 26)  # stamped into XLSX metadata instead of 'now'
@@ -129,14 +129,16 @@ def _styled(frame: pl.DataFrame, style: ExportStyle, rng: np.random.Generator) -
             pl.col(c).replace_strict(style.answer_style, default=pl.col(c))
             for c in _answer_columns()
         )
+    needs_rng = rng.spawn(1)[0]  # the needs block's own stream: older columns keep theirs
     for c in _answer_columns():
+        draw = needs_rng if c.startswith(NEED_PREFIX) else rng
         values = out[c].to_numpy().astype(object)
         pick = np.flatnonzero(
-            (rng.random(n) < style.variant_share) & (frame[c].is_not_null().to_numpy())
+            (draw.random(n) < style.variant_share) & (frame[c].is_not_null().to_numpy())
         )
         canon = frame[c].to_numpy()[pick]
         values[pick] = [
-            ANSWER_SPELLINGS[a][int(rng.integers(len(ANSWER_SPELLINGS[a])))] for a in canon
+            ANSWER_SPELLINGS[a][int(draw.integers(len(ANSWER_SPELLINGS[a])))] for a in canon
         ]
         out = out.with_columns(pl.Series(c, values.tolist(), dtype=pl.String))
     t, f = style.boolean_style

@@ -24,7 +24,7 @@ import polars as pl
 
 from pipeline import refdata
 from pipeline.config import Settings
-from pipeline.tables import marking, measures, registry
+from pipeline.tables import marking, measures, registry, same_area
 from pipeline.tables.breakdowns import subgroups
 from pipeline.tables.cells import answers_in_context
 from pipeline.tables.cohorts import kq_cohort
@@ -105,6 +105,8 @@ class CaseData:
     frames: dict[str, pl.LazyFrame]
     inspections: pl.DataFrame
     cohorts: pl.DataFrame
+    cases: pl.LazyFrame
+    """The accepted cases (the needs block is read from their wide columns)."""
 
     @classmethod
     def of(
@@ -127,6 +129,7 @@ class CaseData:
             ),
             inspections,
             refdata.cohorts() if cohorts is None else cohorts,
+            cases.lazy(),
         )
 
 
@@ -145,12 +148,19 @@ def cell_tables(data: CaseData, settings: Settings) -> dict[str, pl.DataFrame]:
         "subgroups": subgroups(data.context, z, settings),
         "kq_round": kq_round(data.context, data.inspections, settings),
         "kq_cohort": kq_cohort(data.context, data.inspections, data.cohorts, settings),
+        "same_area": same_area.same_area(data.context, data.inspections, settings),
+        "same_area_needs": same_area.same_area_needs(data.cases, data.inspections, settings),
         **measures.measure_tables(data.frames, z, settings),
     }
     missing = set(registry.names(registry.Protection.SUPPRESSED)) - set(tables)
     if missing:
         raise registry.UndeclaredTable(f"no builder for declared table(s): {sorted(missing)}")
     return tables
+
+
+def fact_tables(data: CaseData) -> dict[str, pl.DataFrame]:
+    """The registry's INSPECTION_FACTS tables (the same in analysis and release)."""
+    return {"same_area_matching": same_area.matching(data.inspections, data.context)}
 
 
 def model_tables(data: CaseData, settings: Settings) -> dict[str, pl.DataFrame]:
@@ -199,6 +209,7 @@ def build_analysis(
     tables = {
         **cells,
         **model_tables(data, settings),
+        **fact_tables(data),
         **derived_tables(cells, raw["kq_by_inspection"], published),
     }
     return Publication(in_registry_order(tables), settings, status=Status.INTERNAL)

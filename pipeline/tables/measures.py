@@ -12,7 +12,7 @@ import polars as pl
 
 from pipeline import refdata
 from pipeline.config import Settings
-from pipeline.domain import THEMES
+from pipeline.domain import NEED_PREFIX, THEMES
 from pipeline.tables import rationale_coder
 from pipeline.tables.cells import (
     cluster_columns,
@@ -25,31 +25,42 @@ from pipeline.tables.cells import (
     with_cluster_interval,
     with_wilson,
 )
+from pipeline.tables.same_area import SIDE, sides
 
-MEASURE_PERIODS = ("financial_year", "programme", "era")
-"""Periods a measure is published by (a subset per table, see MEASURE_TABLES)."""
+MEASURE_PERIODS = ("financial_year", "programme", "era", SIDE)
+"""Periods a measure may be published by (a subset per table, see MEASURE_TABLES); every one
+is a column of the atoms."""
 FAMILY = ["measure", "series"]
 STRATA = ["region", "programme"]
 MEASURE_TABLES: dict[str, tuple[str, ...]] = {
-    "enquiries": MEASURE_PERIODS,
+    "enquiries": ("financial_year", "programme", "era"),
     "prompts": ("programme", "era"),
-    "oversight": MEASURE_PERIODS,
+    "oversight": ("financial_year", "programme", "era"),
     "rationale_themes": ("era",),
+    "needs": ("programme", "era", SIDE),
 }
 """The measure tables and the periods each is published by. Rationale themes are counted by
-era only: a theme is rare enough that programme or year cells would mostly be suppressed."""
+era only: a theme is rare enough that programme or year cells would mostly be suppressed.
+Needs are also counted by the sides of the same-area comparison (`same_area`)."""
 NATIONAL_ONLY = frozenset({"prompts"})
 """Measure tables published for England and Wales only. HMIP reports prompt-level figures
 nationally (seed 003); by region they would rest on a few cases per inspection round, most
 regional cells would be suppressed, and protecting the rest would hide national ones."""
-CONTEXT = ("inspection_id", "case_id", "region", "programme", "financial_year", "era")
+CONTEXT = ("inspection_id", "case_id", "region", "programme", "financial_year", "era", SIDE)
+
+
+def _with_side(cases: pl.LazyFrame) -> pl.LazyFrame:
+    """Cases with their side of the same-area comparison (`same_area`, null outside it)."""
+    cases = cases.with_columns(pl.col("region").cast(pl.String))
+    chosen = sides(cases, cases.select("inspection_id", "region"))
+    return cases.join(chosen, on=["inspection_id", "region"], how="left")
 
 
 def _context(cases: pl.LazyFrame, core_only: bool = True) -> pl.LazyFrame:
     """Case context every measure frame carries (core question set only, as the key
     questions: adjusted-set cases are judged against different expectations)."""
     frame = cases.filter(pl.col("question_set") == "core") if core_only else cases
-    return frame.select(
+    return _with_side(frame).select(
         *[pl.col(c).cast(pl.String) if c != "case_id" else pl.col(c) for c in CONTEXT],
         series_expr(),
         "synthetic",
@@ -59,7 +70,9 @@ def _context(cases: pl.LazyFrame, core_only: bool = True) -> pl.LazyFrame:
 def enquiry_frame(cases: pl.LazyFrame) -> pl.LazyFrame:
     """Domestic abuse and child safeguarding enquiries among cases with the concern flagged
     (every question set: an enquiry is a fact, not a judgement against a standard)."""
-    base = cases.with_columns(series_expr(), *[pl.col(c).cast(pl.String) for c in CONTEXT[2:]])
+    base = _with_side(cases).with_columns(
+        series_expr(), *[pl.col(c).cast(pl.String) for c in CONTEXT[2:]]
+    )
     parts = [
         base.filter(pl.col(flag)).select(
             pl.lit(measure).alias("measure"),
@@ -97,6 +110,37 @@ def oversight_frame(cases: pl.LazyFrame) -> pl.LazyFrame:
         "synthetic",
         pl.col("management_oversight").cast(pl.String).alias("answer"),
     )
+
+
+NEED_MEASURES = {"identified": "identified", "met": "addressed"}
+"""Need measures and the contract column stage each reads: identified (among people with the
+need) and met (the need addressed, among people with the need)."""
+
+
+def need_frame(cases: pl.LazyFrame) -> pl.LazyFrame:
+    """Needs identified and met, one row per case x area x measure, measure '<area>|<measure>';
+    'na' (not a need for this person) is counted as not applicable."""
+    parts = [
+        _context(cases)
+        .join(cases.select("inspection_id", "case_id", column), on=["inspection_id", "case_id"])
+        .filter(pl.col(column).is_not_null())
+        .select(
+            pl.lit(f"{area}|{measure}").alias("measure"),
+            *CONTEXT,
+            "series",
+            "synthetic",
+            pl.col(column).cast(pl.String).alias("answer"),
+        )
+        for area in refdata.needs()["need"].to_list()
+        for measure, stage in NEED_MEASURES.items()
+        if (column := f"{NEED_PREFIX}{area}_{stage}") in cases.collect_schema()
+    ]
+    return pl.concat(parts) if parts else _empty_measure(cases)
+
+
+def _empty_measure(cases: pl.LazyFrame) -> pl.LazyFrame:
+    """A measure frame with no rows (an export without the optional block)."""
+    return oversight_frame(cases).clear()
 
 
 def _question_group() -> pl.Expr:
@@ -166,6 +210,7 @@ def measure_frames(
             "prompts": prompt_frame(prompt_answers, cases),
             "oversight": oversight_frame(cases),
             "rationale_themes": theme_frame(rationales, answers, cases),
+            "needs": need_frame(cases),
         }
     )
 
@@ -220,7 +265,7 @@ def measure_table(
             )
             for t in periods
         ]
-    )
+    ).filter(pl.col("period").is_not_null())  # e.g. inspections outside the same-area sides
     keys = ["measure", "series", "scope", "period_type", "period"]
     clusters = cluster_columns(expanded, keys, icc, FAMILY)
     table = sum_counts(expanded, keys).join(clusters, on=keys, how="left", nulls_equal=True)
@@ -240,6 +285,7 @@ def measure_tables(
     }
     tables["prompts"] = _label_prompts(tables["prompts"])
     tables["rationale_themes"] = _label_themes(tables["rationale_themes"])
+    tables["needs"] = _label_needs(tables["needs"])
     keys = ["measure", "series", "scope", "period_type", "period"]
     return {name: ordered(table, keys) for name, table in tables.items()}
 
@@ -251,6 +297,14 @@ def _label_prompts(table: pl.DataFrame) -> pl.DataFrame:
         pl.col("wording").alias("prompt_wording"),
     )
     return table.join(prompts, on="measure", how="left")
+
+
+def _label_needs(table: pl.DataFrame) -> pl.DataFrame:
+    parts = pl.col("measure").str.split("|")
+    labels = refdata.needs().select("need", pl.col("label").alias("need_label"))
+    return table.with_columns(
+        parts.list.get(0).alias("need"), parts.list.get(1).alias("need_measure")
+    ).join(labels, on="need", how="left")
 
 
 def _label_themes(table: pl.DataFrame) -> pl.DataFrame:

@@ -11,6 +11,8 @@ Each `TableSpec` names the table, its key columns (one row per cell), its title 
   rounded, no case counts, only the scopes the rule names), so no estimate can be inverted into a
   suppressed count.
 * `NOT_CASE_DATA`: real published figures, public already.
+* `INSPECTION_FACTS`: which inspections an analysis used and how they were matched (counts of
+  inspections, never of cases or answers): inspections are public events.
 
 A table that is not declared here cannot be written (`spec` raises `UndeclaredTable`), so a new
 table cannot reach a workbook, database or release without a protection rule. Adding a table is
@@ -38,6 +40,7 @@ class Protection(StrEnum):
     FROM_PROTECTED = "built from published (protected) cells only"
     MODEL = "model estimates: rounded, no case counts"
     NOT_CASE_DATA = "real published figures, not case data"
+    INSPECTION_FACTS = "counts of inspections used: no case counts"
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,42 @@ TABLES: tuple[TableSpec, ...] = (
         protection=Protection.SUPPRESSED,
     ),
     TableSpec(
+        "same_area",
+        sheet="Same areas before and after",
+        keys=("comparable_id", "scope"),
+        title="Same areas: last CRC and NPS round against the first unified inspections",
+        description=(
+            "As the 2022-23 annual report compared them: per region, the last inspection of "
+            "each CRC and NPS division with cases there (before 26 June 2021) against each "
+            "PDU's first inspection as a unified service; England and Wales pools the matched "
+            "regions. Differences as in the before-and-after table. [note 1] [note 5] [note 6]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "same_area_needs",
+        sheet="Same areas, needs met",
+        keys=("comparable_id", "scope"),
+        title="Same areas: needs met in the last CRC and NPS round and since unification",
+        description=(
+            "Share of people with each kind of need whose need was addressed, compared for the "
+            "same areas and inspections as the same-areas table. [note 1] [note 5] [note 6]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "same_area_matching",
+        sheet="Same areas, matching",
+        keys=("scope",),
+        title="Same areas: which inspections were matched",
+        description=(
+            "Per region, the CRC and NPS inspections (the last of each division) and the PDU "
+            "inspections (the first of each PDU since unification) the same-area comparison "
+            "uses; a region without both is not matched, and the reason is given."
+        ),
+        protection=Protection.INSPECTION_FACTS,
+    ),
+    TableSpec(
         "kq_by_inspection",
         sheet="By inspection",
         keys=("inspection_id", "comparable_id"),
@@ -218,6 +257,19 @@ TABLES: tuple[TableSpec, ...] = (
             "Share of relevant cases meeting each prompt (e.g. domestic abuse information "
             "used to assess risk), by scope and programme or era, with the key question it "
             "sits under. [note 1] [note 2] [note 3]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
+    TableSpec(
+        "needs",
+        sheet="Needs",
+        keys=("measure", "series", "scope", "period_type", "period"),
+        title="Needs identified and met",
+        description=(
+            "Per kind of need (accommodation, employment, drugs, ...), among people with the "
+            "need: the share whose need was identified and the share whose need was addressed "
+            "(met), by scope and programme or era, and for the same-area comparison. [note 1] "
+            "[note 2] [note 3]"
         ),
         protection=Protection.SUPPRESSED,
     ),

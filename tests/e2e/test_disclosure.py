@@ -40,7 +40,7 @@ def _systems_from_outputs(
     pattern = disclosure.Pattern.from_published(published)
     context = cells.answers_in_context(cases.lazy(), answers.lazy())
     inspections = pl.read_parquet(run / "inspections.parquet")
-    groupings = disclosure.Groupings.of(inspections, refdata.cohorts())
+    groupings = disclosure.Groupings.of(inspections, refdata.cohorts(), context)
     frames = measures.measure_frames(
         cases.lazy(),
         answers.lazy(),
@@ -156,7 +156,7 @@ def test_random_small_publications_disclose_nothing(rows: list[dict], tmp_path_f
     published = {n: publication[n] for n in disclosure.PROTECTED_TABLES}
     pattern = disclosure.Pattern.from_published(published)
     context = cells.answers_in_context(cases.lazy(), answers.lazy())
-    groupings = disclosure.Groupings.of(inspections, refdata.cohorts())
+    groupings = disclosure.Groupings.of(inspections, refdata.cohorts(), context)
     frames = measures.measure_frames(
         cases.lazy(),
         answers.lazy(),

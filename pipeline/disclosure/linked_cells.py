@@ -114,10 +114,12 @@ def kq_memberships(
     tables: dict[str, pl.DataFrame],
     rounds: pl.DataFrame,
     cohorts: pl.DataFrame,
+    bridge: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Which atoms every row of kq_trend, kq_by_inspection, unification, kq_round and
-    kq_cohort covers. `rounds` maps inspection_id to regional_round, `cohorts` to cohort (an
-    inspection may be in several cohorts)."""
+    """Which atoms every row of kq_trend, kq_by_inspection, unification, kq_round, kq_cohort
+    and dipp_bridge covers. `rounds` maps inspection_id to regional_round, `cohorts` to cohort
+    (an inspection may be in several cohorts), `bridge` to the bridge's scope and measurement
+    (`tables.dipp_bridge.members`)."""
     scoped = _scoped(atoms)
     parts = [
         _memberships(
@@ -150,6 +152,16 @@ def kq_memberships(
             tables["kq_cohort"],
             "kq_cohort",
             ["cohort", "series", "comparable_id", "scope"],
+        ),
+        _memberships(
+            atoms.join(
+                bridge.select("inspection_id", "scope", "measurement"),
+                on="inspection_id",
+                how="inner",
+            ),
+            tables["dipp_bridge"],
+            "dipp_bridge",
+            ["series", "comparable_id", "scope", "measurement"],
         ),
     ]
     return pl.concat(parts)

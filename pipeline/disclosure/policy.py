@@ -36,7 +36,7 @@ from pipeline.disclosure import attack, linked_cells, revisions
 from pipeline.disclosure.linked_cells import CellSystem
 from pipeline.disclosure.suppression import DisclosureBreach, Unprotectable, search
 from pipeline.domain import NATIONAL
-from pipeline.tables import cohorts, measures, registry, rounds
+from pipeline.tables import cohorts, dipp_bridge, measures, registry, rounds
 from pipeline.tables.marking import apply
 
 log = logging.getLogger(__name__)
@@ -158,16 +158,22 @@ def single_category() -> pl.Expr:
 
 @dataclass
 class Groupings:
-    """Inspection-level groupings some tables pool over: inspection_id -> regional_round, and
-    inspection_id -> cohort (one row per cohort an inspection belongs to)."""
+    """Inspection-level groupings some tables pool over: inspection_id -> regional_round,
+    inspection_id -> cohort (one row per cohort an inspection belongs to), and inspection_id ->
+    the regional bridge's scope and measurement."""
 
     rounds: pl.DataFrame
     cohorts: pl.DataFrame
+    bridge: pl.DataFrame
 
     @classmethod
     def of(cls, inspections: pl.DataFrame, cohort_table: pl.DataFrame) -> Groupings:
         """The groupings of `inspections` under the cohort definitions `cohort_table`."""
-        return cls(rounds.round_of(inspections), cohorts.members(inspections, cohort_table))
+        return cls(
+            rounds.round_of(inspections),
+            cohorts.members(inspections, cohort_table),
+            dipp_bridge.members(inspections),
+        )
 
 
 @dataclass
@@ -206,7 +212,9 @@ def _systems(
     cohort), each measure table (enquiries, prompts, oversight, rationale themes) and the
     breakdowns. `frames` are the measure tables' long frames (measures.measure_frames)."""
     kq = linked_cells.kq_atoms(context)
-    memberships = linked_cells.kq_memberships(kq, tables, groupings.rounds, groupings.cohorts)
+    memberships = linked_cells.kq_memberships(
+        kq, tables, groupings.rounds, groupings.cohorts, groupings.bridge
+    )
     protect = pattern.needing_protection()
     systems = linked_cells.build_systems(kq, memberships, tables, protect)
     for name in measures.MEASURE_TABLES:

@@ -88,14 +88,9 @@ def bridge_finding(data: pl.DataFrame, region: str, caveat: str | None) -> str:
         said = [_level(SIDES[s], rows[SIDES[s]]) for s in SIDES if SIDES[s] in rows]
         if said:
             parts.append(f"{question}: " + "; ".join(said))
-    return (
-        f"In {region}, keeping people safe was judged sufficient in "
-        + ". ".join(parts)
-        + (f". {caveat}" if caveat else ".")
-    )
+    levels = ". ".join(parts)
+    return f"Keeping people safe in {region}, cases judged sufficient. {levels}. {caveat or ''}"
 
 
 def _level(side: str, row: dict[str, Any]) -> str:
-    return (
-        f"{side.lower()} {row['pct']:.0f}% of {row['n_applicable']} cases ({interval_words(row)})"
-    )
+    return f"{side.lower()}, {row['pct']:.0f}% of {row['n_applicable']} ({interval_words(row)})"

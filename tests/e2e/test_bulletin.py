@@ -66,17 +66,18 @@ def test_markdown_is_escaped(sample_release: Path) -> None:
 def test_save_writes_every_chart_set(sample_release: Path, tmp_path: Path) -> None:
     report = bulletin.Bulletin.load(sample_release, "Wales", output_dir=tmp_path / "wales")
     written = report.save()
-    # 10 regional sections x 4 files (SVG, spec, data, alt text): trend, among the twelve,
-    # unification, profile, risk, enquiries, cohort, court work, oversight, rating movement
-    # (published ratings are England and Wales only)
-    assert len(written) == 10 * 4
+    # 11 regional sections x 4 files (SVG, spec, data, alt text): trend, among the twelve,
+    # unification, profile, risk, enquiries, cohort, court work, oversight, rating movement,
+    # dynamic-inspection bridge (published ratings are England and Wales only)
+    assert len(written) == 11 * 4
+    assert (tmp_path / "wales" / "dipp_bridge.svg").exists()
     assert (tmp_path / "wales" / "safety_trend.svg").exists()
     assert not list((tmp_path / "wales").glob("*.png")), "a PNG only when asked for"
 
 
 def test_png_when_asked_for(sample_release: Path, tmp_path: Path) -> None:
     report = bulletin.Bulletin.load(sample_release, "Wales", output_dir=tmp_path, png=True)
-    assert len(report.save()) == 10 * 5
+    assert len(report.save()) == 11 * 5
     png = (tmp_path / "safety_trend.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     shown, _ = report.show("safety_trend")._repr_mimebundle_()  # type: ignore[attr-defined]

@@ -85,6 +85,29 @@ def test_the_release_suppresses_and_blanks_like_the_other_cell_tables(
     assert (shown["n_applicable"] >= refdata.settings().suppression_threshold).all()
 
 
+def test_a_strict_threshold_suppresses_the_dynamic_inspection_cells(
+    sample_run: Path, tmp_path: Path
+) -> None:
+    """At a threshold of 60 applicable answers every dynamic-inspection cell under it is
+    primary-suppressed and blanked (the audit inside the release found nothing recoverable)."""
+    from pipeline.release import make_release
+
+    folder = make_release(sample_run, tmp_path / "releases", threshold=60).folder
+    released = pl.read_parquet(folder / "tables" / "dipp_bridge.parquet")
+    analysis = pl.read_parquet(sample_run / "tables" / "dipp_bridge.parquet")
+    small = analysis.filter(pl.col("n_applicable") < 60).select(
+        "scope", "comparable_id", "measurement"
+    )
+    assert small.height > 0
+    hidden = released.join(small, on=["scope", "comparable_id", "measurement"])
+    assert hidden["suppression"].to_list() == ["primary"] * small.height
+    assert hidden.select(pl.col("n_yes", "pct", "n_cases_answered").is_null().all()).row(0) == (
+        True,
+        True,
+        True,
+    )
+
+
 def test_the_regional_bulletin_shows_the_bridge_with_its_caveat(sample_release: Path) -> None:
     report = bulletin.Bulletin.load(sample_release, "South West")
     assert "dipp_bridge" in [s.chart for s in report.sections()]

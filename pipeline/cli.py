@@ -151,11 +151,7 @@ def _print_calibration(seed: int, scale: float) -> None:
         cal.add_column(col, justify="left" if col == "target" else "right")
     for row in report.iter_rows(named=True):
         sample_pct = "-" if row["sample_pct"] is None else f"{row['sample_pct']:.1f}"
-        target = (
-            f"< {row['target_pct']:g}"
-            if row["comparison"] == "below"
-            else f"{row['target_pct']:g} ± {row['tolerance_pp']:g}"
-        )
+        target = _target_text(row)
         cal.add_row(
             row["target_id"],
             target,
@@ -164,6 +160,19 @@ def _print_calibration(seed: int, scale: float) -> None:
             "yes" if row["met"] else styled("NO"),
         )
     console.print(cal)
+
+
+def _target_text(row: dict[str, Any]) -> str:
+    """The published figure as the calibration table shows it: '< 50', '> 50', '64 cases',
+    'lowest < 20', '35 ± 4'."""
+    comparison = row["comparison"]
+    if comparison == "exact":
+        return str(row["target_counts"]).replace("applicable", "cases")
+    if comparison in ("below", "above"):
+        return f"{'<' if comparison == 'below' else '>'} {row['target_pct']:g}"
+    if comparison == "some_below":
+        return f"lowest < {row['target_pct']:g}"
+    return f"{row['target_pct']:g} ± {row['tolerance_pp']:g}"
 
 
 @app.command(cls=_Command)

@@ -135,6 +135,7 @@ class Rule(StrEnum):
     INCONSISTENT_INSPECTION = "inconsistent_inspection"
     IMPLAUSIBLE_DATE = "implausible_date"
     QUESTION_NOT_ASKED = "question_not_asked"
+    ADJUSTED_REASON_INCONSISTENT = "adjusted_reason_inconsistent"
 
     def on(self, column: str) -> str:
         """The reason text for a column-specific rule: 'unknown_code(rosh)'."""

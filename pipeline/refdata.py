@@ -675,3 +675,56 @@ _PUBLICATION_TEXTS = (
     "synthetic_source",
     "published_source",
 )
+
+
+NONCASE_COLUMNS = (
+    "question_id",
+    "asked_of",
+    "topic",
+    "wording",
+    "answered_by",
+    "evidence_sources",
+    "reported_as",
+    "verified",
+    "source",
+    "note",
+)
+NONCASE_ASKED_OF = (
+    "region_leadership",
+    "workforce",
+    "partnerships",
+    "policies",
+    "quality_assurance",
+)
+"""What a dynamic-inspection non-case question is asked of (not of a case)."""
+
+
+@cache
+def dipp_noncase_questions() -> pl.DataFrame:
+    """The dynamic inspection's non-case questions: what each is asked of, how it is answered
+    (evidence and interviews, never a case yes/no) and how a report shows it (narrative, never a
+    percentage); `verified` only where the wording was confirmed from the cited source."""
+    return check_noncase_questions(
+        _read("dipp_noncase_questions.csv"), "dipp_noncase_questions.csv"
+    )
+
+
+def check_noncase_questions(df: pl.DataFrame, name: str) -> pl.DataFrame:
+    """The table with `verified` as a boolean, or `ReferenceDataError` naming the row."""
+    if tuple(df.columns) != NONCASE_COLUMNS:
+        raise ReferenceDataError(f"{name}: columns must be {', '.join(NONCASE_COLUMNS)}")
+    if df["question_id"].is_duplicated().any():
+        raise ReferenceDataError(f"{name}: question_id repeated")
+    for row, record in enumerate(df.to_dicts(), start=2):
+        verified, source = record["verified"], record["source"] or ""
+        if verified not in ("true", "false"):
+            raise ReferenceDataError(f"{name} row {row}: verified is true or false")
+        if record["asked_of"] not in NONCASE_ASKED_OF:
+            raise ReferenceDataError(f"{name} row {row}: asked_of {record['asked_of']!r}")
+        if verified == "true" and not source.startswith("https://"):
+            raise ReferenceDataError(f"{name} row {row}: a verified row must cite its source")
+        if verified == "false" and "assumed" not in (record["note"] or "").lower():
+            raise ReferenceDataError(f"{name} row {row}: an unverified row must say it is assumed")
+        if not (record["wording"] or "").strip():
+            raise ReferenceDataError(f"{name} row {row}: wording is empty")
+    return df.with_columns(pl.col("verified") == "true")

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import polars as pl
 
-from pipeline.bulletins import casework_charts, charts, rating_charts, standing
+from pipeline.bulletins import bridge_chart, casework_charts, charts, rating_charts, standing
 from pipeline.bulletins.charts import ChartResult
 from pipeline.domain import NATIONAL
 
@@ -224,6 +224,15 @@ SECTIONS: tuple[SectionSpec, ...] = (
         ("funnel",),
         lambda i: charts.funnel_chart(i.tables["funnel"], synthetic=i.synthetic),
         shown=Shown.NATIONAL_ONLY,
+    ),
+    SectionSpec(
+        "dipp_bridge",
+        "Before and after: the dynamic inspection of public protection",
+        "The region's latest core inspections before its dynamic inspection, and the dynamic "
+        "inspection itself (2025-26). Not directly comparable: see the note under the chart.",
+        ("dipp_bridge",),
+        lambda i: bridge_chart.bridge_chart(i.tables["dipp_bridge"], i.scope, i.synthetic),
+        shown=Shown.REGIONS_ONLY,
     ),
 )
 """Every section a bulletin can have, in the order the notebook, HTML and PDF show them."""

@@ -115,11 +115,13 @@ def kq_memberships(
     rounds: pl.DataFrame,
     cohorts: pl.DataFrame,
     same_area: pl.DataFrame,
+    bridge: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Which atoms every row of kq_trend, kq_by_inspection, unification, same_area, kq_round
-    and kq_cohort covers. `rounds` maps inspection_id to regional_round, `cohorts` to cohort
-    (an inspection may be in several cohorts), `same_area` lists the inspection-regions of the
-    same-area comparison."""
+    """Which atoms every row of kq_trend, kq_by_inspection, unification, same_area, kq_round,
+    kq_cohort and dipp_bridge covers. `rounds` maps inspection_id to regional_round, `cohorts`
+    to cohort (an inspection may be in several cohorts), `same_area` lists the
+    inspection-regions of the same-area comparison, `bridge` maps inspection_id to the bridge's
+    scope and measurement (`tables.dipp_bridge.members`)."""
     scoped = _scoped(atoms)
     parts = [
         _memberships(
@@ -153,6 +155,16 @@ def kq_memberships(
             tables["kq_cohort"],
             "kq_cohort",
             ["cohort", "series", "comparable_id", "scope"],
+        ),
+        _memberships(
+            atoms.join(
+                bridge.select("inspection_id", "scope", "measurement"),
+                on="inspection_id",
+                how="inner",
+            ),
+            tables["dipp_bridge"],
+            "dipp_bridge",
+            ["series", "comparable_id", "scope", "measurement"],
         ),
     ]
     return pl.concat(parts)

@@ -36,7 +36,7 @@ from pipeline.disclosure import attack, linked_cells, revisions
 from pipeline.disclosure.linked_cells import CellSystem
 from pipeline.disclosure.suppression import DisclosureBreach, Unprotectable, search
 from pipeline.domain import NATIONAL
-from pipeline.tables import cohorts, measures, registry, rounds, same_area
+from pipeline.tables import cohorts, dipp_bridge, measures, registry, rounds, same_area
 from pipeline.tables.marking import apply
 
 log = logging.getLogger(__name__)
@@ -159,12 +159,14 @@ def single_category() -> pl.Expr:
 @dataclass
 class Groupings:
     """Inspection-level groupings some tables pool over: inspection_id -> regional_round,
-    inspection_id -> cohort (one row per cohort an inspection belongs to), and the
-    inspection-regions on each side of the same-area comparison."""
+    inspection_id -> cohort (one row per cohort an inspection belongs to), the
+    inspection-regions on each side of the same-area comparison, and inspection_id -> the
+    regional bridge's scope and measurement."""
 
     rounds: pl.DataFrame
     cohorts: pl.DataFrame
     same_area: pl.DataFrame
+    bridge: pl.DataFrame
 
     @classmethod
     def of(
@@ -176,6 +178,7 @@ class Groupings:
             rounds.round_of(inspections),
             cohorts.members(inspections, cohort_table),
             same_area.sides(inspections.lazy(), pairs).collect(),
+            dipp_bridge.members(inspections),
         )
 
 
@@ -216,7 +219,7 @@ def _systems(
     breakdowns. `frames` are the measure tables' long frames (measures.measure_frames)."""
     kq = linked_cells.kq_atoms(context)
     memberships = linked_cells.kq_memberships(
-        kq, tables, groupings.rounds, groupings.cohorts, groupings.same_area
+        kq, tables, groupings.rounds, groupings.cohorts, groupings.same_area, groupings.bridge
     )
     protect = pattern.needing_protection()
     systems = linked_cells.build_systems(kq, memberships, tables, protect)

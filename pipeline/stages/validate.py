@@ -318,6 +318,7 @@ def rule_flags() -> dict[str, pl.Expr]:
         **_consistency_flags(),
         **_plausibility_flags(),
         **_not_asked_flags(),
+        **_adjusted_reason_flags(),
     }
 
 
@@ -339,6 +340,7 @@ def field_rules() -> set[str]:
             Rule.QUESTION_NOT_ASKED,
         )
     }
+    rules.add(Rule.ADJUSTED_REASON_INCONSISTENT.on("adjusted_reason"))
     return rules - {Rule.UNKNOWN_CODE.on(question) for question in QUESTIONS}
 
 
@@ -423,6 +425,23 @@ def _not_asked_flags() -> dict[str, pl.Expr]:
                 judged & pl.col("n__framework").cast(pl.String).is_in(silent)
             ).fill_null(False)
     return flags
+
+
+def _adjusted_reason_flags() -> dict[str, pl.Expr]:
+    """`adjusted_reason` must give a reason exactly when the case was on the adjusted question
+    set: 'not_applicable' on an adjusted case, or a reason on a core case, is reported and the
+    field set to missing (the case kept). A dynamic-inspection case on the adjusted set with no
+    reason at all is reported too: its rules (question page, CARaG) always name one. Exports
+    from before the column existed leave it empty and are not flagged."""
+    question_set = pl.col("n__question_set").cast(pl.String)
+    reason = pl.col("n__adjusted_reason").cast(pl.String)
+    dipp = pl.col("n__framework").cast(pl.String) == "dipp2025"
+    inconsistent = (
+        ((question_set == "adjusted") & (reason == "not_applicable"))
+        | ((question_set == "core") & reason.is_not_null() & (reason != "not_applicable"))
+        | ((question_set == "adjusted") & dipp & ~_present("adjusted_reason"))
+    )
+    return {Rule.ADJUSTED_REASON_INCONSISTENT.on("adjusted_reason"): inconsistent.fill_null(False)}
 
 
 def _consistency_flags() -> dict[str, pl.Expr]:

@@ -42,6 +42,8 @@ def _answers_measured(selected: pl.DataFrame, target: dict[str, Any]) -> pl.Data
     column = target_column(target)
     if column is not None:
         return selected.select("inspection_id", pl.col(column).alias("answer"))
+    if target["measure"] == "cases":  # every case of the selection, counted once
+        return selected.select("inspection_id", pl.lit("yes").alias("answer"))
     if target["measure"] == "court_concern":  # the concern flag among court reports
         reports = selected.filter(pl.col("court_work").is_in(["yes", "no"]))
         flagged = pl.col(target["key_question"]) == "true"
@@ -64,10 +66,14 @@ def _met(
     goal, tol = target["target_pct"], target["tolerance_pp"]
     if target["comparison"] == "some_below":
         return lowest is not None and bool(lowest < goal)
+    if target["comparison"] == "exact":  # a published count (cases inspected)
+        return n == int(target["target_denominator"])
     if pct is None:
         return False
     if target["comparison"] == "below":
         return bool(pct < goal)
+    if target["comparison"] == "above":
+        return bool(pct > goal)
     counts_ok = (
         not target.get("target_numerator") or n_yes == int(target["target_numerator"])
     ) and (not target.get("target_denominator") or n == int(target["target_denominator"]))
@@ -80,7 +86,9 @@ def calibration_report(cases: pl.DataFrame) -> pl.DataFrame:
     Key-question measures are % yes of (yes + no); enquiry measures are % made among cases
     with the matching concern flagged (the enquiry was relevant); a 'theme' measure pools the
     theme's key questions. Where the target gives the published counts (31 of 118), the sample
-    must hold exactly those counts; 'some_below' asks that at least one inspection is below.
+    must hold exactly those counts; 'some_below' asks that at least one inspection is below;
+    'below' and 'above' are published bounds ('fewer than half', 'just over half'); a 'cases'
+    measure with 'exact' counts the selection's cases (the published number inspected).
     """
     rows = []
     for target in refdata.calibration_targets().to_dicts():
@@ -103,7 +111,7 @@ def calibration_report(cases: pl.DataFrame) -> pl.DataFrame:
                 "comparison": target["comparison"],
                 "target_pct": target["target_pct"],
                 "tolerance_pp": target["tolerance_pp"],
-                "sample_pct": lowest if target["comparison"] == "some_below" else pct,
+                "sample_pct": _sample_value(target["comparison"], pct, lowest),  # type: ignore[arg-type]
                 "n_yes": n_yes,
                 "n_applicable": n,
                 "target_counts": _counts_text(target),
@@ -112,6 +120,14 @@ def calibration_report(cases: pl.DataFrame) -> pl.DataFrame:
             }
         )
     return pl.DataFrame(rows)
+
+
+def _sample_value(comparison: str, pct: float | None, lowest: float | None) -> float | None:
+    """What the report shows as the sample's value: the lowest inspection for 'some_below',
+    nothing for an exact count (the count is `n_applicable`), else the percentage."""
+    if comparison == "some_below":
+        return lowest
+    return None if comparison == "exact" else pct
 
 
 def _counts_text(target: dict[str, Any]) -> str | None:

@@ -17,6 +17,7 @@ from pipeline.synthetic import blocks, rationales
 from pipeline.synthetic.model import (
     Effects,
     Frame,
+    bound_targets,
     calibrate_shift,
     choice,
     design_pct,
@@ -26,6 +27,7 @@ from pipeline.synthetic.model import (
     make_frame,
     sigmoid,
     with_denominators,
+    within_bound,
 )
 from pipeline.synthetic.schedule import Inspection
 
@@ -71,6 +73,14 @@ NA_P = {"assessment": 0.01, "planning": 0.03, "implementation": 0.04, "reviewing
 NA_P_ADJUSTED = {"assessment": 0.02, "planning": 0.06, "implementation": 0.15, "reviewing": 0.45}
 ROSH_SAFETY = {"low": 0.30, "medium": 0.0, "high": -0.25, "very_high": -0.45, "unknown": -0.35}
 SD_INSPECTION, SD_INSPECTION_THEME, SD_CASE = 0.30, 0.15, 0.6
+RESET = "reset_or_impact_within_8_weeks"
+ADJUSTED_SHORT_LICENCE_P = 0.04
+"""Dynamic inspection: of the non-PSS cases drawn onto the adjusted set (8 %), licence cases
+below this draw had a licence of eight weeks or less; the rest had Reset or Impact (assumed)."""
+REASON_RECORDED = ("pdu_regional_2023", "national_2024", DIPP_PROGRAMME)
+"""Programmes whose exports record `adjusted_reason` (the adjusted set exists from 2024)."""
+LOCAL_ASSESSOR_SHARE = {"pdu_regional_2023": 0.20, "national_2024": 0.20, DIPP_PROGRAMME: 0.35}
+"""Share of cases assessed by local assessors rather than inspectors (assumed)."""
 TRUTH_PREFIX = "_truth_"
 """Columns the canonical cases carry for tests (the themes each synthetic rationale was written
 with); never written to an export."""
@@ -81,8 +91,9 @@ def draw_cases(rng: np.random.Generator, inspections: list[Inspection]) -> pl.Da
     f = make_frame(inspections)
     region = _regions(rng, f)
     columns = _case_mix(rng, f, region)
-    adjusted = _question_sets(rng, f, columns["case_type"])
+    adjusted, columns["adjusted_reason"] = _question_sets(rng, f, columns["case_type"])
     columns["question_set"] = np.where(adjusted, "adjusted", "core").astype(object)
+    columns["assessor_type"] = _assessors(rng.spawn(1)[0], f)
     f.question_set = columns["question_set"]
     # Dates: the order or licence started 3-11 months before fieldwork (framework.md 6.3).
     start_date = f.fw_start - rng.integers(90, 331, f.n).astype("timedelta64[D]")
@@ -131,20 +142,54 @@ def _case_mix(rng: np.random.Generator, f: Frame, region: np.ndarray) -> dict[st
     return columns
 
 
-def _question_sets(rng: np.random.Generator, f: Frame, case_type: np.ndarray) -> np.ndarray:
-    """Adjusted question set for Probation Reset / suspended-contact cases (framework.md
-    3.4-3.5); an inspection with a published count of adjusted cases gets exactly that many."""
+def _question_sets(
+    rng: np.random.Generator, f: Frame, case_type: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which cases are inspected against the adjusted question set, and why (`adjusted_reason`).
+
+    The dynamic inspection's rule (question page; CARaG v1.1, 20 October 2025): post-sentence
+    supervision only from release, a licence of eight weeks or less from release, or Probation
+    Reset or Impact applied within eight weeks. In the 2023 programme's later PDU inspections and
+    the national inspection the adjusted set followed Probation Reset (framework.md 3.4). An
+    inspection with a published count of adjusted cases gets exactly that many. Core-set cases
+    are 'not_applicable' where the column was recorded (2023 programme onwards), else missing."""
     adjusted = np.zeros(f.n, dtype=bool)
+    reason = np.full(f.n, None, dtype=object)
     dipp = f.programme == DIPP_PROGRAMME
-    adjusted |= dipp & ((case_type == "pss") | (rng.random(f.n) < 0.08))
+    u = rng.random(f.n)
+    pss = dipp & (case_type == "pss")
+    other = dipp & ~pss & (u < 0.08)
+    short_licence = other & (case_type == "licence") & (u < ADJUSTED_SHORT_LICENCE_P)
+    reason[pss] = "pss_only_from_release"
+    reason[short_licence] = "licence_8_weeks_or_less"
+    reason[other & ~short_licence] = RESET
+    adjusted |= pss | other
     reset_era = (f.programme == "pdu_regional_2023") & (f.fw_start >= np.datetime64("2024-10-01"))
-    adjusted |= reset_era & (rng.random(f.n) < 0.05)
+    reset = reset_era & (rng.random(f.n) < 0.05)
+    adjusted |= reset
+    reason[reset] = RESET
     for k, insp in enumerate(f.inspections):
         if insp.n_adjusted is not None:
             idx = np.flatnonzero(f.insp_idx == k)
             adjusted[idx] = False
-            adjusted[rng.choice(idx, insp.n_adjusted, replace=False)] = True
-    return adjusted
+            chosen = rng.choice(idx, insp.n_adjusted, replace=False)
+            adjusted[chosen] = True
+            reason[chosen] = RESET
+    recorded = np.isin(f.programme, REASON_RECORDED)
+    reason[recorded & ~adjusted] = "not_applicable"
+    return adjusted, reason
+
+
+def _assessors(rng: np.random.Generator, f: Frame) -> np.ndarray:
+    """Inspector or local assessor per case where the programme records it (shares assumed;
+    the CARaG says cases are assessed by inspectors and local assessors). Drawn from its own
+    random stream, so adding the column left every other value of the sample as it was."""
+    out = np.full(f.n, None, dtype=object)
+    draw = rng.random(f.n)
+    for programme, share in LOCAL_ASSESSOR_SHARE.items():
+        mask = f.programme == programme
+        out[mask] = np.where(draw[mask] < share, "local_assessor", "inspector")
+    return out
 
 
 def _random_effects(rng: np.random.Generator, f: Frame, region: np.ndarray) -> Effects:
@@ -185,7 +230,7 @@ def _answers(
     """Yes / no / na per key question; each programme's baseline solved to its design value."""
     asked = {fw: set(refdata.questions_asked(fw)) for fw in refdata.codes()["framework"]}
     design = design_pct()
-    exact = exact_targets(f)
+    exact, bounds = exact_targets(f), bound_targets(f)
     out: dict[str, np.ndarray] = {}
     for kq in KEY_QUESTIONS:
         standard = kq.split("_")[0]
@@ -205,6 +250,9 @@ def _answers(
             group = published.mask & is_asked & ~is_na
             if published.column == kq and published.share is not None and group.any():
                 yes[group] = exactly(rng, p[group], published.share)
+        for bound in bounds:
+            if bound.column == kq:
+                yes = within_bound(yes, p, bound.mask & is_asked & ~is_na, bound)
         answer = np.where(yes, "yes", "no").astype(object)
         answer[is_na] = "na"
         answer[~is_asked] = None

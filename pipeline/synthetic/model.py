@@ -122,7 +122,7 @@ def exact_targets(f: Frame) -> list[ExactTarget]:
     out = []
     for t in refdata.calibration_targets().iter_rows(named=True):
         column = target_column(t)
-        if column is None:
+        if column is None or t["comparison"] != "approx":
             continue
         chosen = [k for k, i in enumerate(f.inspections) if selected(i, t)]
         rounds = {f.inspections[k].regional_round for k in chosen}
@@ -138,6 +138,60 @@ def exact_targets(f: Frame) -> list[ExactTarget]:
             share = int(t["target_numerator"]) / denominator
         out.append(ExactTarget(column, mask, share, denominator))
     return out
+
+
+@dataclass
+class BoundTarget:
+    """A published bound the generator keeps to: the answers of `column` in `mask` judged
+    sufficient in a share below (`below`) or above (not `below`) `share`."""
+
+    column: str
+    mask: np.ndarray
+    share: float
+    below: bool
+
+
+def bound_targets(f: Frame) -> list[BoundTarget]:
+    """Published bounds on one inspection's key-question or prompt answers ('fewer than half
+    of cases met the standard for keeping people safe in assessment')."""
+    out = []
+    for t in refdata.calibration_targets().iter_rows(named=True):
+        column = target_column(t)
+        if column is None or t["comparison"] not in ("below", "above"):
+            continue
+        chosen = [k for k, i in enumerate(f.inspections) if selected(i, t)]
+        mask = np.isin(f.insp_idx, chosen)
+        if t.get("question_set") and f.question_set is not None:
+            mask &= f.question_set == t["question_set"]
+        below = t["comparison"] == "below"
+        out.append(BoundTarget(column, mask, float(t["target_pct"]) / 100, below))
+    return out
+
+
+def within_bound(
+    yes: np.ndarray, p: np.ndarray, group: np.ndarray, bound: BoundTarget
+) -> np.ndarray:
+    """`yes` with as few answers changed as keep the share of yes in `group` strictly on the
+    bound's side: the yes answers least likely under the model become no (or the likeliest no
+    answers yes). Deterministic, so the rest of the sample keeps its random draws."""
+    idx = np.flatnonzero(group)
+    n = len(idx)
+    if n == 0:
+        return yes
+    yes = yes.copy()
+    if bound.below:
+        allowed = int(np.ceil(bound.share * n)) - 1  # the most yes answers under the bound
+        chosen = idx[yes[idx]]
+        excess = len(chosen) - max(allowed, 0)
+        if excess > 0:
+            yes[chosen[np.argsort(p[chosen], kind="stable")[:excess]]] = False
+        return yes
+    needed = int(np.floor(bound.share * n)) + 1  # the fewest yes answers over the bound
+    chosen = idx[~yes[idx]]
+    short = min(needed - (n - len(chosen)), len(chosen))
+    if short > 0:
+        yes[chosen[np.argsort(-p[chosen], kind="stable")[:short]]] = True
+    return yes
 
 
 def with_denominators(

@@ -29,6 +29,7 @@ from pipeline.tables.breakdowns import subgroups
 from pipeline.tables.cells import answers_in_context
 from pipeline.tables.cohorts import kq_cohort
 from pipeline.tables.comparisons import unification
+from pipeline.tables.dipp_bridge import dipp_bridge
 from pipeline.tables.funnels import funnel_table
 from pipeline.tables.its import its_table
 from pipeline.tables.practitioners import practitioner_effects
@@ -150,6 +151,7 @@ def cell_tables(data: CaseData, settings: Settings) -> dict[str, pl.DataFrame]:
         "kq_cohort": kq_cohort(data.context, data.inspections, data.cohorts, settings),
         "same_area": same_area.same_area(data.context, data.inspections, settings),
         "same_area_needs": same_area.same_area_needs(data.cases, data.inspections, settings),
+        "dipp_bridge": dipp_bridge(data.context, data.inspections, settings),
         **measures.measure_tables(data.frames, z, settings),
     }
     missing = set(registry.names(registry.Protection.SUPPRESSED)) - set(tables)

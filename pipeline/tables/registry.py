@@ -433,6 +433,21 @@ TABLES: tuple[TableSpec, ...] = (
         ),
         protection=Protection.FROM_PROTECTED,
     ),
+    TableSpec(
+        "dipp_bridge",
+        sheet="Dynamic inspection bridge",
+        keys=("scope", "comparable_id", "measurement"),
+        title="Before and after: the region's core round beside its dynamic inspection",
+        description=(
+            "Per region with a dynamic inspection of public protection, the four "
+            "keeping-people-safe key questions: the region's latest core round of PDU "
+            "inspections before it (pooled) and the dynamic inspection, each a level with its "
+            "cases and intervals. Not directly comparable (scope, wording, sample design, "
+            "adjusted set left out, months apart: see the caveat column); no difference is "
+            "tested. [note 1] [note 2] [note 3]"
+        ),
+        protection=Protection.SUPPRESSED,
+    ),
 )
 """Every publication table, in workbook order."""
 

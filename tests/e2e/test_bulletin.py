@@ -66,17 +66,19 @@ def test_markdown_is_escaped(sample_release: Path) -> None:
 def test_save_writes_every_chart_set(sample_release: Path, tmp_path: Path) -> None:
     report = bulletin.Bulletin.load(sample_release, "Wales", output_dir=tmp_path / "wales")
     written = report.save()
-    # 12 regional sections x 4 files (SVG, spec, data, alt text): trend, among the twelve,
+    # 13 regional sections x 4 files (SVG, spec, data, alt text): trend, among the twelve,
     # unification, same areas (key questions, needs met), profile, risk, enquiries, cohort,
-    # court work, oversight, rating movement (published ratings are England and Wales only)
-    assert len(written) == 12 * 4
+    # court work, oversight, rating movement, dynamic-inspection bridge (published ratings are
+    # England and Wales only)
+    assert len(written) == 13 * 4
+    assert (tmp_path / "wales" / "dipp_bridge.svg").exists()
     assert (tmp_path / "wales" / "safety_trend.svg").exists()
     assert not list((tmp_path / "wales").glob("*.png")), "a PNG only when asked for"
 
 
 def test_png_when_asked_for(sample_release: Path, tmp_path: Path) -> None:
     report = bulletin.Bulletin.load(sample_release, "Wales", output_dir=tmp_path, png=True)
-    assert len(report.save()) == 12 * 5
+    assert len(report.save()) == 13 * 5
     png = (tmp_path / "safety_trend.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     shown, _ = report.show("safety_trend")._repr_mimebundle_()  # type: ignore[attr-defined]

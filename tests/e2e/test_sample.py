@@ -170,6 +170,39 @@ def test_calibration_check_can_fail(default_cases: pl.DataFrame) -> None:
     assert not report.filter(pl.col("target_id") == "national_impl_safety")["met"][0]
 
 
+def test_dynamic_inspection_results_are_bound_targets(default_cases: pl.DataFrame) -> None:
+    """The published dynamic-inspection results: cases inspected exactly, and the South West
+    and Kent, Surrey and Sussex bounds; each check fails when the sample breaks it."""
+    report = calibration.calibration_report(default_cases)
+    by_id = {r["target_id"]: r for r in report.iter_rows(named=True)}
+    cases = {"dipp_sw_cases": 64, "dipp_wm_cases": 84, "dipp_gm_cases": 72}
+    cases |= {"dipp_kss_cases": 56, "dipp_sc_cases": 56}
+    for target, n in cases.items():
+        assert (by_id[target]["n_applicable"], by_id[target]["met"]) == (n, True)
+    for kq in ("assess", "impl", "review"):
+        row = by_id[f"dipp_sw_{kq}_safety_below_half"]
+        assert row["comparison"] == "below"
+        assert row["sample_pct"] < 50
+    assert by_id["dipp_kss_plan_safety_over_half"]["sample_pct"] > 50
+    sw = (pl.col("inspection_type") == "dipp") & (pl.col("region") == "South West")
+    kss = (pl.col("inspection_type") == "dipp") & (pl.col("region") == "Kent, Surrey and Sussex")
+    broken = default_cases.filter(~(sw & (pl.col("case_id") == pl.col("case_id").first().over(sw))))
+    broken = broken.with_columns(
+        pl.when(sw)
+        .then(pl.col("reviewing_safety").replace({"no": "yes"}))
+        .otherwise(pl.col("reviewing_safety")),
+        pl.when(kss)
+        .then(pl.col("planning_safety").replace({"yes": "no"}))
+        .otherwise(pl.col("planning_safety")),
+    )
+    missed = calibration.calibration_report(broken).filter(~pl.col("met"))["target_id"]
+    assert {
+        "dipp_sw_cases",
+        "dipp_sw_review_safety_below_half",
+        "dipp_kss_plan_safety_over_half",
+    } <= set(missed)
+
+
 def test_written_files_follow_the_contract_forms(sample_dir: Path) -> None:
     manifest = json.loads((sample_dir / "sample_manifest.json").read_text())
     assert manifest["synthetic"] is True

@@ -63,6 +63,8 @@ def test_each_rule(tmp_path: Path, override: dict, reason: str) -> None:
         ({"caseload_band": "60+"}, "caseload_band", None),
         ({"prompt_da_information_used": "Yse"}, "prompt_da_information_used", "yes"),
         ({"publication_date": "next spring"}, "publication_date", None),
+        ({"assessor_type": "volunteer"}, "assessor_type", None),
+        ({"adjusted_reason": "sometimes"}, "adjusted_reason", None),
     ],
 )
 def test_a_bad_optional_field_keeps_the_case(
@@ -82,6 +84,61 @@ def test_a_bad_optional_field_keeps_the_case(
     [account] = result.accounts
     assert account.rows_read == 2 == account.rows_accepted
     assert account.field_issues == 1
+
+
+DIPP_ROW = {
+    "inspection_id": "DIPP-2025-11-test",
+    "inspection_type": "dipp",
+    "framework": "dipp2025",
+    "fieldwork_start": "2025-11-03",
+    "fieldwork_end": "2025-11-28",
+    "publication_date": "2026-02-01",
+    "start_date": "2025-06-01",
+    **dict.fromkeys(KEY_QUESTIONS),
+    **dict.fromkeys(
+        ("assessment_safety", "planning_safety", "implementation_safety", "reviewing_safety"),
+        "yes",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("question_set", "reason", "flagged"),
+    [
+        ("adjusted", "not_applicable", True),  # adjusted, yet no reason
+        ("core", "pss_only_from_release", True),  # a reason on the core set
+        ("adjusted", None, True),  # the dynamic inspection always names one
+        ("adjusted", "licence_8_weeks_or_less", False),
+        ("adjusted", "reset_or_impact_within_8_weeks", False),
+        ("core", "not_applicable", False),
+        ("core", None, False),
+    ],
+)
+def test_adjusted_reason_is_set_exactly_on_the_adjusted_set(
+    tmp_path: Path, question_set: str, reason: str | None, flagged: bool
+) -> None:
+    row = valid_row(**DIPP_ROW, question_set=question_set, adjusted_reason=reason)
+    result = _check(tmp_path, [row])
+    assert result.rejected.height == 0
+    assert result.accepted.height == 1  # a finding, never a lost case
+    issues = result.field_issues.to_dicts()
+    if not flagged:
+        assert issues == []
+        assert result.accepted["adjusted_reason"].cast(pl.String).to_list() == [reason]
+        return
+    [issue] = issues
+    assert (issue["source_file"], issue["source_row"]) == ("f.csv", 2)
+    assert issue["column"] == "adjusted_reason"
+    assert issue["value"] == reason
+    assert issue["issue"] == "adjusted_reason_inconsistent(adjusted_reason)"
+    assert result.accepted["adjusted_reason"].is_null().all()
+
+
+def test_a_core_inspection_without_the_column_is_not_flagged(tmp_path: Path) -> None:
+    """Exports from before the column existed: an adjusted case with no reason is fine."""
+    result = _check(tmp_path, [valid_row(question_set="adjusted")])
+    assert result.field_issues.height == 0
+    assert result.accepted.height == 1
 
 
 def test_an_unknown_key_question_answer_quarantines_the_row(tmp_path: Path) -> None:

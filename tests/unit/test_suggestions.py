@@ -52,7 +52,7 @@ def test_every_variant_of_a_code_suggests_that_code(column: str, code: str, labe
 def test_every_code_list_is_covered() -> None:
     columns = {c for c, _, _ in CASES}
     assert {"rosh", "gender", "age_band", "mappa_level", "framework", "region"} <= columns
-    assert len(CASES) == 64 + 12 + 6
+    assert len(CASES) == 70 + 12 + 6  # 64 codes, then adjusted_reason (4) and assessor_type (2)
 
 
 @pytest.mark.parametrize(

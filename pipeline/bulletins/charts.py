@@ -477,7 +477,17 @@ def same_area_chart(
         f"Dot plot of {len(order)} {what} in the same areas before and after unification, with "
         f"a panel of differences. {finding}"
     )
-    return ChartResult(name, chart, data, alt_text, finding)
+    return ChartResult(name, chart, data.rename(SAME_AREA_COLUMNS), alt_text, finding)
+
+
+SAME_AREA_COLUMNS = {
+    "pct_pre": "pct_last_crc_nps",
+    "pct_post": "pct_first_unified",
+    "n_applicable_pre": "n_applicable_last_crc_nps",
+    "n_applicable_post": "n_applicable_first_unified",
+}
+"""The same-area chart's data names its sides for what they are (a reader's table would
+otherwise say 'before' and 'after unification' of every inspection)."""
 
 
 def _comparison_label(needs: bool) -> pl.Expr:

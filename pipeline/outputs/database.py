@@ -99,6 +99,10 @@ def _lookups(con: duckdb.DuckDBPyConnection) -> None:
             "Key questions by framework with HMIP's wording and the source of the wording.",
         ),
         "lookup_prompts": (refdata.prompts(), "Prompts under the key questions, with wording."),
+        "lookup_needs": (
+            refdata.needs(),
+            "Kinds of need of the needs block (need_<area>_identified, need_<area>_addressed).",
+        ),
         "lookup_regions": (refdata.regions(), "The 12 probation regions and their codes."),
         "lookup_programmes": (refdata.programmes(), "Inspection programmes and their labels."),
     }

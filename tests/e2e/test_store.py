@@ -131,7 +131,13 @@ def test_the_database_documents_itself_and_keeps_the_user_schema(tmp_path: Path)
     )
     assert all(comments.values()), comments
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    assert {"lookup_codes", "lookup_key_questions", "lookup_prompts", "lookup_regions"} <= tables
+    assert {
+        "lookup_codes",
+        "lookup_key_questions",
+        "lookup_prompts",
+        "lookup_needs",
+        "lookup_regions",
+    } <= tables
     table_comment = con.execute(
         "SELECT comment FROM duckdb_tables() WHERE table_name = 'cases'"
     ).fetchall()[0][0]

@@ -9,13 +9,12 @@ printed under the chart and in the finding.
 
 from __future__ import annotations
 
-from typing import Any
+import textwrap
 
 import altair as alt
 import polars as pl
 
 from pipeline.bulletins.charts import INTERVAL, ChartResult, _visible, levels_only_marks
-from pipeline.bulletins.findings import interval_words
 from pipeline.bulletins.theme import CONTEXT, FOCUS, WIDTH, case_title, use_theme
 
 SIDES = {"core_round": "Latest core inspections before", "dipp": "Dynamic inspection"}
@@ -39,7 +38,6 @@ def bridge_chart(bridge: pl.DataFrame, region: str, synthetic: bool) -> ChartRes
         "pct",
         *INTERVAL,
         "n_applicable",
-        "source_id",
     )
     order = list(QUESTIONS.values())
     y = alt.Y("question:N", title=None, sort=order)
@@ -59,11 +57,12 @@ def bridge_chart(bridge: pl.DataFrame, region: str, synthetic: bool) -> ChartRes
         tooltip=["question", "side", alt.Tooltip("pct:Q", format=".1f"), "n_applicable"],
     )  # fmt: skip
     marks = levels_only_marks(y=y, yOffset="side:N", x="pct:Q")
-    lines = [
+    lines = textwrap.wrap(  # one long line would widen the SVG and shrink the chart
         "Keeping people safe: share of cases judged sufficient; 95% intervals allowing for "
-        "clustering where there are enough inspections ([u]: a level only).",
-        caveat or "No dynamic inspection for this region in the data.",
-    ]
+        "clustering where there are enough inspections ([u]: a level only). "
+        + (caveat or "No dynamic inspection for this region in the data."),
+        110,
+    )
     chart = (
         alt.layer(rule, dot, marks, data=data)
         .properties(width=WIDTH, height=220)
@@ -71,26 +70,40 @@ def bridge_chart(bridge: pl.DataFrame, region: str, synthetic: bool) -> ChartRes
             title=case_title(f"Core inspections and dynamic inspection: {region}", lines, synthetic)
         )
     )
-    finding = bridge_finding(data, region, caveat)
+    finding = bridge_finding(data, region, caveat, _withheld(own))
     alt_text = (
         f"Dot plot of keeping-people-safe sufficiency, core and dynamic inspection. {finding}"
     )
     return ChartResult("dipp_bridge", chart, data, alt_text, finding)
 
 
-def bridge_finding(data: pl.DataFrame, region: str, caveat: str | None) -> str:
-    """Both levels per key question in words, then the caveat; never a direction."""
+def _withheld(own: pl.DataFrame) -> list[str]:
+    """'Reviewing (latest core inspections before)' for each suppressed cell of the region."""
+    if own.height == 0 or "suppressed" not in own.columns:
+        return []
+    hidden = own.filter(pl.col("suppressed"))
+    return [
+        f"{QUESTIONS.get(str(q), str(q))} ({SIDES.get(str(m), str(m)).lower()})"
+        for q, m in hidden.select(pl.col("key_question").cast(pl.String), "measurement").rows()
+    ]
+
+
+def bridge_finding(
+    data: pl.DataFrame, region: str, caveat: str | None, withheld: list[str] | None = None
+) -> str:
+    """The range of levels on each side in words, what is withheld, then the caveat; never a
+    direction (the two are not directly comparable)."""
     if data.height == 0:
         return f"No published dynamic-inspection bridge cells for {region}."
     parts = []
-    for question in QUESTIONS.values():
-        rows = {r["side"]: r for r in data.filter(pl.col("question") == question).to_dicts()}
-        said = [_level(SIDES[s], rows[SIDES[s]]) for s in SIDES if SIDES[s] in rows]
-        if said:
-            parts.append(f"{question}: " + "; ".join(said))
-    levels = ". ".join(parts)
-    return f"Keeping people safe in {region}, cases judged sufficient. {levels}. {caveat or ''}"
-
-
-def _level(side: str, row: dict[str, Any]) -> str:
-    return f"{side.lower()}, {row['pct']:.0f}% of {row['n_applicable']} ({interval_words(row)})"
+    for side in SIDES.values():
+        pct = data.filter(pl.col("side") == side)["pct"].drop_nulls()
+        if pct.len():
+            low, high = float(pct.min()), float(pct.max())  # type: ignore[arg-type]
+            span = f"{low:.0f}%" if round(low) == round(high) else f"{low:.0f}% to {high:.0f}%"
+            parts.append(f"{side.lower()}: {span} of cases sufficient")
+    hidden = f" Withheld to protect small counts: {', '.join(withheld)}." if withheld else ""
+    return (
+        f"Keeping people safe in {region}, across the four stages, {'; '.join(parts)} (each "
+        f"stage's figure and interval are in the table).{hidden} {caveat or ''}"
+    ).strip()

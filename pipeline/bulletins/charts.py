@@ -277,6 +277,7 @@ def _unification_rows(unification: pl.DataFrame, scope: str) -> pl.DataFrame:
             "standard",
             "theme",
             "pct_pre",
+            "pct_pre_weighted",  # what the changes are measured from
             "pct_post",
             "diff_clustered_pp",
             "diff_clustered_ci_low",
@@ -445,43 +446,56 @@ def same_area_chart(
     table: pl.DataFrame, scope: str, synthetic: bool = True, needs: bool = False
 ) -> ChartResult:
     """The same-area comparison (key questions, or needs met): each area's last CRC and NPS
-    round against its first inspections as a unified service, levels and differences."""
+    round against its first inspections as a unified service, levels and differences. Where
+    the comparison is withheld (too few inspections on a side) only the levels are drawn."""
     use_theme()
     visible = table.filter(pl.col("scope") == scope, ~pl.col("suppressed"))
     data = visible.select(
-        "comparable_id", _comparison_label(needs).alias("question"), *COMPARISON_COLUMNS
+        "comparable_id",
+        _comparison_label(needs).alias("question"),
+        *COMPARISON_COLUMNS[:1],
+        "pct_pre_weighted",
+        *COMPARISON_COLUMNS[1:],
     ).sort("question")
     order = data["question"].to_list()
     what = "kinds of need" if needs else "key questions"
     finding = findings.same_area_finding(data, scope, what)
     measure = "% of people with the need whose need was met" if needs else "% of cases sufficient"
-    name = "same_area_needs" if needs else "same_area"
+    compared = bool(data["diff_clustered_pp"].is_not_null().any())
+    levels = _dumbbell(data, order, SAME_AREA_SIDES, measure)
     chart = (
-        alt.hconcat(
-            _dumbbell(data, order, SAME_AREA_SIDES, measure),
-            _differences_panel(data, order),
-            spacing=12,
+        alt.hconcat(levels, _differences_panel(data, order), spacing=12).resolve_scale(
+            color="independent"
         )
-        .resolve_scale(color="independent")
-        .properties(
-            title=case_title(
-                f"Same areas, {'needs met' if needs else 'key questions'}: {scope}",
-                "Dots: the areas' last CRC and NPS inspections (grey) and the first inspection "
-                "of each PDU since unification (blue). Right: change with 95% intervals "
-                "allowing for clustering, with and without adjustment for case mix.",
-                synthetic,
-            )
+        if compared
+        else alt.hconcat(levels)
+    )
+    right = (
+        "Right: change against the round weighted to CRC and NPS caseload shares, with 95% "
+        "intervals allowing for clustering, with and without adjustment for case mix."
+        if compared
+        else "No change is shown: too few inspections on one side to compare."
+    )
+    chart = chart.properties(
+        title=case_title(
+            f"Same areas, {'needs met' if needs else 'key questions'}: {scope}",
+            "Dots: the areas' last CRC and NPS inspections (grey) and the first inspection of "
+            f"each PDU since unification (blue). {right}",
+            synthetic,
         )
     )
+    panel = "with a panel of differences" if compared else "levels only"
     alt_text = (
-        f"Dot plot of {len(order)} {what} in the same areas before and after unification, with "
-        f"a panel of differences. {finding}"
+        f"Dot plot of {len(order)} {what} in the same areas before and after unification, "
+        f"{panel}. {finding}"
     )
+    name = "same_area_needs" if needs else "same_area"
     return ChartResult(name, chart, data.rename(SAME_AREA_COLUMNS), alt_text, finding)
 
 
 SAME_AREA_COLUMNS = {
     "pct_pre": "pct_last_crc_nps",
+    "pct_pre_weighted": "pct_last_crc_nps_weighted",
     "pct_post": "pct_first_unified",
     "n_applicable_pre": "n_applicable_last_crc_nps",
     "n_applicable_post": "n_applicable_first_unified",
@@ -493,10 +507,9 @@ otherwise say 'before' and 'after unification' of every inspection)."""
 def _comparison_label(needs: bool) -> pl.Expr:
     """A comparison row's reader label: the need's, or the key question's standard and theme
     (as the before-and-after chart labels them)."""
-    if needs:
-        return pl.col("comparable_id").replace_strict(
-            labels.labels_for("comparable_id"), default=pl.col("comparable_id")
-        )
+    if needs:  # the kind of need ('Accommodation'): the section says it is the share met
+        areas = dict(refdata.needs().select("need", "label").iter_rows())
+        return pl.col("comparable_id").str.split("|").list.first().replace(areas)
     return pl.format(
         "{}: {}",
         pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS),

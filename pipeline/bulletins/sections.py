@@ -106,8 +106,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "same_area_needs",
         "Same areas: needs met",
         "The same areas and inspections; among people with each kind of need, the share whose "
-        "need was addressed. The annual report found the unified service 'less successful at "
-        "meeting every kind of need'.",
+        "need was addressed. For England and Wales, on its own inspection data, the annual report "
+        "found the unified service 'less successful at meeting every kind of need'; the finding "
+        "above says what this comparison can and cannot conclude here.",
         ("same_area_needs",),
         lambda i: charts.same_area_chart(
             i.tables["same_area_needs"], i.scope, i.synthetic, needs=True
@@ -227,7 +228,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec(
         "dipp_bridge",
-        "Before and after: the dynamic inspection of public protection",
+        "Core inspections and the dynamic inspection of public protection",
         "The region's latest core inspections before its dynamic inspection, and the dynamic "
         "inspection itself (2025-26). Not directly comparable: see the note under the chart.",
         ("dipp_bridge",),

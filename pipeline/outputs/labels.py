@@ -52,6 +52,7 @@ COLUMN_LABELS = {
     "n_applicable_pre": "Cases before (n)",
     "n_applicable_post": "Cases after (n)",
     "pct_last_crc_nps": "Last CRC and NPS round (%)",
+    "pct_last_crc_nps_weighted": "Last CRC and NPS round, weighted to caseload shares (%)",
     "pct_first_unified": "First unified inspections (%)",
     "n_applicable_last_crc_nps": "Cases, last CRC and NPS round (n)",
     "n_applicable_first_unified": "Cases, first unified inspections (n)",

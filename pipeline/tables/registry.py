@@ -217,7 +217,9 @@ TABLES: tuple[TableSpec, ...] = (
         description=(
             "Per region, the CRC and NPS inspections (the last of each division) and the PDU "
             "inspections (the first of each PDU since unification) the same-area comparison "
-            "uses; a region without both is not matched, and the reason is given."
+            "uses; a region without both is not matched, and the reason is given. England and "
+            "Wales counts each inspection once, so a CRC or NPS division with cases in two "
+            "regions makes the regions' counts add to more."
         ),
         protection=Protection.INSPECTION_FACTS,
     ),

@@ -93,6 +93,17 @@ def sides(inspections: pl.LazyFrame, pairs: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _compared(context: pl.LazyFrame, settings: Settings | None) -> pl.DataFrame:
+    """`unification` on the matched rows, its withholding note in the comparison's words."""
+    table = unification(context, settings)
+    note = (
+        pl.col("comparison_note")
+        .str.replace("inspections before and", "inspections in the last CRC and NPS round and")
+        .str.replace("after unification", "first inspections since unification")
+    )
+    return table.with_columns(note)
+
+
 def _matched(context: pl.LazyFrame, chosen: pl.LazyFrame) -> pl.LazyFrame:
     """The rows of `context` in the comparison (their inspection-region is on a side)."""
     keys = chosen.select("inspection_id", "region")
@@ -105,7 +116,7 @@ def same_area(
     """Key questions: each matched region's last CRC and NPS round against its first
     inspections as a unified service, and England and Wales over the matched regions."""
     chosen = sides(inspections.lazy(), context)
-    return unification(_matched(context, chosen), settings)
+    return _compared(_matched(context, chosen), settings)
 
 
 def need_context(cases: pl.LazyFrame) -> pl.LazyFrame:
@@ -139,7 +150,7 @@ def same_area_needs(
     """Needs met, compared as `same_area` compares the key questions (same matching)."""
     context = need_context(cases)
     chosen = sides(inspections.lazy(), cases.select("inspection_id", "region"))
-    return unification(_matched(context, chosen), settings)
+    return _compared(_matched(context, chosen), settings)
 
 
 def matching(inspections: pl.DataFrame, pairs: pl.LazyFrame) -> pl.DataFrame:

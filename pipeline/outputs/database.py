@@ -150,15 +150,17 @@ def _comments(con: duckdb.DuckDBPyConnection) -> None:
         "SELECT table_name, column_name FROM duckdb_columns() "
         "WHERE schema_name = 'main' AND NOT internal"
     ).fetchall()
-    for table in {t for t, _ in rows}:
+    con.execute("BEGIN TRANSACTION")  # one commit for some 1,500 comments, not one each
+    for table in sorted({t for t, _ in rows}):
         if table in tables:
-            con.execute(f'COMMENT ON TABLE "{table}" IS {_quote(tables[table])}')
+            con.execute(f"COMMENT ON TABLE {ident(table)} IS {_quote(tables[table])}")
     for table, column in rows:
         meaning = dictionary.describe(table, column, known)
         if table.startswith("lookup_"):
             meaning = LOOKUP_COLUMNS.get(column) or meaning
         if meaning:
-            con.execute(f'COMMENT ON COLUMN "{table}"."{column}" IS {_quote(meaning)}')
+            con.execute(f"COMMENT ON COLUMN {ident(table)}.{ident(column)} IS {_quote(meaning)}")
+    con.execute("COMMIT")
 
 
 def _views(con: duckdb.DuckDBPyConnection) -> None:

@@ -51,18 +51,22 @@ class CR2Fit:
 
     def df_contrast(self, contrast: np.ndarray) -> float:
         """Bell-McCaffrey degrees of freedom for the test of the linear combination
-        `contrast` of the coefficients (a gradient, for a delta-method effect). Column g of
-        G is (I - H)_g' A_g X_g B c = u_g scattered to the cluster's rows minus X B X_g' u_g."""
+        `contrast` of the coefficients (a gradient, for a delta-method effect).
+
+        Column g of G is (I - H)_g' A_g X_g B c: u_g = A_g X_g B c scattered to the cluster's
+        rows, minus X B v_g with v_g = X_g' u_g. Their Gram matrix is therefore
+        diag(u_g'u_g) - V' B V (since B X'X B = B for B the pseudo-inverse of X'X), which needs
+        no column of length rows: O(clusters x regressors^2) instead of O(rows x clusters)."""
         xt, bread = self.whitened, self.bread
         direction = bread @ contrast
-        columns = []
-        for rows, a in zip(self.clusters, self.adjustments, strict=True):
-            u = a @ (xt[rows] @ direction)
-            column = -(xt @ (bread @ (xt[rows].T @ u)))
-            column[rows] += u
-            columns.append(column)
-        g = np.column_stack(columns)
-        gram = g.T @ g
+        adjusted = [
+            a @ (xt[rows] @ direction)
+            for rows, a in zip(self.clusters, self.adjustments, strict=True)
+        ]
+        scores = np.column_stack(
+            [xt[rows].T @ u for rows, u in zip(self.clusters, adjusted, strict=True)]
+        )
+        gram = np.diag([float(u @ u) for u in adjusted]) - scores.T @ bread @ scores
         total = float(np.trace(gram))
         squares = float(np.sum(gram * gram))
         return total * total / squares if squares > 0 else float("nan")

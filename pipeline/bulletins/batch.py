@@ -197,6 +197,9 @@ def _execute(
                 progress_bar=False,
                 log_output=True,
                 start_timeout=30,
+                # written once at the end (a failed run keeps only its logs): saving it after
+                # every cell cost a quarter of a second per notebook
+                request_save_on_cell_execute=False,
                 engine_name=ENGINE_NAME,
                 worker_kernel=_kernel_for(kernel_name),
             )

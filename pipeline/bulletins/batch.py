@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import refdata
-from pipeline.bulletins import bulletin, index_page
 from pipeline.config import FIGURES_DIR, NOTEBOOKS_DIR
 from pipeline.domain import NATIONAL
 
@@ -225,6 +224,8 @@ def _kernel_for(kernel_name: str) -> Any:
     standard error goes to a file named like the batch's socket files, so the batch removes
     it too if the worker is killed."""
     global _worker_kernel
+    from multiprocessing import util
+
     from pipeline.bulletins.worker_kernel import WorkerKernel
 
     if _worker_kernel is not None and _worker_kernel.kernel_name != kernel_name:
@@ -236,7 +237,7 @@ def _kernel_for(kernel_name: str) -> Any:
         log_path = Path(tempfile.gettempdir()) / name
         _worker_kernel = WorkerKernel(kernel_name, ipc_kernel_manager(), log_path)
         # workers end through multiprocessing's exit, which runs its finalizers, not atexit
-        multiprocessing.util.Finalize(None, _worker_kernel.close, exitpriority=10)
+        util.Finalize(None, _worker_kernel.close, exitpriority=10)
     return _worker_kernel
 
 
@@ -264,11 +265,11 @@ def run_notebook(
     kernel_name: str = KERNEL_NAME,
     retries: int = 1,
 ) -> JobResult:
-    """Execute one notebook with papermill on the worker's kernel (runs in a worker process,
-    `_kernel_for`); the notebook writes
-    its own bulletin (HTML and PDF) beside its charts. It writes into a staging folder that
-    replaces the region's folder whole when the notebook succeeds, so a pack is never half
-    old and half new; a failed run keeps the previous pack and brings in only its logs."""
+    """Execute one notebook with papermill on the worker's kernel (runs in a worker process;
+    see `_kernel_for`); the notebook writes its own bulletin (HTML and PDF) beside its charts.
+    It writes into a staging folder that replaces the region's folder whole when the notebook
+    succeeds, so a pack is never half old and half new; a failed run keeps the previous pack
+    and brings in only its logs."""
     slug = refdata.region_slug(region)
     folder = Path(out_dir) / slug
     staging = Path(out_dir) / f"{STAGING_PREFIX}{slug}-{os.getpid()}"
@@ -529,6 +530,10 @@ def run_bulletins(
 ) -> list[JobResult]:
     """Run every requested region's bulletin plus the national overview; never raises for a
     failing region (see the results), only for input that stops the batch from starting."""
+    # here, not at the top: a worker imports this module for `run_notebook`, and the bulletin
+    # and index modules bring in the release and disclosure code (1.3 s a worker) it never uses
+    from pipeline.bulletins import bulletin, index_page
+
     chosen = select_regions(regions)
     for nb in (notebooks_dir / REGIONAL_NOTEBOOK, notebooks_dir / NATIONAL_NOTEBOOK):
         if not nb.exists():

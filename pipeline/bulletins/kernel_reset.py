@@ -1,7 +1,7 @@
 """A clean start for each bulletin in a kernel that the batch reuses (runs inside the kernel).
 
 Starting a kernel and importing Polars, Altair and vl-convert cost more than building a
-bulletin, so each batch worker keeps one kernel for all its regions (`kernel_pool.py`). A
+bulletin, so each batch worker keeps one kernel for all its regions (`worker_kernel.py`). A
 publication must not depend on which region ran before it in the same kernel, so before every
 notebook `clean` puts back what a fresh kernel would have after those imports:
 

@@ -1,6 +1,12 @@
 """`probation bulletins`: run the regional notebook for each region (and the national one) with
 papermill, in parallel with bounded workers, keeping going when one fails.
 
+Each worker keeps one kernel for all its notebooks (`worker_kernel.py`): starting a kernel and
+importing the data stack in it cost more than a bulletin, so a kernel per notebook made a batch
+of 13 take seven times one bulletin. Before each notebook the kernel's namespace and process
+state are put back as a fresh kernel has them (`kernel_reset.py`), so no region's state reaches
+another's publication.
+
 Each job passes the kernel name and working directory explicitly, checks parameter names against
 the notebook's `parameters` cell first (a typo is an error, not a silent default), retries a
 kernel that fails to start once, writes a per-region log, the executed notebook and an HTML
@@ -29,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import refdata
-from pipeline.bulletins import bulletin, index_page
 from pipeline.config import FIGURES_DIR, NOTEBOOKS_DIR
 from pipeline.domain import NATIONAL
 
@@ -44,6 +49,7 @@ KERNEL_START_ERRORS = (
     "Kernel didn't respond",
     "Kernel died",
     "timed out waiting for kernel",
+    "Kernel reset failed",  # worker_kernel.RESET_FAILED: a kernel that cannot start clean
 )
 
 
@@ -174,6 +180,8 @@ def _execute(
     (empty on success) and the number of attempts."""
     import papermill
 
+    from pipeline.bulletins.worker_kernel import ENGINE_NAME
+
     pm_log = logging.getLogger("papermill")
     attempts = 0
     while True:
@@ -187,8 +195,12 @@ def _execute(
                 cwd=str(Path(notebook).parent),
                 progress_bar=False,
                 log_output=True,
-                kernel_manager_class=ipc_kernel_manager(),
                 start_timeout=30,
+                # written once at the end (a failed run keeps only its logs): saving it after
+                # every cell cost a quarter of a second per notebook
+                request_save_on_cell_execute=False,
+                engine_name=ENGINE_NAME,
+                worker_kernel=_kernel_for(kernel_name),
             )
             return "", attempts
         except Exception as exc:  # a failed region is reported, never fatal to the batch
@@ -203,11 +215,38 @@ def _execute(
                 return error, attempts
 
 
+_worker_kernel: Any = None
+"""This worker process's kernel (a `worker_kernel.WorkerKernel`), made for its first job."""
+
+
+def _kernel_for(kernel_name: str) -> Any:
+    """The worker's kernel, kept across its jobs and shut down when the worker ends. Its
+    standard error goes to a file named like the batch's socket files, so the batch removes
+    it too if the worker is killed."""
+    global _worker_kernel
+    from multiprocessing import util
+
+    from pipeline.bulletins.worker_kernel import WorkerKernel
+
+    if _worker_kernel is not None and _worker_kernel.kernel_name != kernel_name:
+        _worker_kernel.close()
+        _worker_kernel = None
+    if _worker_kernel is None:
+        batch = os.environ.get(BATCH_ID_VARIABLE, "none")
+        name = f"{KERNEL_SOCKET_PREFIX}{batch}-{uuid.uuid4().hex[:16]}.stderr"
+        log_path = Path(tempfile.gettempdir()) / name
+        _worker_kernel = WorkerKernel(kernel_name, ipc_kernel_manager(), log_path)
+        # workers end through multiprocessing's exit, which runs its finalizers, not atexit
+        util.Finalize(None, _worker_kernel.close, exitpriority=10)
+    return _worker_kernel
+
+
 @contextlib.contextmanager
 def _stderr_to(path: Path) -> Iterator[None]:
-    """Send this worker's standard error (and so its kernels') to `path`: a kernel's own
-    shutdown chatter ("KeyboardInterrupt caught in kernel") is not an error of the batch, and
-    belongs in the region's folder, not the terminal."""
+    """Send this worker's standard error to `path` (its kernel's goes to a file of its own,
+    of which `run_notebook` adds the job's part): a kernel's own chatter ("KeyboardInterrupt
+    caught in kernel") is not an error of the batch, and belongs in the region's folder, not
+    the terminal."""
     with path.open("w") as target:
         saved = os.dup(2)
         os.dup2(target.fileno(), 2)
@@ -226,10 +265,11 @@ def run_notebook(
     kernel_name: str = KERNEL_NAME,
     retries: int = 1,
 ) -> JobResult:
-    """Execute one notebook with papermill (runs in a worker process); the notebook writes
-    its own bulletin (HTML and PDF) beside its charts. It writes into a staging folder that
-    replaces the region's folder whole when the notebook succeeds, so a pack is never half
-    old and half new; a failed run keeps the previous pack and brings in only its logs."""
+    """Execute one notebook with papermill on the worker's kernel (runs in a worker process;
+    see `_kernel_for`); the notebook writes its own bulletin (HTML and PDF) beside its charts.
+    It writes into a staging folder that replaces the region's folder whole when the notebook
+    succeeds, so a pack is never half old and half new; a failed run keeps the previous pack
+    and brings in only its logs."""
     slug = refdata.region_slug(region)
     folder = Path(out_dir) / slug
     staging = Path(out_dir) / f"{STAGING_PREFIX}{slug}-{os.getpid()}"
@@ -240,12 +280,16 @@ def run_notebook(
     pm_log, handler = _region_log(staging)
     executed = staging / Path(notebook).name
     started = time.perf_counter()
+    kernel = _kernel_for(kernel_name)
+    kernel_log = kernel.log_size()
     try:
         with _stderr_to(staging / "kernel.log"):
             error, attempts = _execute(notebook, executed, parameters, kernel_name, retries)
     finally:
         pm_log.removeHandler(handler)
         handler.close()
+        with (staging / "kernel.log").open("ab") as fh:  # the kernel's words during this job
+            fh.write(kernel.log_since(kernel_log))
     if not error:
         relativise_notebook(executed, staging, folder)
         _swap_in(staging, folder)
@@ -486,6 +530,10 @@ def run_bulletins(
 ) -> list[JobResult]:
     """Run every requested region's bulletin plus the national overview; never raises for a
     failing region (see the results), only for input that stops the batch from starting."""
+    # here, not at the top: a worker imports this module for `run_notebook`, and the bulletin
+    # and index modules bring in the release and disclosure code (1.3 s a worker) it never uses
+    from pipeline.bulletins import bulletin, index_page
+
     chosen = select_regions(regions)
     for nb in (notebooks_dir / REGIONAL_NOTEBOOK, notebooks_dir / NATIONAL_NOTEBOOK):
         if not nb.exists():

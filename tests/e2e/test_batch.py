@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import refdata
 from pipeline.bulletins import batch
+from pipeline.bulletins.worker_kernel import ENGINE_NAME
 from pipeline.config import NOTEBOOKS_DIR
 
 
@@ -211,7 +212,10 @@ def test_notebooks_run_on_ipc_kernels_with_the_project_kernel(
     assert result.attempts == 1
     assert seen["kernel_name"] == batch.KERNEL_NAME
     assert seen["cwd"] == str(NOTEBOOKS_DIR)
-    manager = seen["kernel_manager_class"](kernel_name=batch.KERNEL_NAME)
+    assert seen["engine_name"] == ENGINE_NAME, "the worker's kernel, not one per notebook"
+    kernel = seen["worker_kernel"]
+    assert kernel.kernel_name == batch.KERNEL_NAME
+    manager = kernel.manager_class(kernel_name=batch.KERNEL_NAME)
     assert manager.transport == "ipc"
 
 

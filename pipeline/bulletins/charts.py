@@ -508,8 +508,11 @@ def _comparison_label(needs: bool) -> pl.Expr:
     """A comparison row's reader label: the need's, or the key question's standard and theme
     (as the before-and-after chart labels them)."""
     if needs:  # the kind of need ('Accommodation'): the section says it is the share met
-        areas = dict(refdata.needs().select("need", "label").iter_rows())
-        return pl.col("comparable_id").str.split("|").list.first().replace(areas)
+        areas = {
+            f"NEED_{n.upper()}": label
+            for n, label in refdata.needs().select("need", "label").iter_rows()
+        }
+        return pl.col("comparable_id").replace(areas)
     return pl.format(
         "{}: {}",
         pl.col("standard").cast(pl.String).replace_strict(STANDARD_LABELS),

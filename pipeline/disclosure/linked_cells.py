@@ -23,6 +23,7 @@ import polars as pl
 from pipeline.domain import NATIONAL, PERIOD_TYPES
 from pipeline.tables import measures
 from pipeline.tables.cells import in_regional_figures
+from pipeline.tables.same_area import need_comparable_expr
 
 DIMENSIONS = ("n_yes", "n_no", "n_na")
 """The additive counts of every cell; n_applicable = n_yes + n_no."""
@@ -184,7 +185,8 @@ def _same_area_memberships(
 
 MEASURE_COMPARISONS = {"needs": "same_area_needs"}
 """Comparison tables counted from a measure table's answers (so in its cell systems): the
-needs met compared for the same areas are the `needs` table's 'met' answers."""
+needs met compared for the same areas are the `needs` table's 'met' answers
+(`same_area.need_comparable_expr` maps a measure to the comparison's id)."""
 
 
 def with_comparisons(
@@ -199,7 +201,9 @@ def with_comparisons(
     comparison = MEASURE_COMPARISONS.get(name)
     if comparison is None:
         return members
-    scoped = _scoped(atoms.with_columns(pl.col("measure").alias("comparable_id")))
+    scoped = _scoped(
+        atoms.with_columns(need_comparable_expr(pl.col("measure")).alias("comparable_id"))
+    )
     extra = _same_area_memberships(scoped, tables[comparison], comparison, same_area)
     return pl.concat([members, extra])
 

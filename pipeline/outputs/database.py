@@ -128,6 +128,10 @@ LOOKUP_COLUMNS = {
     "slug": "The region's name as used in folder names",
     "nation": "England or Wales",
     "name_verified": "True where the name is checked against an HMIP source",
+    "need": "The kind of need (the <area> of the need_<area>_* contract columns)",
+    "sample_present_pct": "Share of synthetic cases with the need (assumed; the sample only)",
+    "verified": "True where the row is checked against a source",
+    "notes": "What is assumed and why",
 }
 """Meanings of lookup-table columns not described in the data dictionary."""
 

@@ -151,6 +151,7 @@ def _need_labels() -> dict[str, str]:
     for need, label in refdata.needs().select("need", "label").iter_rows():
         labels[need] = label
         labels.update({f"{need}|{m}": f"{label}: {text}" for m, text in words.items()})
+        labels[f"NEED_{need.upper()}"] = f"{label}: need met"  # same_area.need_comparable_id
     return labels
 
 

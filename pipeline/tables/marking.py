@@ -22,6 +22,8 @@ BLANKED_PREFIXES = (
     "low_reliability",
     "levels_only",
     "interval_",
+    "months_apart",  # the bridge's: not case data, but a suppressed row shows only its keys
+    "directly_comparable",
 )
 
 

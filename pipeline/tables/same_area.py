@@ -119,14 +119,30 @@ def same_area(
     return _compared(_matched(context, chosen), settings)
 
 
+def need_comparable_id(area: str) -> str:
+    """A need's id in the comparison ('NEED_ACCOMMODATION'), shaped like a key question's."""
+    return f"NEED_{area.upper()}"
+
+
+def need_comparable_expr(measure: pl.Expr) -> pl.Expr:
+    """The comparison id of a `needs` table measure ('accommodation|met'); null for the other
+    measure (identified), which the comparison does not use."""
+    parts = measure.str.split("|")
+    return (
+        pl.when(parts.list.get(1, null_on_oob=True) == "met")
+        .then(pl.lit("NEED_") + parts.list.first().str.to_uppercase())
+        .otherwise(None)
+    )
+
+
 def need_context(cases: pl.LazyFrame) -> pl.LazyFrame:
-    """Needs met as key-question-like answers in context: comparable_id '<area>|met', the
+    """Needs met as key-question-like answers in context: comparable_id 'NEED_<AREA>', the
     answer to `need_<area>_addressed` (core question set, as the key questions)."""
     areas = refdata.needs()["need"].to_list()
     present = cases.collect_schema()
     columns = [f"{NEED_PREFIX}{a}_addressed" for a in areas]
     columns = [c for c in columns if c in present]
-    codes = {f"{NEED_PREFIX}{a}_addressed": f"{a}|met" for a in areas}
+    codes = {f"{NEED_PREFIX}{a}_addressed": need_comparable_id(a) for a in areas}
     long = (
         cases.select("inspection_id", "case_id", *[pl.col(c).cast(pl.String) for c in columns])
         .unpivot(columns, index=["inspection_id", "case_id"], variable_name="need")

@@ -44,7 +44,7 @@ def _recount(cases: pl.DataFrame) -> dict[str, int]:
 def test_same_area_needs_counts_match_an_independent_recount(sample_run: Path) -> None:
     cases = pl.read_parquet(sample_run / "cases.parquet")
     table = pl.read_parquet(sample_run / "tables" / "same_area_needs.parquet")
-    row = table.filter(pl.col("scope") == NATIONAL, pl.col("comparable_id") == "accommodation|met")
+    row = table.filter(pl.col("scope") == NATIONAL, pl.col("comparable_id") == "NEED_ACCOMMODATION")
     expected = _recount(cases)  # every region is matched in the sample (checked below)
     assert row["n_applicable_pre"].item() == expected["pre"]
     assert row["n_applicable_post"].item() == expected["post"]
@@ -77,7 +77,8 @@ def test_needs_table_agrees_with_the_same_area_table(sample_run: Path) -> None:
         pl.col("scope") == NATIONAL
     )
     for row in compared.iter_rows(named=True):
-        cells = needs.filter(pl.col("measure") == row["comparable_id"])
+        area = row["comparable_id"].removeprefix("NEED_").lower()
+        cells = needs.filter(pl.col("measure") == f"{area}|met")
         before = cells.filter(pl.col("period") == "last_crc_nps")
         after = cells.filter(pl.col("period") == "first_unified")
         assert before["n_yes"].item() == row["n_yes_pre"]

@@ -253,6 +253,7 @@ def _against(region: str) -> str:
 
 COMPARISON_COLUMNS = (
     "pct_pre",
+    "pct_pre_weighted",  # what the changes are measured from
     "pct_post",
     "diff_clustered_pp",
     "diff_clustered_ci_low",
@@ -272,24 +273,7 @@ def _unification_rows(unification: pl.DataFrame, scope: str) -> pl.DataFrame:
     """The scope's visible pre/post cells with a readable question label."""
     return (
         unification.filter(pl.col("scope") == scope, ~pl.col("suppressed"))
-        .select(
-            "comparable_id",
-            "standard",
-            "theme",
-            "pct_pre",
-            "pct_pre_weighted",  # what the changes are measured from
-            "pct_post",
-            "diff_clustered_pp",
-            "diff_clustered_ci_low",
-            "diff_clustered_ci_high",
-            "adjusted_diff_pp",
-            "adjusted_ci_low",
-            "adjusted_ci_high",
-            "adjusted_diff_unweighted_pp",
-            "significant_holm",
-            "n_applicable_pre",
-            "n_applicable_post",
-        )
+        .select("comparable_id", "standard", "theme", *COMPARISON_COLUMNS)
         .with_columns(
             pl.format(
                 "{}: {}",
@@ -451,11 +435,7 @@ def same_area_chart(
     use_theme()
     visible = table.filter(pl.col("scope") == scope, ~pl.col("suppressed"))
     data = visible.select(
-        "comparable_id",
-        _comparison_label(needs).alias("question"),
-        *COMPARISON_COLUMNS[:1],
-        "pct_pre_weighted",
-        *COMPARISON_COLUMNS[1:],
+        "comparable_id", _comparison_label(needs).alias("question"), *COMPARISON_COLUMNS
     ).sort("question")
     order = data["question"].to_list()
     what = "kinds of need" if needs else "key questions"

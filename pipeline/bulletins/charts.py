@@ -9,6 +9,7 @@ written by `export.py`.
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -456,11 +457,15 @@ def same_area_chart(
         if compared
         else "No change is shown: too few inspections on one side to compare."
     )
+    description = textwrap.wrap(  # one long line would widen the SVG and shrink the chart
+        "Dots: the areas' last CRC and NPS inspections (grey) and the first inspection of "
+        f"each PDU since unification (blue). {right}",
+        110,
+    )
     chart = chart.properties(
         title=case_title(
             f"Same areas, {'needs met' if needs else 'key questions'}: {scope}",
-            "Dots: the areas' last CRC and NPS inspections (grey) and the first inspection of "
-            f"each PDU since unification (blue). {right}",
+            description,
             synthetic,
         )
     )

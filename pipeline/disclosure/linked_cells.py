@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.domain import NATIONAL, PERIOD_TYPES
-from pipeline.tables import measures
+from pipeline.tables import measures, registry
 from pipeline.tables.cells import in_regional_figures
 from pipeline.tables.same_area import need_comparable_expr
 
@@ -248,7 +248,7 @@ def subgroup_atoms(subgroups: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-HEADLINE_WEIGHT = {"unification": 1000.0, "same_area": 1000.0, "same_area_needs": 1000.0}
+HEADLINE_WEIGHT = 1000.0
 """How much more a row of a headline table costs to suppress than its answers alone say: the
 before/after comparison is what bulletins lead with, so the search avoids it where it can."""
 NATIONAL_WEIGHT = 100.0
@@ -257,7 +257,8 @@ NATIONAL_WEIGHT = 100.0
 
 def row_weights(table: pl.DataFrame, name: str = "") -> np.ndarray:
     """How much more than its answers a row costs to hide (above 1: a headline row)."""
-    weight = np.full(table.height, HEADLINE_WEIGHT.get(name, 1.0))
+    headline = name in registry.BY_NAME and registry.spec(name).headline
+    weight = np.full(table.height, HEADLINE_WEIGHT if headline else 1.0)
     if "scope" in table.columns:
         weight = weight * np.where(table["scope"].to_numpy() == NATIONAL, NATIONAL_WEIGHT, 1.0)
     return weight

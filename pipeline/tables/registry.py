@@ -152,6 +152,9 @@ class TableSpec:
     protection: Protection
     model_rule: ModelRule | None = field(default=None)
     sheet: str = ""  # the workbook sheet's name (<= 31 characters); empty: the table's name
+    headline: bool = False
+    """A comparison bulletins lead with: the suppression search avoids hiding its rows
+    (`disclosure.linked_cells.HEADLINE_WEIGHT`)."""
 
     def __post_init__(self) -> None:
         if (self.protection is Protection.MODEL) != (self.model_rule is not None):
@@ -184,6 +187,7 @@ TABLES: tuple[TableSpec, ...] = (
             "comparisons and the minimum detectable difference. [note 1] [note 5] [note 6]"
         ),
         protection=Protection.SUPPRESSED,
+        headline=True,
     ),
     TableSpec(
         "same_area",
@@ -197,6 +201,7 @@ TABLES: tuple[TableSpec, ...] = (
             "regions. Differences as in the before-and-after table. [note 1] [note 5] [note 6]"
         ),
         protection=Protection.SUPPRESSED,
+        headline=True,
     ),
     TableSpec(
         "same_area_needs",
@@ -208,6 +213,7 @@ TABLES: tuple[TableSpec, ...] = (
             "same areas and inspections as the same-areas table. [note 1] [note 5] [note 6]"
         ),
         protection=Protection.SUPPRESSED,
+        headline=True,
     ),
     TableSpec(
         "same_area_matching",

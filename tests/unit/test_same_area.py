@@ -98,3 +98,19 @@ def test_every_need_has_both_contract_columns() -> None:
     declared = set(refdata.contract_columns()["column"])
     for need in refdata.needs()["need"]:
         assert {f"need_{need}_identified", f"need_{need}_addressed"} <= declared
+
+
+def test_headline_tables_are_declared_in_the_registry_not_listed_elsewhere() -> None:
+    """The suppression search's extra cost for headline rows comes from each table's
+    registry entry: the before/after and both same-area tables, nothing else."""
+    from pipeline.disclosure import linked_cells
+    from pipeline.tables import registry
+
+    assert {t.name for t in registry.TABLES if t.headline} == {
+        "unification",
+        "same_area",
+        "same_area_needs",
+    }
+    rows = pl.DataFrame({"scope": ["Wales"], "n_applicable": [10]})
+    assert linked_cells.row_weights(rows, "same_area_needs")[0] == linked_cells.HEADLINE_WEIGHT
+    assert linked_cells.row_weights(rows, "needs")[0] == 1.0

@@ -119,23 +119,29 @@ need) and met (the need addressed, among people with the need)."""
 
 def need_frame(cases: pl.LazyFrame) -> pl.LazyFrame:
     """Needs identified and met, one row per case x area x measure, measure '<area>|<measure>';
-    'na' (not a need for this person) is counted as not applicable."""
-    parts = [
-        _context(cases)
-        .join(cases.select("inspection_id", "case_id", column), on=["inspection_id", "case_id"])
-        .filter(pl.col(column).is_not_null())
-        .select(
-            pl.lit(f"{area}|{measure}").alias("measure"),
-            *CONTEXT,
-            "series",
-            "synthetic",
-            pl.col(column).cast(pl.String).alias("answer"),
-        )
+    'na' (not a need for this person) is counted as not applicable. One unpivot of the wide
+    need columns, joined to the case context once."""
+    present = cases.collect_schema()
+    codes = {
+        f"{NEED_PREFIX}{area}_{stage}": f"{area}|{measure}"
         for area in refdata.needs()["need"].to_list()
         for measure, stage in NEED_MEASURES.items()
-        if (column := f"{NEED_PREFIX}{area}_{stage}") in cases.collect_schema()
-    ]
-    return pl.concat(parts) if parts else _empty_measure(cases)
+    }
+    columns = [c for c in codes if c in present]
+    if not columns:
+        return _empty_measure(cases)
+    keys = ["inspection_id", "case_id"]
+    long = (
+        cases.select(*keys, *[pl.col(c).cast(pl.String) for c in columns])
+        .unpivot(columns, index=keys, variable_name="measure", value_name="answer")
+        .filter(pl.col("answer").is_not_null())
+        .with_columns(pl.col("measure").replace_strict(codes, return_dtype=pl.String))
+    )
+    return (
+        _context(cases)
+        .join(long, on=keys)
+        .select("measure", *CONTEXT, "series", "synthetic", "answer")
+    )
 
 
 def _empty_measure(cases: pl.LazyFrame) -> pl.LazyFrame:

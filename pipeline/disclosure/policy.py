@@ -235,6 +235,26 @@ def _systems(
     return systems
 
 
+def require_covered(tables: dict[str, pl.DataFrame], systems: list[CellSystem]) -> None:
+    """Every row of every suppressed table must be a cell of some system: a row that is not
+    (a new table whose cells were never linked to their atoms) would be published with no
+    complementary protection and never attacked. Refuse rather than release it."""
+    covered: dict[str, set[int]] = {}
+    for system in systems:
+        for table, row in system.units.select("table", "row").rows():
+            covered.setdefault(table, set()).add(row)
+    missing = {
+        name: tables[name].height - len(covered.get(name, set()))
+        for name in PROTECTED_TABLES
+        if tables[name].height > len(covered.get(name, set()))
+    }
+    if missing:
+        raise DisclosureBreach(
+            "rows not linked to any cell system, so disclosure control cannot protect them: "
+            + ", ".join(f"{name} ({n} rows)" for name, n in sorted(missing.items()))
+        )
+
+
 def _withhold(pattern: Pattern, system: CellSystem) -> None:
     """Every row of a system no swap can protect is withheld ('protective')."""
     for table, row in system.units.select("table", "row").rows():
@@ -390,6 +410,7 @@ def suppress(
         },
     )
     systems = _systems(tables, context, frames, pattern, groupings)
+    require_covered(tables, systems)
     for system in systems:
         try:
             _, complementary = search(system, settings)

@@ -8,9 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from pipeline import refdata
 from pipeline.domain import NATIONAL
+from pipeline.release import CASE_TABLES
 
 
 def _recount(cases: pl.DataFrame) -> dict[str, int]:
@@ -91,3 +93,36 @@ def test_release_carries_the_same_area_tables(sample_release: Path) -> None:
         assert table.height > 0, name
     headline = pl.read_parquet(sample_release / "tables" / "same_area_needs.parquet")
     assert not headline.filter(pl.col("scope") == NATIONAL)["suppressed"].any()
+
+
+def test_a_table_whose_cells_are_not_linked_is_refused(
+    sample_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Take away the declaration that `same_area_needs` is counted from the `needs` answers:
+    its rows belong to no cell system, and disclosure control refuses instead of releasing
+    them unprotected."""
+    from pipeline.disclosure import linked_cells
+    from pipeline.disclosure import policy as disclosure
+    from pipeline.disclosure.suppression import DisclosureBreach
+    from pipeline.tables import build
+
+    read = {n: pl.read_parquet(sample_run / f"{n}.parquet") for n in CASE_TABLES}
+    data = build.CaseData.of(
+        read["cases"], read["answers"], read["inspections"], None,
+        read["prompt_answers"], read["rationales"],
+    )  # fmt: skip
+    tables = build.cell_tables(data, refdata.settings())
+    unmarked = {
+        n: tables[n].with_columns(
+            pl.lit(False).alias("suppressed"), pl.lit(None, pl.String).alias("suppression")
+        )
+        for n in disclosure.PROTECTED_TABLES
+    }
+    pattern = disclosure.Pattern.from_published(unmarked)
+    groupings = disclosure.Groupings.of(data.inspections, data.cohorts, data.context)
+    systems = disclosure._systems(tables, data.context, data.frames, pattern, groupings)
+    disclosure.require_covered(tables, systems)  # as declared: every row is linked
+    monkeypatch.setattr(linked_cells, "MEASURE_COMPARISONS", {})
+    systems = disclosure._systems(tables, data.context, data.frames, pattern, groupings)
+    with pytest.raises(DisclosureBreach, match="same_area_needs"):
+        disclosure.require_covered(tables, systems)
